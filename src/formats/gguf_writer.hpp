@@ -1,0 +1,43 @@
+#pragma once
+// GGUF v3 writer, used by the test-model generator and `qembed quantize`.
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "formats/ggml_types.hpp"
+
+namespace qembed {
+
+class GgufWriter {
+ public:
+  void set_string(const std::string& key, const std::string& value);
+  void set_u32(const std::string& key, uint32_t value);
+  void set_i32(const std::string& key, int32_t value);
+  void set_f32(const std::string& key, float value);
+  void set_bool(const std::string& key, bool value);
+  void set_string_array(const std::string& key, const std::vector<std::string>& values);
+  void set_i32_array(const std::string& key, const std::vector<int32_t>& values);
+
+  //! Adds a tensor whose bytes are produced at write time by `fill(dst)` (dst holds n_bytes), so a large model is
+  //! written without holding every tensor in memory. ne[0] must be a multiple of the type's block size.
+  void add_tensor(const std::string& name, GgmlType type, const std::vector<int64_t>& ne,
+                  std::function<void(uint8_t* dst)> fill);
+
+  //! Writes the file (alignment 32); throws Error on I/O failure.
+  void write(const std::string& path) const;
+
+ private:
+  struct Kv;
+  struct Tensor;
+  std::vector<std::vector<uint8_t>> kv_bytes_;  // each KV pair serialized
+  struct PendingTensor {
+    std::string name;
+    GgmlType type;
+    std::vector<int64_t> ne;
+    std::function<void(uint8_t*)> fill;
+  };
+  std::vector<PendingTensor> tensors_;
+};
+
+}  // namespace qembed
