@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <variant>
 #include <vector>
 
@@ -64,12 +65,24 @@ class GgufFile {
 
   const std::vector<GgufTensorInfo>& tensors() const { return tensors_; }
   const GgufTensorInfo* find_tensor(std::string_view name) const;
+  uint32_t alignment() const { return alignment_; }      //!< general.alignment, default 32
+  size_t data_offset() const { return data_offset_; }    //!< file offset of the data section
 
  private:
   std::unique_ptr<MappedFile> file_;
   uint32_t version_ = 0;
   std::vector<std::pair<std::string, GgufValue>> kv_;
   std::vector<GgufTensorInfo> tensors_;
+  std::unordered_map<std::string, size_t> kv_index_;      // key -> index in kv_
+  std::unordered_map<std::string, size_t> tensor_index_;  // name -> index in tensors_
+  uint32_t alignment_ = 32;
+  size_t data_offset_ = 0;
+
+  void parse();
+  [[noreturn]] void type_error(std::string_view key, const GgufValue& v, const char* expected) const;
 };
+
+//! Name of a metadata type ("u32", "string", "array"), for messages.
+const char* gguf_type_name(GgufType type);
 
 }  // namespace qembed

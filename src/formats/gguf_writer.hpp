@@ -18,13 +18,26 @@ class GgufWriter {
   void set_bool(const std::string& key, bool value);
   void set_string_array(const std::string& key, const std::vector<std::string>& values);
   void set_i32_array(const std::string& key, const std::vector<int32_t>& values);
+  // The remaining metadata types, so tests and tools can write every GGUF value type.
+  void set_u8(const std::string& key, uint8_t value);
+  void set_i8(const std::string& key, int8_t value);
+  void set_u16(const std::string& key, uint16_t value);
+  void set_i16(const std::string& key, int16_t value);
+  void set_u64(const std::string& key, uint64_t value);
+  void set_i64(const std::string& key, int64_t value);
+  void set_f64(const std::string& key, double value);
+  void set_f32_array(const std::string& key, const std::vector<float>& values);
+  void set_u64_array(const std::string& key, const std::vector<uint64_t>& values);
+  void set_bool_array(const std::string& key, const std::vector<bool>& values);
+  //! Sets general.alignment (a power of two) and pads the data section to it.
+  void set_alignment(uint32_t alignment);
 
   //! Adds a tensor whose bytes are produced at write time by `fill(dst)` (dst holds n_bytes), so a large model is
   //! written without holding every tensor in memory. ne[0] must be a multiple of the type's block size.
   void add_tensor(const std::string& name, GgmlType type, const std::vector<int64_t>& ne,
                   std::function<void(uint8_t* dst)> fill);
 
-  //! Writes the file (alignment 32); throws Error on I/O failure.
+  //! Writes the file (alignment 32 unless set_alignment); throws Error on I/O failure.
   void write(const std::string& path) const;
 
  private:
@@ -38,6 +51,10 @@ class GgufWriter {
     std::function<void(uint8_t*)> fill;
   };
   std::vector<PendingTensor> tensors_;
+  uint32_t alignment_ = 32;
+  std::vector<std::string> keys_;  // to reject duplicates, which readers refuse
+
+  std::vector<uint8_t>& begin_kv(const std::string& key, uint32_t type);
 };
 
 }  // namespace qembed
