@@ -1,0 +1,48 @@
+#pragma once
+// Internal to quant_blocks*.cpp: per-type row codecs and shared rounding helpers. Callers use quant_blocks.hpp.
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+
+#include "kernels/fp16.hpp"
+
+namespace qembed::quant_detail {
+
+inline constexpr float kF16Max = 65504.0f;
+
+//! Rounds v to the nearest integer (ties to even) and clamps it to [lo, hi]; NaN gives lo. Never overflows.
+inline int round_clamp(float v, int lo, int hi) {
+  if (!(v > static_cast<float>(lo))) return lo;
+  if (v >= static_cast<float>(hi)) return hi;
+  return static_cast<int>(std::nearbyint(v));
+}
+
+//! Clamps a block scale into the finite f16 range (so an out-of-range block saturates instead of turning into
+//! inf / nan) and returns its f16 bits.
+inline uint16_t scale_to_f16(float v) {
+  return f32_to_f16(std::clamp(v, -kF16Max, kF16Max));
+}
+
+//! Reciprocal that maps 0 (an all-zero block) to 0 so every quantized value becomes the zero code.
+inline float safe_inverse(float d) { return d != 0.0f ? 1.0f / d : 0.0f; }
+
+// Row codecs; n is a multiple of the block size, src/dst are byte streams of consecutive blocks.
+void dequantize_q8_0(const uint8_t* src, float* dst, int64_t n);
+void dequantize_q4_0(const uint8_t* src, float* dst, int64_t n);
+void dequantize_q4_1(const uint8_t* src, float* dst, int64_t n);
+void dequantize_q5_0(const uint8_t* src, float* dst, int64_t n);
+void dequantize_q5_1(const uint8_t* src, float* dst, int64_t n);
+void dequantize_q4_k(const uint8_t* src, float* dst, int64_t n);
+void dequantize_q5_k(const uint8_t* src, float* dst, int64_t n);
+void dequantize_q6_k(const uint8_t* src, float* dst, int64_t n);
+
+void quantize_q8_0(const float* src, uint8_t* dst, int64_t n);
+void quantize_q4_0(const float* src, uint8_t* dst, int64_t n);
+void quantize_q4_1(const float* src, uint8_t* dst, int64_t n);
+void quantize_q5_0(const float* src, uint8_t* dst, int64_t n);
+void quantize_q5_1(const float* src, uint8_t* dst, int64_t n);
+void quantize_q4_k(const float* src, uint8_t* dst, int64_t n);
+void quantize_q5_k(const float* src, uint8_t* dst, int64_t n);
+void quantize_q6_k(const float* src, uint8_t* dst, int64_t n);
+
+}  // namespace qembed::quant_detail
