@@ -16,11 +16,21 @@ class RopeTable {
   RopeTable(int64_t head_dim, double theta);
   //! Rotates one head vector x (head_dim values) in place for position pos (rotate-half form).
   void apply(float* x, int64_t pos) const;
+  //! Rotates n_heads consecutive head vectors (n_heads, head_dim) in place, all at position pos.
+  void apply_heads(float* x, int64_t n_heads, int64_t pos) const;
+  //! Precomputes cos/sin for positions [0, n_pos) so apply() needs no trigonometry there (same values as
+  //! computing on the fly). Not thread-safe against concurrent apply(); call it before sharing the table.
+  void reserve(int64_t n_pos);
   int64_t head_dim() const { return head_dim_; }
 
  private:
+  //! cos/sin (as float) of pos * inv_freq_[i], i < head_dim/2.
+  void angles(int64_t pos, float* cos_out, float* sin_out) const;
+
   int64_t head_dim_;
   std::vector<double> inv_freq_;  // (head_dim/2)
+  int64_t cached_pos_ = 0;
+  std::vector<float> cos_sin_;  // (cached_pos_, 2, head_dim/2): cos then sin per position
 };
 
 }  // namespace qembed
