@@ -1,0 +1,37 @@
+#pragma once
+// A small command-line flag parser: `--name value`, `--name=value` and boolean `--name`. Unknown flags, missing
+// values and malformed numbers are Errors that name the flag.
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace qembed::cli {
+
+struct FlagSpec {
+  std::string name;  //!< without dashes
+  bool takes_value;
+  std::string help;
+};
+
+class Args {
+ public:
+  Args(const std::vector<FlagSpec>& specs, int argc, char** argv, int first);
+
+  bool has(const std::string& name) const { return values_.count(name) > 0; }
+  std::optional<std::string> get(const std::string& name) const;
+  std::string get_or(const std::string& name, const std::string& fallback) const;
+  //! Integer flag in [lo, hi]; Error naming the flag otherwise.
+  int64_t get_int(const std::string& name, int64_t fallback, int64_t lo, int64_t hi) const;
+  //! Like get(), but an Error when absent.
+  std::string require(const std::string& name) const;
+
+ private:
+  std::map<std::string, std::string> values_;
+};
+
+//! Usage text for a command's flags.
+std::string flags_help(const std::vector<FlagSpec>& specs);
+
+}  // namespace qembed::cli

@@ -1,0 +1,10 @@
+#pragma once
+// The qembed subcommands. Each returns the process exit code; Errors propagate to main, which prints them.
+namespace qembed::cli {
+
+int cmd_embed(int argc, char** argv);
+int cmd_tokenize(int argc, char** argv);
+int cmd_info(int argc, char** argv);
+int cmd_bench(int argc, char** argv);
+
+}  // namespace qembed::cli

@@ -1,0 +1,33 @@
+#pragma once
+// Flags shared by the commands that turn texts into model input: the model, the prompt and truncation.
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/args.hpp"
+#include "model/model.hpp"
+
+namespace qembed::cli {
+
+//! --instruction / --prompt-name / --truncate, as flag specs to append to a command's list.
+std::vector<FlagSpec> prompt_flag_specs();
+
+struct PromptChoice {
+  std::optional<std::string> task;  //!< the instruction; nullopt for documents
+  //! The text the tokenizer sees.
+  std::string apply(const std::string& text) const;
+};
+
+//! The "text" of a JSONL object; an Error naming the input when it is empty.
+const std::string& checked_text(const nlohmann::json& obj, int64_t input_index);
+
+//! Reads --instruction / --prompt-name (mutually exclusive; Error otherwise).
+PromptChoice prompt_from_args(const Args& args);
+
+//! Loads --model, printing what was loaded and how long it took to stderr.
+std::unique_ptr<Model> load_model_from_args(const Args& args);
+
+}  // namespace qembed::cli

@@ -1,0 +1,178 @@
+#include "engine/forward_pass.hpp"
+
+#include <algorithm>
+
+#include "kernels/attention.hpp"
+#include "kernels/matmul.hpp"
+#include "kernels/quant_blocks.hpp"
+
+namespace qembed {
+
+namespace {
+// Queries per attention work item: small enough to spread one sequence over all threads, large enough that each
+// item streams its keys/values with good reuse.
+constexpr int64_t kAttentionQueryTile = 32;
+}  // namespace
+
+//! The packed batch: sequence boundaries plus, per token, its id and position inside its sequence.
+struct ForwardPass::Batch {
+  std::vector<int64_t> seq_start;  // (n_seq + 1) cumulative token offsets
+  std::vector<int32_t> ids;        // (T)
+  std::vector<int32_t> pos;        // (T)
+  int64_t n_tokens() const { return static_cast<int64_t>(ids.size()); }
+  int64_t n_seq() const { return static_cast<int64_t>(seq_start.size()) - 1; }
+};
+
+ForwardPass::ForwardPass(const Model& model, ThreadPool& pool, int64_t chunk_tokens)
+    : model_(model),
+      pool_(pool),
+      chunk_tokens_(std::max<int64_t>(1, chunk_tokens)),
+      rope_(model.config.head_dim, model.config.rope_theta) {}
+
+int64_t ForwardPass::activation_bytes(int64_t n_tokens) const {
+  const Qwen3Config& c = model_.config;
+  int64_t chunk = std::min(n_tokens, chunk_tokens_);
+  int64_t per_batch = n_tokens * (c.n_embd + 2 * c.kv_dim());                  // h, k, v
+  int64_t per_chunk = chunk * (2 * c.n_embd + 2 * c.q_dim() + 2 * c.n_ff);     // x, tmp, q, att, gate, up
+  return static_cast<int64_t>(sizeof(float)) * (per_batch + per_chunk);
+}
+
+void ForwardPass::embed_tokens(const Batch& b, float* h) {
+  const int64_t E = model_.config.n_embd;
+  const WeightMatrix& emb = model_.token_embd;
+  pool_.parallel_for(b.n_tokens(), [&](int64_t t0, int64_t t1, int) {
+    for (int64_t t = t0; t < t1; ++t) dequantize_row_ref(emb.type, emb.row(b.ids[t]), h + t * E, E);
+  });
+}
+
+void ForwardPass::qk_norm_rope(const LayerWeights& L, const Batch& b, int64_t c0, int64_t n) {
+  const Qwen3Config& c = model_.config;
+  const int64_t HD = c.head_dim, QD = c.q_dim(), KVD = c.kv_dim();
+  pool_.parallel_for(n, [&](int64_t i0, int64_t i1, int) {
+    for (int64_t i = i0; i < i1; ++i) {
+      int64_t pos = b.pos[c0 + i];
+      for (int64_t hh = 0; hh < c.n_head; ++hh) {
+        float* qh = &q_[i * QD + hh * HD];
+        rmsnorm(qh, L.q_norm.data(), qh, HD, c.rms_eps);
+        rope_.apply(qh, pos);
+      }
+      for (int64_t hh = 0; hh < c.n_head_kv; ++hh) {
+        float* kh = &k_[(c0 + i) * KVD + hh * HD];
+        rmsnorm(kh, L.k_norm.data(), kh, HD, c.rms_eps);
+        rope_.apply(kh, pos);
+      }
+    }
+  });
+}
+
+void ForwardPass::attention_chunk(const Batch& b, int64_t c0, int64_t n) {
+  const Qwen3Config& c = model_.config;
+  const int64_t QD = c.q_dim(), KVD = c.kv_dim();
+  const AttentionShape shape{c.n_head, c.n_head_kv, c.head_dim};
+  // Work items: (sequence slice inside this chunk) x (query tile) x (head).
+  struct Item {
+    int64_t seq_begin, q_abs_begin, q_abs_end, q_begin, q_end, head;
+  };
+  std::vector<Item> items;
+  for (int64_t s = 0; s < b.n_seq(); ++s) {
+    int64_t qa = std::max(c0, b.seq_start[s]), qb = std::min(c0 + n, b.seq_start[s + 1]);
+    if (qa >= qb) continue;
+    for (int64_t t = 0; t < qb - qa; t += kAttentionQueryTile) {
+      for (int64_t hh = 0; hh < c.n_head; ++hh) {
+        items.push_back({b.seq_start[s], qa, qb, t, std::min(t + kAttentionQueryTile, qb - qa), hh});
+      }
+    }
+  }
+  pool_.parallel_for(static_cast<int64_t>(items.size()), [&](int64_t i0, int64_t i1, int) {
+    for (int64_t i = i0; i < i1; ++i) {
+      const Item& it = items[i];
+      const float* q = &q_[(it.q_abs_begin - c0) * QD];
+      float* out = &att_[(it.q_abs_begin - c0) * QD];
+      const float* k = &k_[it.seq_begin * KVD];
+      const float* v = &v_[it.seq_begin * KVD];
+      int64_t n_q = it.q_abs_end - it.q_abs_begin;
+      int64_t q_pos0 = it.q_abs_begin - it.seq_begin;
+      attention_tiled(shape, q, n_q, q_pos0, k, v, q_pos0 + n_q, out, it.q_begin, it.q_end, it.head, it.head + 1);
+    }
+  });
+}
+
+void ForwardPass::run_layer(const LayerWeights& L, const Batch& b, float* h) {
+  const Qwen3Config& c = model_.config;
+  const int64_t E = c.n_embd, KVD = c.kv_dim(), FF = c.n_ff;
+  const int64_t T = b.n_tokens();
+  auto add_rows = [&](float* dst, const float* src, int64_t n_rows) {
+    pool_.parallel_for(n_rows, [&](int64_t r0, int64_t r1, int) {
+      for (int64_t i = r0 * E; i < r1 * E; ++i) dst[i] += src[i];
+    });
+  };
+  auto norm_rows = [&](const float* src, const std::vector<float>& w, float* dst, int64_t n_rows) {
+    pool_.parallel_for(n_rows, [&](int64_t r0, int64_t r1, int) {
+      for (int64_t r = r0; r < r1; ++r) rmsnorm(src + r * E, w.data(), dst + r * E, E, c.rms_eps);
+    });
+  };
+  // Chunks run in order, so when chunk [c0, c0+n) attends, the keys/values of every earlier position of its
+  // sequences are already in k_/v_.
+  for (int64_t c0 = 0; c0 < T; c0 += chunk_tokens_) {
+    const int64_t n = std::min(chunk_tokens_, T - c0);
+    float* hc = h + c0 * E;
+    norm_rows(hc, L.attn_norm, x_.data(), n);
+    matmul(L.wq, x_.data(), n, q_.data(), pool_);
+    matmul(L.wk, x_.data(), n, &k_[c0 * KVD], pool_);
+    matmul(L.wv, x_.data(), n, &v_[c0 * KVD], pool_);
+    qk_norm_rope(L, b, c0, n);
+    attention_chunk(b, c0, n);
+    matmul(L.wo, att_.data(), n, tmp_.data(), pool_);
+    add_rows(hc, tmp_.data(), n);
+
+    norm_rows(hc, L.ffn_norm, x_.data(), n);
+    matmul(L.w_gate, x_.data(), n, gate_.data(), pool_);
+    matmul(L.w_up, x_.data(), n, up_.data(), pool_);
+    pool_.parallel_for(n, [&](int64_t r0, int64_t r1, int) {
+      silu_mul(&gate_[r0 * FF], &up_[r0 * FF], &gate_[r0 * FF], (r1 - r0) * FF);
+    });
+    matmul(L.w_down, gate_.data(), n, tmp_.data(), pool_);
+    add_rows(hc, tmp_.data(), n);
+  }
+}
+
+std::vector<float> ForwardPass::run(const std::vector<std::span<const int32_t>>& seqs) {
+  const Qwen3Config& c = model_.config;
+  const int64_t E = c.n_embd;
+  Batch b;
+  b.seq_start.push_back(0);
+  for (const auto& s : seqs) {
+    for (size_t i = 0; i < s.size(); ++i) {
+      b.ids.push_back(s[i]);
+      b.pos.push_back(static_cast<int32_t>(i));
+    }
+    b.seq_start.push_back(static_cast<int64_t>(b.ids.size()));
+  }
+  const int64_t T = b.n_tokens();
+  const int64_t chunk = std::min(T, chunk_tokens_);
+  std::vector<float> h(static_cast<size_t>(T * E));  // (T, E) residual stream
+  k_.resize(T * c.kv_dim());
+  v_.resize(T * c.kv_dim());
+  x_.resize(chunk * E);
+  tmp_.resize(chunk * E);
+  q_.resize(chunk * c.q_dim());
+  att_.resize(chunk * c.q_dim());
+  gate_.resize(chunk * c.n_ff);
+  up_.resize(chunk * c.n_ff);
+
+  embed_tokens(b, h.data());
+  for (const LayerWeights& L : model_.layers) run_layer(L, b, h.data());
+
+  std::vector<float> pooled(static_cast<size_t>(b.n_seq() * E));  // (n_seq, E)
+  for (int64_t s = 0; s < b.n_seq(); ++s) {
+    rmsnorm(&h[(b.seq_start[s + 1] - 1) * E], model_.output_norm.data(), &pooled[s * E], E, c.rms_eps);
+  }
+  // Give back batch-sized scratch so a one-off 32K input does not pin its memory for the process lifetime.
+  if (T > 4 * chunk_tokens_) {
+    std::vector<float>().swap(k_);
+    std::vector<float>().swap(v_);
+  }
+  return pooled;
+}
+
+}  // namespace qembed

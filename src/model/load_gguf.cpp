@@ -1,0 +1,92 @@
+// GGUF -> Model: hyper-parameters from `<arch>.*` keys, vocab from `tokenizer.ggml.*`, weights in place.
+#include <cstdio>
+
+#include "common/error.hpp"
+#include "model/model_storage.hpp"
+#include "model/weight_binder.hpp"
+#include "tokenizer/vocab_gguf.hpp"
+
+namespace qembed {
+
+namespace {
+
+constexpr int64_t kPoolingLast = 3;
+
+int64_t require_int(const GgufFile& f, const std::string& key) {
+  std::optional<int64_t> v = f.get_int(key);
+  if (!v) throw Error(f.path() + ": missing metadata key " + key);
+  return *v;
+}
+
+Qwen3Config read_config(const GgufFile& f, const std::string& arch) {
+  Qwen3Config c;
+  c.n_embd = require_int(f, arch + ".embedding_length");
+  c.n_layer = require_int(f, arch + ".block_count");
+  c.n_head = require_int(f, arch + ".attention.head_count");
+  c.n_head_kv = f.get_int(arch + ".attention.head_count_kv").value_or(c.n_head);
+  c.n_ff = require_int(f, arch + ".feed_forward_length");
+  c.n_ctx = require_int(f, arch + ".context_length");
+  int64_t head_dim_default = c.n_head > 0 ? c.n_embd / c.n_head : 0;
+  c.head_dim = f.get_int(arch + ".attention.key_length").value_or(head_dim_default);
+  int64_t value_length = f.get_int(arch + ".attention.value_length").value_or(c.head_dim);
+  if (value_length != c.head_dim) {
+    throw Error(f.path() + ": attention.value_length " + std::to_string(value_length) +
+                " differs from key_length " + std::to_string(c.head_dim) + " (not a Qwen3 layout)");
+  }
+  c.rope_theta = f.get_float(arch + ".rope.freq_base").value_or(1e6);
+  c.rms_eps = static_cast<float>(f.get_float(arch + ".attention.layer_norm_rms_epsilon").value_or(1e-6));
+  const GgufTensorInfo* embd = f.find_tensor("token_embd.weight");
+  if (!embd || embd->ne.size() != 2) throw Error(f.path() + ": missing 2-D tensor token_embd.weight");
+  c.n_vocab = embd->ne[1];
+  return c;
+}
+
+}  // namespace
+
+std::unique_ptr<Model> load_gguf_model(const std::string& path) {
+  std::unique_ptr<Model> model(new Model());
+  model->storage = std::make_unique<Model::Storage>();
+  model->storage->gguf = GgufFile::open(path);
+  const GgufFile& f = *model->storage->gguf;
+
+  std::string arch = f.get_string("general.architecture").value_or("");
+  if (arch != "qwen3") {
+    throw Error(path + ": unsupported architecture \"" + arch + "\" (general.architecture); supported: qwen3");
+  }
+  model->architecture = arch;
+  model->path = path;
+  model->format = "gguf";
+  model->name = f.get_string("general.name").value_or(path);
+  model->file_bytes = f.file_size();
+  model->config = read_config(f, arch);
+  model->config.validate(path);
+
+  bind_qwen3_weights(
+      *model,
+      [&](const std::string& gguf_name, const std::string&) -> std::optional<TensorSource> {
+        const GgufTensorInfo* t = f.find_tensor(gguf_name);
+        if (!t) return std::nullopt;
+        return TensorSource{t->name, t->type, t->ne, t->data, t->n_bytes};
+      },
+      path);
+
+  VocabData vocab = vocab_from_gguf(f);
+  if (static_cast<int64_t>(vocab.tokens.size()) > model->config.n_vocab) {
+    throw Error(path + ": tokenizer has " + std::to_string(vocab.tokens.size()) +
+                " tokens but token_embd.weight has only " + std::to_string(model->config.n_vocab) + " rows");
+  }
+  model->tokenizer = std::make_unique<Tokenizer>(std::move(vocab));
+
+  // Qwen3-Embedding pools the last token, which must be the appended <|endoftext|>. Older official GGUF files
+  // lack add_eos_token; a last-token-pooling (or unspecified) qwen3 model still needs the EOS.
+  int64_t pooling = f.get_int(arch + ".pooling_type").value_or(kPoolingLast);
+  bool add_eos = f.get_bool("tokenizer.ggml.add_eos_token").value_or(true);
+  model->append_eos = add_eos || pooling == kPoolingLast;
+  if (pooling != kPoolingLast) {
+    std::fprintf(stderr, "qembed: warning: %s declares pooling_type %lld; qembed pools the last token (EOS)\n",
+                 path.c_str(), static_cast<long long>(pooling));
+  }
+  return model;
+}
+
+}  // namespace qembed

@@ -1,0 +1,60 @@
+#pragma once
+// A loaded Qwen3 embedding model: hyper-parameters, weight views into the mapped file(s), and its tokenizer.
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "kernels/weight_matrix.hpp"
+#include "model/qwen3_config.hpp"
+#include "tokenizer/tokenizer.hpp"
+
+namespace qembed {
+
+//! The weights of one transformer block. Norm weights are small and converted to f32 at load.
+struct LayerWeights {
+  std::vector<float> attn_norm;  // (n_embd)
+  std::vector<float> q_norm;     // (head_dim)
+  std::vector<float> k_norm;     // (head_dim)
+  std::vector<float> ffn_norm;   // (n_embd)
+  WeightMatrix wq;               // (q_dim, n_embd)
+  WeightMatrix wk;               // (kv_dim, n_embd)
+  WeightMatrix wv;               // (kv_dim, n_embd)
+  WeightMatrix wo;               // (n_embd, q_dim)
+  WeightMatrix w_gate;           // (n_ff, n_embd)
+  WeightMatrix w_up;             // (n_ff, n_embd)
+  WeightMatrix w_down;           // (n_embd, n_ff)
+};
+
+class Model {
+ public:
+  //! Loads a GGUF file or a HuggingFace folder; throws Error naming the file and what is wrong.
+  static std::unique_ptr<Model> load(const std::string& path);
+  ~Model();
+
+  Qwen3Config config;
+  WeightMatrix token_embd;         // (n_vocab, n_embd): row = token
+  std::vector<LayerWeights> layers;
+  std::vector<float> output_norm;  // (n_embd)
+  std::unique_ptr<Tokenizer> tokenizer;
+  bool append_eos = true;          //!< append <|endoftext|> to every input (Qwen3 last-token pooling)
+
+  std::string path;
+  std::string format;              //!< "gguf" or "safetensors"
+  std::string name;                //!< general.name or the folder name
+  std::string architecture;        //!< "qwen3"
+  uint64_t file_bytes = 0;         //!< total size of the weight file(s)
+  std::map<std::string, int> tensor_type_counts;  //!< ggml type name -> number of tensors
+
+  //! Opaque owner of the mapped file(s) the weight views point into.
+  struct Storage;
+  std::unique_ptr<Storage> storage;
+
+ private:
+  Model();
+  friend std::unique_ptr<Model> load_gguf_model(const std::string& path);
+  friend std::unique_ptr<Model> load_hf_model(const std::string& dir);
+};
+
+}  // namespace qembed
