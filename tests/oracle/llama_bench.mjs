@@ -3,8 +3,9 @@
 //
 //   node tests/oracle/llama_bench.mjs --model M.gguf --input docs.jsonl [--threads 2] [--warmup 2] [--repeat 1]
 //
-// Input lines: {"text": "..."}. llama.cpp tokenizes each document (plus the EOS Qwen3-Embedding needs) inside
-// the timed loop, then embeds it; documents run one at a time, each in a single decode (batch >= doc length).
+// Input lines: {"text": "..."}. llama.cpp tokenizes every document first (plus the EOS Qwen3-Embedding needs);
+// like `qembed bench`, the timed part excludes model loading and tokenization. Documents run one at a time,
+// each in a single decode (batch >= doc length), after a warm-up on the first --warmup documents.
 // node-llama-cpp cannot embed several sequences in one decode (LlamaEmbeddingContext owns one sequence and
 // reads the pooled vector of sequence 0), so there is no batched mode to report.
 // Last stdout line: JSON {"engine","model","threads","docs","tokens","seconds","tok_per_s","mode"}; tokens are
@@ -22,11 +23,10 @@ import {
 const USAGE =
   "usage: node tests/oracle/llama_bench.mjs --model M.gguf --input docs.jsonl [--threads 2] [--warmup 2] [--repeat 1]";
 
-async function embedAll(model, ctx, texts) {
+async function embedAll(ctx, sequences) {
   let tokens = 0;
   const t0 = performance.now();
-  for (const text of texts) {
-    const ids = tokenizeForEmbedding(model, text);
+  for (const ids of sequences) {
     await ctx.getEmbeddingFor(ids);
     tokens += ids.length;
   }
@@ -47,13 +47,14 @@ async function main() {
   if (texts.length === 0) die(`${args.input}: no documents`);
 
   const { llama, model } = await loadModel(args.model, args.threads);
-  const maxTokens = Math.max(...texts.map((t) => tokenizeForEmbedding(model, t).length));
+  const sequences = texts.map((t) => tokenizeForEmbedding(model, t));
+  const maxTokens = Math.max(...sequences.map((s) => s.length));
   const ctx = await createEmbeddingContext(model, maxTokens, args.threads);
 
-  await embedAll(model, ctx, texts.slice(0, args.warmup));
+  await embedAll(ctx, sequences.slice(0, args.warmup));
   let best = null;
   for (let r = 0; r < Math.max(1, args.repeat); r++) {
-    const run = await embedAll(model, ctx, texts);
+    const run = await embedAll(ctx, sequences);
     if (!best || run.seconds < best.seconds) best = run;
   }
   const result = {

