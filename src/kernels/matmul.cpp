@@ -32,14 +32,15 @@ void pack_panel_scalar(const WeightMatrix& w, int64_t o0, int rows, int64_t k0, 
     for (int64_t k = 0; k < kc; ++k) packed[k * nr + r] = 0.0f;
 }
 
-void tile_scalar(const float* packed, int64_t kc, const float* x, int64_t ldx, int mt, float* y, int64_t ldy,
-                 int n_valid, bool accumulate) {
+constexpr int kScalarMr = 4;
+
+void tile_scalar(const float* packed, int64_t kc, const float* x, int mt, float* y, int64_t ldy, int n_valid,
+                 bool accumulate) {
   constexpr int nr = 16;
   for (int t = 0; t < mt; ++t) {
     float acc[nr] = {};
-    const float* xt = x + t * ldx;
     for (int64_t k = 0; k < kc; ++k) {
-      const float xv = xt[k];
+      const float xv = x[k * kScalarMr + t];
       const float* p = packed + k * nr;
       for (int j = 0; j < nr; ++j) acc[j] += xv * p[j];
     }
@@ -57,13 +58,27 @@ const MatmulKernels& kernels_for(SimdLevel level) {
   return matmul_kernels_scalar();
 }
 
+// xpack[tile][k][t] = x[t0 + tile*mr + t][k0 + k]: tiles of mr tokens, each (kc, mr) k-major, so the micro-kernel
+// reads its broadcasts sequentially (unpacked, mr rows n_in apart alias the same L1 sets).
+void pack_tokens(const float* x, int64_t n_in, int64_t t0, int64_t t1, int64_t k0, int64_t kc, int64_t mr,
+                 float* xpack) {
+  for (int64_t tile = t0; tile < t1; tile += mr) {
+    const int64_t mt = std::min(mr, t1 - tile);
+    for (int64_t t = 0; t < mt; ++t) {
+      const float* src = x + (tile + t) * n_in + k0;
+      for (int64_t k = 0; k < kc; ++k) xpack[k * mr + t] = src[k];
+    }
+    xpack += kc * mr;
+  }
+}
+
 // Tokens per block: the X block (kTokenBlock, kMatmulKc) f32 = 256 KiB stays in L2 while panels stream past it.
 constexpr int64_t kTokenBlock = 256;
 
 }  // namespace
 
 const MatmulKernels& matmul_kernels_scalar() {
-  static const MatmulKernels k{16, 4, pack_panel_scalar, tile_scalar};
+  static const MatmulKernels k{16, kScalarMr, pack_panel_scalar, tile_scalar};
   return k;
 }
 
@@ -94,22 +109,26 @@ void matmul(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y, T
   const int64_t n_panels = (n_out + nr - 1) / nr;
   pool.parallel_for(n_panels, [&](int64_t p_begin, int64_t p_end, int) {
     // Thread-local scratch, reused across calls: packed panel (kc, nr) and decoded rows (nr + 1, kc).
-    thread_local std::vector<float> packed, scratch;
+    thread_local std::vector<float> packed, scratch, xpack;
     const size_t need_packed = static_cast<size_t>(detail::kMatmulKc * nr);
     const size_t need_scratch = static_cast<size_t>(detail::kMatmulKc * (nr + 1));
     if (packed.size() < need_packed) packed.resize(need_packed);
     if (scratch.size() < need_scratch) scratch.resize(need_scratch);
+    const size_t need_xpack = static_cast<size_t>(((detail::kTokenBlock + mr - 1) / mr) * mr * detail::kMatmulKc);
+    if (xpack.size() < need_xpack) xpack.resize(need_xpack);
     for (int64_t t0 = 0; t0 < n_tokens; t0 += detail::kTokenBlock) {
       const int64_t t1 = std::min(n_tokens, t0 + detail::kTokenBlock);
       for (int64_t k0 = 0; k0 < n_in; k0 += detail::kMatmulKc) {
         const int64_t kc = std::min(detail::kMatmulKc, n_in - k0);
+        detail::pack_tokens(x, n_in, t0, t1, k0, kc, mr, xpack.data());
         for (int64_t p = p_begin; p < p_end; ++p) {
           const int64_t o0 = p * nr;
           const int rows = static_cast<int>(std::min(nr, n_out - o0));
           kern.pack_panel(w, o0, rows, k0, kc, packed.data(), scratch.data());
-          for (int64_t t = t0; t < t1; t += mr) {
+          const float* xp = xpack.data();
+          for (int64_t t = t0; t < t1; t += mr, xp += kc * mr) {
             const int mt = static_cast<int>(std::min(mr, t1 - t));
-            kern.tile(packed.data(), kc, x + t * n_in + k0, n_in, mt, y + t * n_out + o0, n_out, rows, k0 > 0);
+            kern.tile(packed.data(), kc, xp, mt, y + t * n_out + o0, n_out, rows, k0 > 0);
           }
         }
       }

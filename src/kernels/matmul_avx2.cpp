@@ -66,7 +66,7 @@ void pack_panel(const WeightMatrix& w, int64_t o0, int rows, int64_t k0, int64_t
 }
 
 template <int MR>
-void tile_mr(const float* packed, int64_t kc, const float* x, int64_t ldx, float* y, int64_t ldy, int n_valid,
+void tile_mr(const float* packed, int64_t kc, const float* x, float* y, int64_t ldy, int n_valid,
              bool accumulate) {
   __m256 acc[MR][2];
   alignas(32) float buf[MR][kNr];
@@ -89,7 +89,7 @@ void tile_mr(const float* packed, int64_t kc, const float* x, int64_t ldx, float
     const __m256 w0 = _mm256_loadu_ps(packed + k * kNr), w1 = _mm256_loadu_ps(packed + k * kNr + 8);
 #pragma GCC unroll 8
     for (int t = 0; t < MR; ++t) {
-      const __m256 xv = _mm256_broadcast_ss(x + t * ldx + k);
+      const __m256 xv = _mm256_broadcast_ss(x + k * kMr + t);
       acc[t][0] = _mm256_fmadd_ps(xv, w0, acc[t][0]);
       acc[t][1] = _mm256_fmadd_ps(xv, w1, acc[t][1]);
     }
@@ -107,15 +107,15 @@ void tile_mr(const float* packed, int64_t kc, const float* x, int64_t ldx, float
   }
 }
 
-void tile(const float* packed, int64_t kc, const float* x, int64_t ldx, int mt, float* y, int64_t ldy, int n_valid,
+void tile(const float* packed, int64_t kc, const float* x, int mt, float* y, int64_t ldy, int n_valid,
           bool accumulate) {
   switch (mt) {
-    case 6: return tile_mr<6>(packed, kc, x, ldx, y, ldy, n_valid, accumulate);
-    case 5: return tile_mr<5>(packed, kc, x, ldx, y, ldy, n_valid, accumulate);
-    case 4: return tile_mr<4>(packed, kc, x, ldx, y, ldy, n_valid, accumulate);
-    case 3: return tile_mr<3>(packed, kc, x, ldx, y, ldy, n_valid, accumulate);
-    case 2: return tile_mr<2>(packed, kc, x, ldx, y, ldy, n_valid, accumulate);
-    default: return tile_mr<1>(packed, kc, x, ldx, y, ldy, n_valid, accumulate);
+    case 6: return tile_mr<6>(packed, kc, x, y, ldy, n_valid, accumulate);
+    case 5: return tile_mr<5>(packed, kc, x, y, ldy, n_valid, accumulate);
+    case 4: return tile_mr<4>(packed, kc, x, y, ldy, n_valid, accumulate);
+    case 3: return tile_mr<3>(packed, kc, x, y, ldy, n_valid, accumulate);
+    case 2: return tile_mr<2>(packed, kc, x, y, ldy, n_valid, accumulate);
+    default: return tile_mr<1>(packed, kc, x, y, ldy, n_valid, accumulate);
   }
 }
 

@@ -101,7 +101,7 @@ void pack_panel(const WeightMatrix& w, int64_t o0, int rows, int64_t k0, int64_t
 }
 
 template <int MR>
-void tile_mr(const float* packed, int64_t kc, const float* x, int64_t ldx, float* y, int64_t ldy, int n_valid,
+void tile_mr(const float* packed, int64_t kc, const float* x, float* y, int64_t ldy, int n_valid,
              bool accumulate) {
   const __mmask16 m0 = tail_mask(n_valid), m1 = tail_mask(n_valid - 16 > 0 ? n_valid - 16 : 0);
   __m512 acc[MR][2];
@@ -119,7 +119,7 @@ void tile_mr(const float* packed, int64_t kc, const float* x, int64_t ldx, float
     const __m512 w0 = _mm512_loadu_ps(packed + k * kNr), w1 = _mm512_loadu_ps(packed + k * kNr + 16);
 #pragma GCC unroll 16
     for (int t = 0; t < MR; ++t) {
-      const __m512 xv = _mm512_set1_ps(x[t * ldx + k]);
+      const __m512 xv = _mm512_set1_ps(x[k * kMr + t]);
       acc[t][0] = _mm512_fmadd_ps(xv, w0, acc[t][0]);
       acc[t][1] = _mm512_fmadd_ps(xv, w1, acc[t][1]);
     }
@@ -131,21 +131,21 @@ void tile_mr(const float* packed, int64_t kc, const float* x, int64_t ldx, float
   }
 }
 
-void tile(const float* packed, int64_t kc, const float* x, int64_t ldx, int mt, float* y, int64_t ldy, int n_valid,
+void tile(const float* packed, int64_t kc, const float* x, int mt, float* y, int64_t ldy, int n_valid,
           bool accumulate) {
   switch (mt) {
-    case 12: return tile_mr<12>(packed, kc, x, ldx, y, ldy, n_valid, accumulate);
-    case 11: return tile_mr<11>(packed, kc, x, ldx, y, ldy, n_valid, accumulate);
-    case 10: return tile_mr<10>(packed, kc, x, ldx, y, ldy, n_valid, accumulate);
-    case 9: return tile_mr<9>(packed, kc, x, ldx, y, ldy, n_valid, accumulate);
-    case 8: return tile_mr<8>(packed, kc, x, ldx, y, ldy, n_valid, accumulate);
-    case 7: return tile_mr<7>(packed, kc, x, ldx, y, ldy, n_valid, accumulate);
-    case 6: return tile_mr<6>(packed, kc, x, ldx, y, ldy, n_valid, accumulate);
-    case 5: return tile_mr<5>(packed, kc, x, ldx, y, ldy, n_valid, accumulate);
-    case 4: return tile_mr<4>(packed, kc, x, ldx, y, ldy, n_valid, accumulate);
-    case 3: return tile_mr<3>(packed, kc, x, ldx, y, ldy, n_valid, accumulate);
-    case 2: return tile_mr<2>(packed, kc, x, ldx, y, ldy, n_valid, accumulate);
-    default: return tile_mr<1>(packed, kc, x, ldx, y, ldy, n_valid, accumulate);
+    case 12: return tile_mr<12>(packed, kc, x, y, ldy, n_valid, accumulate);
+    case 11: return tile_mr<11>(packed, kc, x, y, ldy, n_valid, accumulate);
+    case 10: return tile_mr<10>(packed, kc, x, y, ldy, n_valid, accumulate);
+    case 9: return tile_mr<9>(packed, kc, x, y, ldy, n_valid, accumulate);
+    case 8: return tile_mr<8>(packed, kc, x, y, ldy, n_valid, accumulate);
+    case 7: return tile_mr<7>(packed, kc, x, y, ldy, n_valid, accumulate);
+    case 6: return tile_mr<6>(packed, kc, x, y, ldy, n_valid, accumulate);
+    case 5: return tile_mr<5>(packed, kc, x, y, ldy, n_valid, accumulate);
+    case 4: return tile_mr<4>(packed, kc, x, y, ldy, n_valid, accumulate);
+    case 3: return tile_mr<3>(packed, kc, x, y, ldy, n_valid, accumulate);
+    case 2: return tile_mr<2>(packed, kc, x, y, ldy, n_valid, accumulate);
+    default: return tile_mr<1>(packed, kc, x, y, ldy, n_valid, accumulate);
   }
 }
 

@@ -18,10 +18,10 @@ struct MatmulKernels {
   //! scratch holds at least (nr + 1) * kc floats.
   void (*pack_panel)(const WeightMatrix& w, int64_t o0, int rows, int64_t k0, int64_t kc, float* packed,
                      float* scratch);
-  //! y[t*ldy + j] = (accumulate ? y[t*ldy + j] : 0) + sum_k x[t*ldx + k] * packed[k*nr + j]
-  //! for t < mt (1 <= mt <= mr), j < n_valid (<= nr).
-  void (*tile)(const float* packed, int64_t kc, const float* x, int64_t ldx, int mt, float* y, int64_t ldy,
-               int n_valid, bool accumulate);
+  //! y[t*ldy + j] = (accumulate ? y[t*ldy + j] : 0) + sum_k xpack[k*mr + t] * packed[k*nr + j]
+  //! for t < mt (1 <= mt <= mr), j < n_valid (<= nr). xpack: a token tile packed k-major, (kc, mr).
+  void (*tile)(const float* packed, int64_t kc, const float* xpack, int mt, float* y, int64_t ldy, int n_valid,
+               bool accumulate);
 };
 
 const MatmulKernels& matmul_kernels_scalar();

@@ -1,0 +1,87 @@
+// Micro-benchmark of matmul() on the Qwen3-Embedding-0.6B projection shapes, per weight type.
+// Usage: bench-kernels [n_threads=2] [n_tokens=256] [types=F32,F16,...]   (QEMBED_SIMD caps the SIMD level)
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "formats/ggml_types.hpp"
+#include "kernels/cpu_features.hpp"
+#include "kernels/matmul.hpp"
+#include "kernels/quant_blocks.hpp"
+
+using namespace qembed;
+
+namespace {
+
+struct Shape {
+  const char* what;
+  int64_t n_in, n_out;
+};
+
+double seconds_now() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const int n_threads = argc > 1 ? std::atoi(argv[1]) : 2;
+  const int64_t n_tokens = argc > 2 ? std::atoll(argv[2]) : 256;
+  std::string type_list = argc > 3 ? argv[3] : "F32,F16,BF16,Q8_0,Q4_0,Q4_1,Q5_0,Q5_1,Q4_K,Q5_K,Q6_K";
+  const Shape shapes[] = {{"q/gate-like 1024->2048", 1024, 2048},
+                          {"o/k-like 1024->1024", 1024, 1024},
+                          {"up/gate 1024->3072", 1024, 3072},
+                          {"down 3072->1024", 3072, 1024}};
+  ThreadPool pool(n_threads);
+  std::printf("simd=%s threads=%d n_tokens=%lld\n", simd_level_name(simd_level()), n_threads,
+              static_cast<long long>(n_tokens));
+  std::mt19937 rng(1);
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  size_t pos = 0;
+  while (pos <= type_list.size()) {
+    const size_t comma = std::min(type_list.find(',', pos), type_list.size());
+    const std::string name = type_list.substr(pos, comma - pos);
+    pos = comma + 1;
+    const auto type = ggml_type_from_name(name);
+    if (!type) {
+      std::fprintf(stderr, "unknown type %s\n", name.c_str());
+      return 2;
+    }
+    double total_flop = 0.0, total_s = 0.0;
+    for (const Shape& sh : shapes) {
+      WeightMatrix w;
+      w.name = sh.what;
+      w.type = *type;
+      w.n_in = sh.n_in;
+      w.n_out = sh.n_out;
+      w.row_bytes = ggml_row_bytes(*type, sh.n_in);
+      std::vector<uint8_t> bytes(w.row_bytes * sh.n_out);
+      std::vector<float> row(sh.n_in);
+      for (int64_t o = 0; o < sh.n_out; ++o) {
+        for (auto& v : row) v = dist(rng) * 0.05f;
+        quantize_row_ref(*type, row.data(), bytes.data() + o * w.row_bytes, sh.n_in);
+      }
+      w.data = bytes.data();
+      std::vector<float> x(n_tokens * sh.n_in), y(n_tokens * sh.n_out);
+      for (auto& v : x) v = dist(rng);
+      matmul(w, x.data(), n_tokens, y.data(), pool);  // warm-up
+      const double flop = 2.0 * n_tokens * sh.n_in * sh.n_out;
+      int reps = std::max(1, static_cast<int>(2e10 / flop / 10));
+      double best = 1e30;
+      for (int r = 0; r < reps; ++r) {
+        const double t0 = seconds_now();
+        matmul(w, x.data(), n_tokens, y.data(), pool);
+        best = std::min(best, seconds_now() - t0);
+      }
+      total_flop += flop;
+      total_s += best;
+      std::printf("  %-5s %-24s %8.2f ms  %7.1f GFLOP/s\n", name.c_str(), sh.what, best * 1e3, flop / best * 1e-9);
+    }
+    std::printf("%-5s all shapes: %7.1f GFLOP/s\n", name.c_str(), total_flop / total_s * 1e-9);
+  }
+  return 0;
+}
