@@ -23,6 +23,14 @@ inline uint16_t scale_to_f16(float v) {
   return f32_to_f16(std::clamp(v, -kF16Max, kF16Max));
 }
 
+//! Like scale_to_f16 but rounds the magnitude up when nearest rounding would shrink it, so the largest
+//! sub-block scale still fits its integer range (matters where d is an f16 subnormal, a few ulps wide).
+inline uint16_t scale_to_f16_covering(float v) {
+  uint16_t h = scale_to_f16(v);
+  if (std::fabs(f16_to_f32(h)) < std::fabs(v) && (h & 0x7fffu) < 0x7bffu) ++h;  // next magnitude, same sign
+  return h;
+}
+
 //! Reciprocal that maps 0 (an all-zero block) to 0 so every quantized value becomes the zero code.
 inline float safe_inverse(float d) { return d != 0.0f ? 1.0f / d : 0.0f; }
 

@@ -135,8 +135,8 @@ void quantize_k_superblock(const float* x, int nmax, uint16_t* d_bits, uint16_t*
     max_scale = std::max(max_scale, fits[j].scale);
     max_offset = std::max(max_offset, fits[j].offset);
   }
-  *d_bits = scale_to_f16(max_scale / 63.0f);
-  *dmin_bits = scale_to_f16(max_offset / 63.0f);
+  *d_bits = scale_to_f16_covering(max_scale / 63.0f);
+  *dmin_bits = scale_to_f16_covering(max_offset / 63.0f);
   const float d = f16_to_f32(*d_bits);
   const float dmin = f16_to_f32(*dmin_bits);
   const float id = safe_inverse(d), idmin = safe_inverse(dmin);
@@ -297,7 +297,7 @@ void quantize_q6_k(const float* src, uint8_t* dst, int64_t n) {
       if (std::fabs(sub_scales[j]) > std::fabs(max_scale)) max_scale = sub_scales[j];
     }
     // The largest sub-block scale maps to int8 -128, the others proportionally.
-    b.d = scale_to_f16(max_scale / -128.0f);
+    b.d = scale_to_f16_covering(max_scale / -128.0f);
     const float d = f16_to_f32(b.d);
     const float id = safe_inverse(d);
     int codes[kQKK];
