@@ -12,7 +12,15 @@
 
 namespace qembed {
 namespace {
-constexpr int kSpinIterations = 20000;  // ~tens of microseconds of _mm_pause before sleeping
+// Spin phase before sleeping: jobs of a forward pass come back to back, so a short spin saves a futex wake-up;
+// yielding inside it keeps an oversubscribed machine (more threads than free cores) from stalling.
+constexpr int kSpinIterations = 4000;
+constexpr int kPausesPerYield = 64;
+
+inline void spin_pause(int spin) {
+  if (spin % kPausesPerYield == kPausesPerYield - 1) std::this_thread::yield();
+  else _mm_pause();
+}
 }
 
 struct ThreadPool::Impl {
@@ -43,7 +51,7 @@ struct ThreadPool::Impl {
     for (;;) {
       uint64_t g = generation.load(std::memory_order_acquire);
       for (int spin = 0; g == seen && spin < kSpinIterations; ++spin) {
-        _mm_pause();
+        spin_pause(spin);
         g = generation.load(std::memory_order_acquire);
       }
       while (g == seen) {
@@ -88,7 +96,7 @@ void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64
   p.run_part(0);
   int left = p.remaining.load(std::memory_order_acquire);
   for (int spin = 0; left != 0 && spin < kSpinIterations; ++spin) {
-    _mm_pause();
+    spin_pause(spin);
     left = p.remaining.load(std::memory_order_acquire);
   }
   while (left != 0) {
