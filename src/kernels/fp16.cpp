@@ -69,7 +69,7 @@ uint16_t f32_to_f16(float f) {
 uint16_t f32_to_bf16(float f) {
   const uint32_t x = float_bits(f);
   if ((x & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((x >> 16) | 0x40u);  // quiet the nan
-  const uint32_t rounded = x + 0x7fffu + ((x >> 16) & 1u);  // round to nearest even
+  const uint32_t rounded = x + 0x7fffu + ((x >> 16) & 1u);                               // round to nearest even
   return static_cast<uint16_t>(rounded >> 16);
 }
 

@@ -7,8 +7,8 @@
 
 namespace qembed {
 
-inline constexpr int kQK = 32;    //!< values per legacy block (Q8_0, Q4_0, Q4_1, Q5_0, Q5_1)
-inline constexpr int kQKK = 256;  //!< values per K-quant super-block (Q4_K, Q5_K, Q6_K)
+inline constexpr int kQK = 32;           //!< values per legacy block (Q8_0, Q4_0, Q4_1, Q5_0, Q5_1)
+inline constexpr int kQKK = 256;         //!< values per K-quant super-block (Q4_K, Q5_K, Q6_K)
 inline constexpr int kKScaleBytes = 12;  //!< packed 6-bit scales and mins of the 8 sub-blocks of Q4_K / Q5_K
 
 //! value = qs[j] * d

@@ -31,14 +31,22 @@ void dequantize_row_ref(GgmlType type, const uint8_t* src, float* dst, int64_t n
         dst[i] = bf16_to_f32(h);
       }
       return;
-    case GgmlType::Q8_0: return dequantize_q8_0(src, dst, n);
-    case GgmlType::Q4_0: return dequantize_q4_0(src, dst, n);
-    case GgmlType::Q4_1: return dequantize_q4_1(src, dst, n);
-    case GgmlType::Q5_0: return dequantize_q5_0(src, dst, n);
-    case GgmlType::Q5_1: return dequantize_q5_1(src, dst, n);
-    case GgmlType::Q4_K: return dequantize_q4_k(src, dst, n);
-    case GgmlType::Q5_K: return dequantize_q5_k(src, dst, n);
-    case GgmlType::Q6_K: return dequantize_q6_k(src, dst, n);
+    case GgmlType::Q8_0:
+      return dequantize_q8_0(src, dst, n);
+    case GgmlType::Q4_0:
+      return dequantize_q4_0(src, dst, n);
+    case GgmlType::Q4_1:
+      return dequantize_q4_1(src, dst, n);
+    case GgmlType::Q5_0:
+      return dequantize_q5_0(src, dst, n);
+    case GgmlType::Q5_1:
+      return dequantize_q5_1(src, dst, n);
+    case GgmlType::Q4_K:
+      return dequantize_q4_k(src, dst, n);
+    case GgmlType::Q5_K:
+      return dequantize_q5_k(src, dst, n);
+    case GgmlType::Q6_K:
+      return dequantize_q6_k(src, dst, n);
   }
   assert(false && "dequantize_row_ref: unsupported type");
 }
@@ -60,14 +68,22 @@ void quantize_row_ref(GgmlType type, const float* src, uint8_t* dst, int64_t n) 
         std::memcpy(dst + 2 * i, &h, 2);
       }
       return;
-    case GgmlType::Q8_0: return quantize_q8_0(src, dst, n);
-    case GgmlType::Q4_0: return quantize_q4_0(src, dst, n);
-    case GgmlType::Q4_1: return quantize_q4_1(src, dst, n);
-    case GgmlType::Q5_0: return quantize_q5_0(src, dst, n);
-    case GgmlType::Q5_1: return quantize_q5_1(src, dst, n);
-    case GgmlType::Q4_K: return quantize_q4_k(src, dst, n);
-    case GgmlType::Q5_K: return quantize_q5_k(src, dst, n);
-    case GgmlType::Q6_K: return quantize_q6_k(src, dst, n);
+    case GgmlType::Q8_0:
+      return quantize_q8_0(src, dst, n);
+    case GgmlType::Q4_0:
+      return quantize_q4_0(src, dst, n);
+    case GgmlType::Q4_1:
+      return quantize_q4_1(src, dst, n);
+    case GgmlType::Q5_0:
+      return quantize_q5_0(src, dst, n);
+    case GgmlType::Q5_1:
+      return quantize_q5_1(src, dst, n);
+    case GgmlType::Q4_K:
+      return quantize_q4_k(src, dst, n);
+    case GgmlType::Q5_K:
+      return quantize_q5_k(src, dst, n);
+    case GgmlType::Q6_K:
+      return quantize_q6_k(src, dst, n);
   }
   assert(false && "quantize_row_ref: unsupported type");
 }

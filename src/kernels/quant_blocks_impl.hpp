@@ -19,9 +19,7 @@ inline int round_clamp(float v, int lo, int hi) {
 
 //! Clamps a block scale into the finite f16 range (so an out-of-range block saturates instead of turning into
 //! inf / nan) and returns its f16 bits.
-inline uint16_t scale_to_f16(float v) {
-  return f32_to_f16(std::clamp(v, -kF16Max, kF16Max));
-}
+inline uint16_t scale_to_f16(float v) { return f32_to_f16(std::clamp(v, -kF16Max, kF16Max)); }
 
 //! Like scale_to_f16 but rounds the magnitude up when nearest rounding would shrink it, so the largest
 //! sub-block scale still fits its integer range (matters where d is an f16 subnormal, a few ulps wide).

@@ -54,12 +54,10 @@ struct TypeCase {
 };
 
 const TypeCase kTypes[] = {
-    {GgmlType::F32, "f32", 1, 4},         {GgmlType::F16, "f16", 1, 2},
-    {GgmlType::BF16, "bf16", 1, 2},       {GgmlType::Q8_0, "q8_0", 32, 34},
-    {GgmlType::Q4_0, "q4_0", 32, 18},     {GgmlType::Q4_1, "q4_1", 32, 20},
-    {GgmlType::Q5_0, "q5_0", 32, 22},     {GgmlType::Q5_1, "q5_1", 32, 24},
-    {GgmlType::Q4_K, "q4_K", 256, 144},   {GgmlType::Q5_K, "q5_K", 256, 176},
-    {GgmlType::Q6_K, "q6_K", 256, 210},
+    {GgmlType::F32, "f32", 1, 4},       {GgmlType::F16, "f16", 1, 2},       {GgmlType::BF16, "bf16", 1, 2},
+    {GgmlType::Q8_0, "q8_0", 32, 34},   {GgmlType::Q4_0, "q4_0", 32, 18},   {GgmlType::Q4_1, "q4_1", 32, 20},
+    {GgmlType::Q5_0, "q5_0", 32, 22},   {GgmlType::Q5_1, "q5_1", 32, 24},   {GgmlType::Q4_K, "q4_K", 256, 144},
+    {GgmlType::Q5_K, "q5_K", 256, 176}, {GgmlType::Q6_K, "q6_K", 256, 210},
 };
 
 // Test rows: each distribution fills whole rows; the edge cases cover zero, constant, one-signed, huge, tiny and
@@ -92,7 +90,7 @@ Dataset make_dataset() {
   add_row([&](int64_t) { return gauss(rng) * 1000.0f; });
   add_row([&](int64_t) { return gauss(rng) * 1e-6f; });
   add_row([&](int64_t i) { return i % 97 == 0 ? 50.0f * gauss(rng) : gauss(rng); });  // outliers
-  add_row([&](int64_t i) { return (i / 32) % 2 ? gauss(rng) : 0.0f; });                // zero blocks mixed in
+  add_row([&](int64_t i) { return (i / 32) % 2 ? gauss(rng) : 0.0f; });               // zero blocks mixed in
   add_row([&](int64_t i) { return static_cast<float>(static_cast<int>(i % 16) - 8) * 0.125f; });
   return ds;
 }
@@ -127,8 +125,7 @@ int main(int argc, char** argv) {
   auto quantize_chunk = reinterpret_cast<QuantizeChunkFn>(dlsym(lib, "ggml_quantize_chunk"));
   auto fp32_to_fp16 = reinterpret_cast<Fp32ToFp16Fn>(dlsym(lib, "ggml_fp32_to_fp16"));
   if (!get_traits || !quantize_chunk || !fp32_to_fp16) {
-    std::fprintf(stderr, "%s lacks ggml_get_type_traits / ggml_quantize_chunk / ggml_fp32_to_fp16\n",
-                 lib_path.c_str());
+    std::fprintf(stderr, "%s lacks ggml_get_type_traits / ggml_quantize_chunk / ggml_fp32_to_fp16\n", lib_path.c_str());
     return 2;
   }
 
@@ -162,7 +159,8 @@ int main(int argc, char** argv) {
     const int type_id = static_cast<int>(tc.type);
     const GgmlTypeTraitsHead* traits = get_traits(type_id);
     if (!traits || !traits->type_name || std::strcmp(traits->type_name, tc.ggml_name) != 0 ||
-        traits->blck_size != tc.block_values || traits->type_size != tc.block_bytes || traits->is_quantized != (tc.block_values > 1)) {
+        traits->blck_size != tc.block_values || traits->type_size != tc.block_bytes ||
+        traits->is_quantized != (tc.block_values > 1)) {
       std::fprintf(stderr, "%s: ggml_type_traits layout not as expected (name %s); cannot check\n", tc.ggml_name,
                    traits && traits->type_name ? traits->type_name : "?");
       return 2;

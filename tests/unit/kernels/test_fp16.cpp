@@ -40,18 +40,18 @@ TEST(Fp16, KnownValues) {
   EXPECT_EQ(f32_to_f16(-0.0f), 0x8000);
   EXPECT_EQ(f32_to_f16(1.0f), 0x3c00);
   EXPECT_EQ(f32_to_f16(-2.0f), 0xc000);
-  EXPECT_EQ(f32_to_f16(65504.0f), 0x7bff);                                     // largest finite
-  EXPECT_EQ(f32_to_f16(65519.99f), 0x7bff);                                    // just below the rounding edge
-  EXPECT_EQ(f32_to_f16(65520.0f), 0x7c00);                                     // tie rounds to even: inf
+  EXPECT_EQ(f32_to_f16(65504.0f), 0x7bff);   // largest finite
+  EXPECT_EQ(f32_to_f16(65519.99f), 0x7bff);  // just below the rounding edge
+  EXPECT_EQ(f32_to_f16(65520.0f), 0x7c00);   // tie rounds to even: inf
   EXPECT_EQ(f32_to_f16(std::numeric_limits<float>::infinity()), 0x7c00);
   EXPECT_EQ(f32_to_f16(-std::numeric_limits<float>::infinity()), 0xfc00);
-  EXPECT_EQ(f32_to_f16(std::ldexp(1.0f, -14)), 0x0400);                       // smallest normal
-  EXPECT_EQ(f32_to_f16(std::ldexp(1.0f, -24)), 0x0001);                       // smallest subnormal
-  EXPECT_EQ(f32_to_f16(std::ldexp(1.0f, -25)), 0x0000);                       // tie to even zero
+  EXPECT_EQ(f32_to_f16(std::ldexp(1.0f, -14)), 0x0400);                        // smallest normal
+  EXPECT_EQ(f32_to_f16(std::ldexp(1.0f, -24)), 0x0001);                        // smallest subnormal
+  EXPECT_EQ(f32_to_f16(std::ldexp(1.0f, -25)), 0x0000);                        // tie to even zero
   EXPECT_EQ(f32_to_f16(std::nextafter(std::ldexp(1.0f, -25), 1.0f)), 0x0001);  // just above the tie
-  EXPECT_EQ(f32_to_f16(std::ldexp(3.0f, -25)), 0x0002);                       // 1.5 ulp: tie to even 2
-  EXPECT_EQ(f32_to_f16(1.0f + std::ldexp(1.0f, -11)), 0x3c00);               // halfway 1 .. 1+ulp: even
-  EXPECT_EQ(f32_to_f16(1.0f + std::ldexp(3.0f, -11)), 0x3c02);               // halfway, odd below: up
+  EXPECT_EQ(f32_to_f16(std::ldexp(3.0f, -25)), 0x0002);                        // 1.5 ulp: tie to even 2
+  EXPECT_EQ(f32_to_f16(1.0f + std::ldexp(1.0f, -11)), 0x3c00);                 // halfway 1 .. 1+ulp: even
+  EXPECT_EQ(f32_to_f16(1.0f + std::ldexp(3.0f, -11)), 0x3c02);                 // halfway, odd below: up
   EXPECT_TRUE(is_half_nan(f32_to_f16(std::numeric_limits<float>::quiet_NaN())));
   EXPECT_EQ(f16_to_f32(0x0001), std::ldexp(1.0f, -24));
   EXPECT_EQ(f16_to_f32(0x03ff), std::ldexp(1023.0f, -24));

@@ -29,17 +29,28 @@ const GgmlType kBlockTypes[] = {GgmlType::Q8_0, GgmlType::Q4_0, GgmlType::Q4_1, 
 // Q5_K 0.0358 / 0.0361, Q6_K 0.0173 / 0.0177. Bounds are those plus about 10%.
 double rms_bound(GgmlType type) {
   switch (type) {
-    case GgmlType::F32: return 0.0;
-    case GgmlType::F16: return 0.00025;
-    case GgmlType::BF16: return 0.0019;
-    case GgmlType::Q8_0: return 0.0059;
-    case GgmlType::Q4_0: return 0.095;
-    case GgmlType::Q4_1: return 0.086;
-    case GgmlType::Q5_0: return 0.047;
-    case GgmlType::Q5_1: return 0.042;
-    case GgmlType::Q4_K: return 0.079;
-    case GgmlType::Q5_K: return 0.040;
-    case GgmlType::Q6_K: return 0.019;
+    case GgmlType::F32:
+      return 0.0;
+    case GgmlType::F16:
+      return 0.00025;
+    case GgmlType::BF16:
+      return 0.0019;
+    case GgmlType::Q8_0:
+      return 0.0059;
+    case GgmlType::Q4_0:
+      return 0.095;
+    case GgmlType::Q4_1:
+      return 0.086;
+    case GgmlType::Q5_0:
+      return 0.047;
+    case GgmlType::Q5_1:
+      return 0.042;
+    case GgmlType::Q4_K:
+      return 0.079;
+    case GgmlType::Q5_K:
+      return 0.040;
+    case GgmlType::Q6_K:
+      return 0.019;
   }
   return 0.0;
 }
