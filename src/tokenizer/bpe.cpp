@@ -63,7 +63,10 @@ BpeMerger::BpeMerger(const VocabData& vocab) {
   for (size_t rank = 0; rank < vocab.merges.size(); ++rank) {
     const auto& [a, b] = vocab.merges[rank];
     const auto context = [&] { return "tokenizer merge #" + std::to_string(rank) + " '" + a + " " + b + "'"; };
-    insert_merge(id_of(a, context), id_of(b, context), static_cast<int32_t>(rank), id_of(a + b, context));
+    // Looked up one by one so the error names the first missing part, not whichever the compiler evaluates first.
+    const int32_t left = id_of(a, context);
+    const int32_t right = id_of(b, context);
+    insert_merge(left, right, static_cast<int32_t>(rank), id_of(a + b, context));
   }
 }
 
