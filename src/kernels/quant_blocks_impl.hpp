@@ -11,10 +11,13 @@ namespace qembed::quant_detail {
 inline constexpr float kF16Max = 65504.0f;
 
 //! Rounds v to the nearest integer (ties to even) and clamps it to [lo, hi]; NaN gives lo. Never overflows.
+//! Adding 1.5 * 2^23 rounds in the FPU's default nearest-even mode without a libm call (std::nearbyint is one
+//! on baseline x86-64, and this sits in the quantizers' inner loops); exact because |v| <= 2^22 after clamping.
 inline int round_clamp(float v, int lo, int hi) {
   if (!(v > static_cast<float>(lo))) return lo;
   if (v >= static_cast<float>(hi)) return hi;
-  return static_cast<int>(std::nearbyint(v));
+  constexpr float kRoundMagic = 12582912.0f;
+  return static_cast<int>((v + kRoundMagic) - kRoundMagic);
 }
 
 //! Clamps a block scale into the finite f16 range (so an out-of-range block saturates instead of turning into

@@ -8,6 +8,7 @@
 // the scales as they will be decoded. Dequantizers evaluate ggml's expressions in ggml's order (d * sc first,
 // then times the code, minus dmin * m) so the floats are bit-identical to llama.cpp's.
 #include <cstring>
+#include <limits>
 
 #include "kernels/quant_block_layouts.hpp"
 #include "kernels/quant_blocks_impl.hpp"
@@ -37,7 +38,7 @@ struct AffineFit {
 
 // Least-squares fit of x[0..n) by scale * code + min over the given codes, with min <= 0; returns its squared
 // error. Sums are in double: n is at most 32, so this costs nothing and avoids cancellation in det.
-double fit_affine_to_codes(const float* x, const int* codes, int n, AffineFit* fit) {
+double fit_affine_to_codes(const float* x, const int* codes, int n, double s_xx, AffineFit* fit) {
   double s_l = 0, s_ll = 0, s_x = 0, s_xl = 0;
   for (int i = 0; i < n; ++i) {
     s_l += codes[i];
@@ -58,12 +59,10 @@ double fit_affine_to_codes(const float* x, const int* codes, int n, AffineFit* f
   if (scale < 0) scale = 0;  // codes are monotone in x, so this only guards rounding noise
   fit->scale = static_cast<float>(scale);
   fit->offset = static_cast<float>(-min);
-  double err = 0;
-  for (int i = 0; i < n; ++i) {
-    const double e = fit->scale * codes[i] - fit->offset - x[i];
-    err += e * e;
-  }
-  return err;
+  // sum (scale * l + min - x)^2 expanded into the sums, so no second pass over the values.
+  const double err_sum =
+      scale * scale * s_ll + n * min * min + s_xx + 2 * scale * min * s_l - 2 * scale * s_xl - 2 * min * s_x;
+  return std::max(err_sum, 0.0);  // the expansion can come out a hair below zero for an exact fit
 }
 
 // Searches scale and offset for one sub-block of n <= 32 values with codes 0..nmax.
@@ -77,7 +76,9 @@ AffineFit search_affine(const float* x, int n, int nmax) {
   AffineFit best{0.0f, -lo};
   if (!(hi > lo)) return best;  // constant block <= 0: offset alone is exact
   int codes[32];
-  double best_err = -1;
+  double s_xx = 0;
+  for (int i = 0; i < n; ++i) s_xx += static_cast<double>(x[i]) * x[i];
+  double best_err = std::numeric_limits<double>::infinity();
   // Candidate inverse scales (nmax + t) / range for t in [-1, 1]: the plain range / nmax fit and its neighbours,
   // which trade clipping the extremes for finer steps in the bulk of the values.
   // Steps go 0, -1, 1, -2, 2, ... and a later one must win clearly, so exact ties keep the plain range fit.
@@ -86,8 +87,8 @@ AffineFit search_affine(const float* x, int n, int nmax) {
     const float iscale = (static_cast<float>(nmax) + 0.1f * static_cast<float>(step)) / (hi - lo);
     for (int i = 0; i < n; ++i) codes[i] = round_clamp((x[i] - lo) * iscale, 0, nmax);
     AffineFit fit;
-    const double err = fit_affine_to_codes(x, codes, n, &fit);
-    if (best_err < 0 || err < best_err * (1.0 - 1e-9)) {
+    const double err = fit_affine_to_codes(x, codes, n, s_xx, &fit);
+    if (err < best_err * (1.0 - 1e-9)) {
       best_err = err;
       best = fit;
     }
@@ -102,7 +103,7 @@ float search_symmetric(const float* x, int n, int nmax) {
     if (std::fabs(x[i]) > std::fabs(vmax)) vmax = x[i];
   if (vmax == 0.0f) return 0.0f;
   float best_scale = 0.0f;
-  double best_err = -1;
+  double best_err = std::numeric_limits<double>::infinity();
   for (int k = 0; k <= 18; ++k) {  // steps 0, -1, 1, ...: ties keep the plain absmax fit, as above
     const int step = (k % 2 ? -1 : 1) * ((k + 1) / 2);
     // The largest-magnitude value goes to code -nmax (the side with one more code), as in ggml.
@@ -115,8 +116,8 @@ float search_symmetric(const float* x, int n, int nmax) {
       s_xx += static_cast<double>(x[i]) * x[i];
     }
     if (s_ll <= 0) continue;
-    const double err = s_xx - s_xl * s_xl / s_ll;  // residual of the least-squares scale s_xl / s_ll
-    if (best_err < 0 || err < best_err * (1.0 - 1e-9)) {
+    const double err = std::max(s_xx - s_xl * s_xl / s_ll, 0.0);  // residual of the least-squares scale s_xl / s_ll
+    if (err < best_err * (1.0 - 1e-9)) {
       best_err = err;
       best_scale = static_cast<float>(s_xl / s_ll);
     }
