@@ -7,6 +7,7 @@
 // quantized (6 bits, or int8 for Q6_K) against one f16 super-block scale, and the values are re-rounded against
 // the scales as they will be decoded. Dequantizers evaluate ggml's expressions in ggml's order (d * sc first,
 // then times the code, minus dmin * m) so the floats are bit-identical to llama.cpp's.
+// That holds while these files are built without FMA (plain x86-64): with -mfma GCC may fuse a * b + c.
 #include <cstring>
 #include <limits>
 

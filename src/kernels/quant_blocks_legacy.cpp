@@ -3,6 +3,7 @@
 // f16 scale/min first and quantize against those rounded values, so dequantize(quantize(x)) is stable.
 // Dequantizers evaluate exactly ggml's expressions (int code converted to float, times d, plus m) so the floats
 // are bit-identical to llama.cpp's.
+// That holds while these files are built without FMA (plain x86-64): with -mfma GCC may fuse a * b + c.
 #include <cstring>
 
 #include "kernels/quant_block_layouts.hpp"
