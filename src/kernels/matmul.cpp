@@ -78,7 +78,7 @@ constexpr int64_t kTokenBlock = 256;
 }  // namespace
 
 const MatmulKernels& matmul_kernels_scalar() {
-  static const MatmulKernels k{16, kScalarMr, pack_panel_scalar, tile_scalar};
+  static const MatmulKernels k{16, kScalarMr, pack_panel_scalar, tile_scalar, nullptr};
   return k;
 }
 
@@ -104,6 +104,16 @@ void matmul(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y, T
   const int64_t n_in = w.n_in, n_out = w.n_out;
   if (n_in == 0) {
     std::fill(y, y + n_tokens * n_out, 0.0f);
+    return;
+  }
+  if (kern.rows_dot != nullptr && n_tokens <= detail::kMatvecMaxTokens) {
+    // Few tokens: memory-bound on the weights; stream each row once, no packing. Split rows in blocks of 16.
+    const int64_t n_blocks = (n_out + 15) / 16;
+    pool.parallel_for(n_blocks, [&](int64_t b, int64_t e, int) {
+      thread_local std::vector<float> scratch;
+      if (scratch.size() < static_cast<size_t>(detail::kMatmulKc)) scratch.resize(detail::kMatmulKc);
+      kern.rows_dot(w, b * 16, std::min(n_out, e * 16), x, n_tokens, y, scratch.data());
+    });
     return;
   }
   const int64_t n_panels = (n_out + nr - 1) / nr;

@@ -90,7 +90,7 @@ class LevelGuard {
 };
 
 void check_type(GgmlType type, const std::vector<int64_t>& n_ins) {
-  const std::vector<int64_t> n_tokens_list{1, 2, 3, 7, 17, 64, 130};
+  const std::vector<int64_t> n_tokens_list{1, 2, 3, 4, 7, 17, 64, 130};
   const std::vector<int64_t> n_outs{1, 3, 33, 100};
   ThreadPool pool1(1), pool2(2), pool3(3);
   uint32_t seed = 1;
