@@ -18,7 +18,7 @@ class AddedTokenMatcher {
   explicit AddedTokenMatcher(std::vector<Token> tokens);
 
   struct Match {
-    size_t begin = 0;  //!< byte offset in the searched text
+    size_t begin = 0;   //!< byte offset in the searched text
     size_t length = 0;  //!< 0 = no match
     int32_t id = -1;
   };

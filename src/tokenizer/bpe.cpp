@@ -52,8 +52,8 @@ BpeMerger::BpeMerger(const VocabData& vocab) {
     return it->second;
   };
   for (int b = 0; b < 256; ++b) {
-    byte_ids_[b] = id_of(byte_level::byte_to_utf8(static_cast<uint8_t>(b)),
-                         [&] { return "tokenizer byte " + std::to_string(b); });
+    byte_ids_[b] =
+        id_of(byte_level::byte_to_utf8(static_cast<uint8_t>(b)), [&] { return "tokenizer byte " + std::to_string(b); });
   }
 
   size_t capacity = 16;

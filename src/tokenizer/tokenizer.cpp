@@ -53,8 +53,7 @@ struct Tokenizer::Impl {
   AddedTokenMatcher added;
   PieceCache cache;
 
-  explicit Impl(VocabData v)
-      : vocab((validate_vocab(v), std::move(v))), merger(vocab), added(added_tokens_of(vocab)) {}
+  explicit Impl(VocabData v) : vocab((validate_vocab(v), std::move(v))), merger(vocab), added(added_tokens_of(vocab)) {}
 
   // Text between two added tokens: NFC, pre-tokenize, BPE each piece.
   void encode_section(std::string_view section, std::vector<int32_t>& out) const {

@@ -37,7 +37,8 @@ VocabData vocab_from_gguf(const GgufFile& file) {
     for (size_t i = 0; i < types->size(); ++i) {
       const int64_t t = (*types)[i];
       if (t < static_cast<int64_t>(TokenType::Normal) || t > static_cast<int64_t>(TokenType::Byte)) {
-        fail(file, "tokenizer.ggml.token_type", "token " + std::to_string(i) + " has unknown type " + std::to_string(t));
+        fail(file, "tokenizer.ggml.token_type",
+             "token " + std::to_string(i) + " has unknown type " + std::to_string(t));
       }
       v.token_types.push_back(static_cast<TokenType>(t));
     }

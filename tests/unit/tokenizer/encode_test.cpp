@@ -26,9 +26,7 @@ TEST(TokenizerEncode, KnownIdsFromOracle) {
   EXPECT_EQ(tok.encode("👨‍👩‍👧"), (Ids{145367, 378, 235, 145233, 378, 235, 145665}));
 }
 
-TEST(TokenizerEncode, DigitsSplitOneByOne) {
-  EXPECT_EQ(qwen3_tokenizer().encode("12345"), (Ids{16, 17, 18, 19, 20}));
-}
+TEST(TokenizerEncode, DigitsSplitOneByOne) { EXPECT_EQ(qwen3_tokenizer().encode("12345"), (Ids{16, 17, 18, 19, 20})); }
 
 TEST(TokenizerEncode, WhitespaceRuns) {
   const Tokenizer& tok = qwen3_tokenizer();
@@ -73,12 +71,12 @@ TEST(TokenizerEncode, InvalidUtf8NamesTheByteOffset) {
     return std::string("(no error)");
   };
   EXPECT_NE(message_of("abc\xFF").find("byte offset 3"), std::string::npos) << message_of("abc\xFF");
-  EXPECT_NE(message_of("ok \xC3").find("byte offset 3"), std::string::npos);       // cut off
-  EXPECT_NE(message_of("\xC0\xAF").find("byte offset 0"), std::string::npos);       // overlong '/'
-  EXPECT_NE(message_of("xx\xED\xA0\x80").find("byte offset 2"), std::string::npos);  // UTF-16 surrogate
+  EXPECT_NE(message_of("ok \xC3").find("byte offset 3"), std::string::npos);           // cut off
+  EXPECT_NE(message_of("\xC0\xAF").find("byte offset 0"), std::string::npos);          // overlong '/'
+  EXPECT_NE(message_of("xx\xED\xA0\x80").find("byte offset 2"), std::string::npos);    // UTF-16 surrogate
   EXPECT_NE(message_of("\xF4\x90\x80\x80").find("byte offset 0"), std::string::npos);  // above U+10FFFF
-  EXPECT_NE(message_of("ab\x80").find("byte offset 2"), std::string::npos);         // stray continuation
-  EXPECT_NE(message_of("é\xE4\xB8z").find("byte offset 2"), std::string::npos);     // missing continuation
+  EXPECT_NE(message_of("ab\x80").find("byte offset 2"), std::string::npos);            // stray continuation
+  EXPECT_NE(message_of("é\xE4\xB8z").find("byte offset 2"), std::string::npos);        // missing continuation
 }
 
 TEST(TokenizerEncode, NulAndControlBytesAreText) {

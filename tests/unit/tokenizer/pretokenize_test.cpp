@@ -31,7 +31,7 @@ TEST(Pretokenize, LettersTakeOnePrefixCharacter) {
   EXPECT_EQ(split("(x+y)"), (Pieces{"(x", "+y", ")"}));
   EXPECT_EQ(split("\tword"), (Pieces{"\tword"}));
   EXPECT_EQ(split("\nword"), (Pieces{"\n", "word"}));  // \r and \n never prefix a word
-  EXPECT_EQ(split("1a"), (Pieces{"1", "a"}));           // nor do digits
+  EXPECT_EQ(split("1a"), (Pieces{"1", "a"}));          // nor do digits
 }
 
 TEST(Pretokenize, DigitsOneAtATime) { EXPECT_EQ(split("x 2024"), (Pieces{"x", " ", "2", "0", "2", "4"})); }
@@ -42,8 +42,8 @@ TEST(Pretokenize, PunctuationRunsKeepTrailingNewlines) {
 }
 
 TEST(Pretokenize, WhitespaceRuns) {
-  EXPECT_EQ(split("a   b"), (Pieces{"a", "  ", " b"}));  // the last space joins the word
-  EXPECT_EQ(split("a   "), (Pieces{"a", "   "}));         // at the end the run stays whole
+  EXPECT_EQ(split("a   b"), (Pieces{"a", "  ", " b"}));          // the last space joins the word
+  EXPECT_EQ(split("a   "), (Pieces{"a", "   "}));                // at the end the run stays whole
   EXPECT_EQ(split("a \n \n b"), (Pieces{"a", " \n \n", " b"}));  // \s*[\r\n]+ ends at the last newline
   EXPECT_EQ(split("a \t1"), (Pieces{"a", " ", "\t", "1"}));
   EXPECT_EQ(split("\u3000\u3000x"), (Pieces{"\u3000", "\u3000x"}));
@@ -51,9 +51,7 @@ TEST(Pretokenize, WhitespaceRuns) {
   EXPECT_EQ(split("a\uFEFF\uFEFF"), (Pieces{"a", "\uFEFF\uFEFF"}));  // U+FEFF is not: an "other" run
 }
 
-TEST(Pretokenize, CombiningMarksAreNotLetters) {
-  EXPECT_EQ(split("e\u0301x"), (Pieces{"e", "\u0301x"}));
-}
+TEST(Pretokenize, CombiningMarksAreNotLetters) { EXPECT_EQ(split("e\u0301x"), (Pieces{"e", "\u0301x"})); }
 
 TEST(Pretokenize, PiecesCoverTheText) {
   const std::string text = "Mixed: 我们, émoji 👍🏽\r\n\t 12 'RE x  \u00A0y";
