@@ -47,6 +47,93 @@ void decode_q8_0(const uint8_t* src, int64_t kc, float* dst) {
   }
 }
 
+inline __m512 f16_scale(const uint8_t* p) {
+  uint16_t h;
+  std::memcpy(&h, p, 2);
+  return _mm512_set1_ps(_cvtsh_ss(h));
+}
+inline __m512i load_u8x16(const uint8_t* p) {
+  return _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+}
+
+// Q4_0 block (18 bytes): value j < 16 = ((qs[j] & 15) - 8) * d, value j + 16 = ((qs[j] >> 4) - 8) * d.
+void decode_q4_0(const uint8_t* src, int64_t kc, float* dst) {
+  const __m512i low4 = _mm512_set1_epi32(15), eight = _mm512_set1_epi32(8);
+  for (int64_t k = 0; k < kc; k += 32, src += 18) {
+    const __m512 d = f16_scale(src);
+    const __m512i q = load_u8x16(src + 2);
+    const __m512i lo = _mm512_sub_epi32(_mm512_and_si512(q, low4), eight);
+    const __m512i hi = _mm512_sub_epi32(_mm512_srli_epi32(q, 4), eight);
+    _mm512_storeu_ps(dst + k, _mm512_mul_ps(d, _mm512_cvtepi32_ps(lo)));
+    _mm512_storeu_ps(dst + k + 16, _mm512_mul_ps(d, _mm512_cvtepi32_ps(hi)));
+  }
+}
+
+// Q4_K super-block (144 bytes): d, dmin, 12 bytes of 6-bit scales/mins, 128 bytes of nibbles; chunk c of 32 bytes
+// holds sub-block 2c (low nibbles) and 2c + 1 (high nibbles); value = d * sc * q - dmin * m.
+void decode_q4_k(const uint8_t* src, int64_t kc, float* dst) {
+  const __m512i low4 = _mm512_set1_epi32(15);
+  for (int64_t k = 0; k < kc; k += 256, src += 144, dst += 256) {
+    uint16_t dh, mh;
+    std::memcpy(&dh, src, 2);
+    std::memcpy(&mh, src + 2, 2);
+    const float d = _cvtsh_ss(dh), dmin = _cvtsh_ss(mh);
+    const uint8_t* scales = src + 4;
+    const uint8_t* qs = src + 16;
+    for (int c = 0; c < 4; ++c) {
+      int sc0, m0, sc1, m1;
+      const int j = 2 * c;
+      // Same 6-bit unpacking as k_scale_min in quant_block_layouts.hpp.
+      if (j < 4) {
+        sc0 = scales[j] & 63, m0 = scales[j + 4] & 63;
+        sc1 = scales[j + 1] & 63, m1 = scales[j + 5] & 63;
+      } else {
+        sc0 = (scales[j + 4] & 15) | ((scales[j - 4] >> 6) << 4), m0 = (scales[j + 4] >> 4) | ((scales[j] >> 6) << 4);
+        sc1 = (scales[j + 5] & 15) | ((scales[j - 3] >> 6) << 4), m1 = (scales[j + 5] >> 4) | ((scales[j + 1] >> 6) << 4);
+      }
+      const __m512 a0 = _mm512_set1_ps(d * static_cast<float>(sc0)), b0 = _mm512_set1_ps(dmin * static_cast<float>(m0));
+      const __m512 a1 = _mm512_set1_ps(d * static_cast<float>(sc1)), b1 = _mm512_set1_ps(dmin * static_cast<float>(m1));
+      for (int h = 0; h < 2; ++h) {
+        const __m512i q = load_u8x16(qs + 32 * c + 16 * h);
+        const __m512 lo = _mm512_cvtepi32_ps(_mm512_and_si512(q, low4));
+        const __m512 hi = _mm512_cvtepi32_ps(_mm512_srli_epi32(q, 4));
+        _mm512_storeu_ps(dst + 64 * c + 16 * h, _mm512_sub_ps(_mm512_mul_ps(a0, lo), b0));
+        _mm512_storeu_ps(dst + 64 * c + 32 + 16 * h, _mm512_sub_ps(_mm512_mul_ps(a1, hi), b1));
+      }
+    }
+  }
+}
+
+// Q6_K super-block (210 bytes): ql[128], qh[64], int8 scales[16], d. Per half n (128 values): value 32*j + l
+// (j < 4, l < 32) takes 4 bits from ql (byte l or l + 32, low or high nibble) and 2 bits from qh[l] (bits 2j),
+// minus 32, times d * scales[8n + 2j + l / 16].
+void decode_q6_k(const uint8_t* src, int64_t kc, float* dst) {
+  const __m512i low4 = _mm512_set1_epi32(15), two = _mm512_set1_epi32(3), bias = _mm512_set1_epi32(32);
+  for (int64_t k = 0; k < kc; k += 256, src += 210, dst += 256) {
+    uint16_t dh;
+    std::memcpy(&dh, src + 208, 2);
+    const float d = _cvtsh_ss(dh);
+    const int8_t* sc = reinterpret_cast<const int8_t*>(src + 192);
+    for (int n = 0; n < 2; ++n) {
+      const uint8_t* ql = src + 64 * n;
+      const uint8_t* qh = src + 128 + 32 * n;
+      for (int l0 = 0; l0 < 32; l0 += 16) {
+        const __m512i a = load_u8x16(ql + l0), b = load_u8x16(ql + l0 + 32), h = load_u8x16(qh + l0);
+        const __m512i q[4] = {
+            _mm512_or_si512(_mm512_and_si512(a, low4), _mm512_slli_epi32(_mm512_and_si512(h, two), 4)),
+            _mm512_or_si512(_mm512_and_si512(b, low4), _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(h, 2), two), 4)),
+            _mm512_or_si512(_mm512_srli_epi32(a, 4), _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(h, 4), two), 4)),
+            _mm512_or_si512(_mm512_srli_epi32(b, 4), _mm512_slli_epi32(_mm512_srli_epi32(h, 6), 4))};
+        for (int j = 0; j < 4; ++j) {
+          const __m512 s = _mm512_set1_ps(d * static_cast<float>(sc[8 * n + 2 * j + l0 / 16]));
+          const __m512 v = _mm512_cvtepi32_ps(_mm512_sub_epi32(q[j], bias));
+          _mm512_storeu_ps(dst + 128 * n + 32 * j + l0, _mm512_mul_ps(s, v));
+        }
+      }
+    }
+  }
+}
+
 // Returns a pointer to the f32 values [k0, k0 + kc) of row o: in place for F32, else decoded into dst.
 const float* row_values(const WeightMatrix& w, int64_t o, int64_t k0, int64_t kc, float* dst) {
   const uint8_t* row = w.row(o);
@@ -55,6 +142,9 @@ const float* row_values(const WeightMatrix& w, int64_t o, int64_t k0, int64_t kc
     case GgmlType::F16: decode_f16(row + k0 * 2, kc, dst); return dst;
     case GgmlType::BF16: decode_bf16(row + k0 * 2, kc, dst); return dst;
     case GgmlType::Q8_0: decode_q8_0(row + (k0 / 32) * 34, kc, dst); return dst;
+    case GgmlType::Q4_0: decode_q4_0(row + (k0 / 32) * 18, kc, dst); return dst;
+    case GgmlType::Q4_K: decode_q4_k(row + (k0 / 256) * 144, kc, dst); return dst;
+    case GgmlType::Q6_K: decode_q6_k(row + (k0 / 256) * 210, kc, dst); return dst;
     default: decode_row_ref(w, o, k0, kc, dst); return dst;
   }
 }
