@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "common/error.hpp"
+#include "formats/pipelined_fill.hpp"
 
 namespace qembed {
 namespace {
@@ -16,14 +17,16 @@ enum : uint32_t { kU8 = 0, kI8, kU16, kI16, kU32, kI32, kF32, kBool, kString, kA
 
 template <typename T>
 void put(std::vector<uint8_t>& out, T v) {
-  uint8_t b[sizeof(T)];
-  std::memcpy(b, &v, sizeof(T));
-  out.insert(out.end(), b, b + sizeof(T));
+  const size_t at = out.size();
+  out.resize(at + sizeof(T));
+  std::memcpy(out.data() + at, &v, sizeof(T));
 }
 
 void put_string(std::vector<uint8_t>& out, const std::string& s) {
   put<uint64_t>(out, s.size());
-  out.insert(out.end(), s.begin(), s.end());
+  const size_t at = out.size();
+  out.resize(at + s.size());
+  if (!s.empty()) std::memcpy(out.data() + at, s.data(), s.size());
 }
 
 template <typename T>
@@ -113,7 +116,11 @@ void GgufWriter::write(const std::string& path) const {
   put<uint32_t>(head, 3);
   put<uint64_t>(head, tensors_.size());
   put<uint64_t>(head, kv_bytes_.size());
-  for (const auto& kv : kv_bytes_) head.insert(head.end(), kv.begin(), kv.end());
+  for (const auto& kv : kv_bytes_) {
+    const size_t at = head.size();
+    head.resize(at + kv.size());
+    std::memcpy(head.data() + at, kv.data(), kv.size());
+  }
 
   // Tensor data is laid out in insertion order, each tensor starting at an aligned offset.
   std::vector<size_t> sizes;
@@ -138,21 +145,18 @@ void GgufWriter::write(const std::string& path) const {
     if (n != 0 && std::fwrite(p, 1, n, f.get()) != n) throw Error(path + ": write failed (" + std::strerror(errno) + ")");
   };
   write_bytes(head.data(), head.size());
-  std::vector<uint8_t> buf;
   static const uint8_t kZeros[256] = {};
-  for (size_t i = 0; i < tensors_.size(); ++i) {
-    buf.assign(sizes[i], 0);
-    tensors_[i].fill(buf.data());
-    write_bytes(buf.data(), buf.size());
-    if (i + 1 < tensors_.size()) {
-      size_t pad = align_up(sizes[i], alignment_) - sizes[i];
-      while (pad > 0) {
-        size_t n = std::min(pad, sizeof(kZeros));
-        write_bytes(kZeros, n);
-        pad -= n;
-      }
-    }
-  }
+  pipelined_fill(
+      tensors_.size(), [&](size_t i) { return sizes[i]; }, [&](size_t i, uint8_t* dst) { tensors_[i].fill(dst); },
+      [&](size_t i, const std::vector<uint8_t>& buf) {
+        write_bytes(buf.data(), buf.size());
+        if (i + 1 == tensors_.size()) return;
+        for (size_t pad = align_up(sizes[i], alignment_) - sizes[i]; pad > 0;) {
+          size_t n = std::min(pad, sizeof(kZeros));
+          write_bytes(kZeros, n);
+          pad -= n;
+        }
+      });
   if (std::fflush(f.get()) != 0) throw Error(path + ": write failed (" + std::strerror(errno) + ")");
   FILE* raw = f.release();
   if (std::fclose(raw) != 0) throw Error(path + ": close failed (" + std::strerror(errno) + ")");

@@ -34,6 +34,7 @@ class GgufWriter {
 
   //! Adds a tensor whose bytes are produced at write time by `fill(dst)` (dst holds n_bytes), so a large model is
   //! written without holding every tensor in memory. ne[0] must be a multiple of the type's block size.
+  //! Fills run one at a time in tensor order, but on a helper thread (overlapped with writing the previous one).
   void add_tensor(const std::string& name, GgmlType type, const std::vector<int64_t>& ne,
                   std::function<void(uint8_t* dst)> fill);
 

@@ -78,7 +78,8 @@ struct SafetensorsOut {
 void write_safetensors(const std::string& path, const std::vector<SafetensorsOut>& tensors);
 
 //! One tensor to write whose bytes `fill(dst)` produces at write time (dst holds product(shape) * dtype bytes),
-//! so large checkpoints are written without holding every tensor in memory.
+//! so large checkpoints are written without holding every tensor in memory. Fills run one at a time in order, on a
+//! helper thread overlapped with writing the previous tensor.
 struct SafetensorsLazyOut {
   std::string name;
   std::string dtype;

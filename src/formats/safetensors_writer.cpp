@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.hpp"
+#include "formats/pipelined_fill.hpp"
 #include "formats/safetensors.hpp"
 
 namespace qembed {
@@ -46,12 +47,9 @@ void write_safetensors(const std::string& path, const std::vector<SafetensorsLaz
   uint64_t header_len = text.size();
   write_bytes(&header_len, 8);
   write_bytes(text.data(), text.size());
-  std::vector<uint8_t> buf;
-  for (size_t i = 0; i < tensors.size(); ++i) {
-    buf.assign(sizes[i], 0);
-    tensors[i].fill(buf.data());
-    write_bytes(buf.data(), buf.size());
-  }
+  pipelined_fill(
+      tensors.size(), [&](size_t i) { return sizes[i]; }, [&](size_t i, uint8_t* dst) { tensors[i].fill(dst); },
+      [&](size_t, const std::vector<uint8_t>& buf) { write_bytes(buf.data(), buf.size()); });
   if (std::fflush(f.get()) != 0) throw Error(path + ": write failed (" + std::strerror(errno) + ")");
   if (std::fclose(f.release()) != 0) throw Error(path + ": close failed (" + std::strerror(errno) + ")");
 }

@@ -1,0 +1,25 @@
+#pragma once
+// What the user asked qembed-make-model for.
+#include <cstdint>
+#include <string>
+
+#include "model_spec.hpp"
+#include "quant_recipe.hpp"
+
+namespace qembed::model_gen {
+
+struct Options {
+  std::string tokenizer_path;
+  std::string shape_name = "tiny";
+  ModelShape shape;
+  std::string format = "gguf";  //!< "gguf" or "hf"
+  TypeRequest type;
+  int shards = 1;
+  bool model_prefix = true;
+  bool eos_flag = true;
+  uint64_t seed = 0;
+  std::string out;
+  int n_threads = 0;  //!< 0: one per core
+};
+
+}  // namespace qembed::model_gen
