@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "formats/ggml_types.hpp"
+#include "kernels/attention.hpp"
 #include "kernels/cpu_features.hpp"
 #include "kernels/matmul.hpp"
 #include "kernels/quant_blocks.hpp"
@@ -96,6 +97,28 @@ int main(int argc, char** argv) {
     }
     std::printf("%-5s all shapes: %7.1f GFLOP/s  (%6.1f GFLOP per CPU-second)\n", name.c_str(),
                 total_flop / total_s * 1e-9, total_flop / total_cpu_s * 1e-9);
+  }
+  {
+    // Attention of one 0.6B layer (16 query heads, 8 kv heads, head_dim 128), causal, split over heads.
+    const AttentionShape as{16, 8, 128};
+    std::vector<float> q(n_tokens * 16 * 128), k(n_tokens * 8 * 128), v(k.size()), out(q.size());
+    for (auto* buf : {&q, &k, &v})
+      for (auto& x : *buf) x = dist(rng);
+    auto run = [&] {
+      pool.parallel_for(as.n_head, [&](int64_t h0, int64_t h1, int) {
+        attention_tiled(as, q.data(), n_tokens, 0, k.data(), v.data(), n_tokens, out.data(), 0, n_tokens, h0, h1);
+      });
+    };
+    run();
+    double best = 1e30;
+    for (int r = 0; r < 10; ++r) {
+      const double t0 = seconds_now();
+      run();
+      best = std::min(best, seconds_now() - t0);
+    }
+    const double flop = 4.0 * as.n_head * as.head_dim * (n_tokens * (n_tokens + 1) / 2.0);
+    std::printf("attention 16x8x128 T=%lld: %8.2f ms  %7.1f GFLOP/s\n", static_cast<long long>(n_tokens), best * 1e3,
+                flop / best * 1e-9);
   }
   return 0;
 }

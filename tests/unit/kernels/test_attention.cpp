@@ -86,7 +86,8 @@ TEST(Attention, TiledMatchesReference) {
   }
 }
 
-TEST(Attention, OddHeadDimension) {
+TEST(Attention, OtherHeadDimensions) {
+  check_case({{2, 2, 256}, 70, 3, 30, 1}, 97);
   check_case({{2, 1, 40}, 70, 5, 70, 2}, 99);
   check_case({{3, 3, 24}, 9, 0, 4, 1}, 98);
 }
