@@ -71,15 +71,20 @@ void decode_q4_0(const uint8_t* src, int64_t kc, float* dst) {
 
 // Q4_K super-block (144 bytes): d, dmin, 12 bytes of 6-bit scales/mins, 128 bytes of nibbles; chunk c of 32 bytes
 // holds sub-block 2c (low nibbles) and 2c + 1 (high nibbles); value = d * sc * q - dmin * m.
-void decode_q4_k(const uint8_t* src, int64_t kc, float* dst) {
-  const __m512i low4 = _mm512_set1_epi32(15);
-  for (int64_t k = 0; k < kc; k += 256, src += 144, dst += 256) {
+// Q5_K (176 bytes) adds qh[32] before qs: the fifth bit of byte l of chunk c is bit 2c (low) / 2c + 1 (high) of
+// qh[l].
+template <bool kFiveBit>
+void decode_qk_4or5(const uint8_t* src, int64_t kc, float* dst) {
+  constexpr int block_bytes = kFiveBit ? 176 : 144;
+  const __m512i low4 = _mm512_set1_epi32(15), one = _mm512_set1_epi32(1);
+  for (int64_t k = 0; k < kc; k += 256, src += block_bytes, dst += 256) {
     uint16_t dh, mh;
     std::memcpy(&dh, src, 2);
     std::memcpy(&mh, src + 2, 2);
     const float d = _cvtsh_ss(dh), dmin = _cvtsh_ss(mh);
     const uint8_t* scales = src + 4;
-    const uint8_t* qs = src + 16;
+    const uint8_t* qh = src + 16;
+    const uint8_t* qs = src + (kFiveBit ? 48 : 16);
     for (int c = 0; c < 4; ++c) {
       int sc0, m0, sc1, m1;
       const int j = 2 * c;
@@ -95,8 +100,14 @@ void decode_q4_k(const uint8_t* src, int64_t kc, float* dst) {
       const __m512 a1 = _mm512_set1_ps(d * static_cast<float>(sc1)), b1 = _mm512_set1_ps(dmin * static_cast<float>(m1));
       for (int h = 0; h < 2; ++h) {
         const __m512i q = load_u8x16(qs + 32 * c + 16 * h);
-        const __m512 lo = _mm512_cvtepi32_ps(_mm512_and_si512(q, low4));
-        const __m512 hi = _mm512_cvtepi32_ps(_mm512_srli_epi32(q, 4));
+        __m512i qlo = _mm512_and_si512(q, low4), qhi = _mm512_srli_epi32(q, 4);
+        if constexpr (kFiveBit) {
+          const __m512i bits = load_u8x16(qh + 16 * h);
+          qlo = _mm512_or_si512(qlo, _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(bits, 2 * c), one), 4));
+          qhi = _mm512_or_si512(qhi, _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(bits, 2 * c + 1), one), 4));
+        }
+        const __m512 lo = _mm512_cvtepi32_ps(qlo);
+        const __m512 hi = _mm512_cvtepi32_ps(qhi);
         _mm512_storeu_ps(dst + 64 * c + 16 * h, _mm512_sub_ps(_mm512_mul_ps(a0, lo), b0));
         _mm512_storeu_ps(dst + 64 * c + 32 + 16 * h, _mm512_sub_ps(_mm512_mul_ps(a1, hi), b1));
       }
@@ -143,7 +154,8 @@ const float* row_values(const WeightMatrix& w, int64_t o, int64_t k0, int64_t kc
     case GgmlType::BF16: decode_bf16(row + k0 * 2, kc, dst); return dst;
     case GgmlType::Q8_0: decode_q8_0(row + (k0 / 32) * 34, kc, dst); return dst;
     case GgmlType::Q4_0: decode_q4_0(row + (k0 / 32) * 18, kc, dst); return dst;
-    case GgmlType::Q4_K: decode_q4_k(row + (k0 / 256) * 144, kc, dst); return dst;
+    case GgmlType::Q4_K: decode_qk_4or5<false>(row + (k0 / 256) * 144, kc, dst); return dst;
+    case GgmlType::Q5_K: decode_qk_4or5<true>(row + (k0 / 256) * 176, kc, dst); return dst;
     case GgmlType::Q6_K: decode_q6_k(row + (k0 / 256) * 210, kc, dst); return dst;
     default: decode_row_ref(w, o, k0, kc, dst); return dst;
   }
