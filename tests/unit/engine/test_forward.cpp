@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include "common/error.hpp"
 #include "engine/embedder.hpp"
 #include "engine/embedding_options.hpp"
 #include "engine/forward_pass.hpp"
