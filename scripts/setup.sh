@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(build-essential cmake pkg-config nlohmann-json3-dev libicu-dev libgtest-dev libgmock-dev jq)
+APT_PACKAGES=(build-essential cmake pkg-config nlohmann-json3-dev libicu-dev libgtest-dev libgmock-dev jq libboost-dev
+              libboost-system-dev)
 command -v node >/dev/null 2>&1 || APT_PACKAGES+=(nodejs)
 command -v npm >/dev/null 2>&1 || APT_PACKAGES+=(npm)
 

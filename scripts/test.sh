@@ -14,6 +14,9 @@ ctest --test-dir "$QEMBED_BUILD_DIR" --output-on-failure -j2 --timeout 1200
 echo "== CLI tests" >&2
 node --test --test-concurrency=1 tests/cli/
 
+echo "== server tests" >&2
+node --test --test-concurrency=1 tests/server/
+
 echo "== oracle: token ids vs HF tokenizers" >&2
 TOK_MODEL="$QEMBED_BUILD_DIR/test-models/tiny-F32.gguf"
 node tests/oracle/tokenizer_parity.mjs --qembed-cmd "$QEMBED_BUILD_DIR/qembed tokenize --model $TOK_MODEL --input -"

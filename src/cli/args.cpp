@@ -29,7 +29,13 @@ Args::Args(const std::vector<FlagSpec>& specs, int argc, char** argv, int first)
       throw Error("flag --" + name + " takes no value");
     }
     values_[name] = value;
+    all_values_[name].push_back(value);
   }
+}
+
+std::vector<std::string> Args::get_all(const std::string& name) const {
+  auto it = all_values_.find(name);
+  return it == all_values_.end() ? std::vector<std::string>{} : it->second;
 }
 
 std::optional<std::string> Args::get(const std::string& name) const {

@@ -26,9 +26,12 @@ class Args {
   int64_t get_int(const std::string& name, int64_t fallback, int64_t lo, int64_t hi) const;
   //! Like get(), but an Error when absent.
   std::string require(const std::string& name) const;
+  //! Every value of a repeatable flag, in command-line order (get() returns the last).
+  std::vector<std::string> get_all(const std::string& name) const;
 
  private:
   std::map<std::string, std::string> values_;
+  std::map<std::string, std::vector<std::string>> all_values_;
 };
 
 //! Usage text for a command's flags.

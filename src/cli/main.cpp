@@ -18,7 +18,8 @@ void usage() {
                "  embed      embed JSONL texts ({\"text\": ...} per line) into JSONL vectors\n"
                "  tokenize   print the token ids the model sees for each text\n"
                "  info       describe a model file\n"
-               "  bench      measure offline throughput on a JSONL file\n\n"
+               "  bench      measure offline throughput on a JSONL file\n"
+               "  serve      HTTP server: OpenAI, TEI and Ollama embedding APIs\n\n"
                "run 'qembed COMMAND --help' for the flags of a command\n");
 }
 
@@ -35,6 +36,7 @@ int main(int argc, char** argv) {
     if (!std::strcmp(cmd, "tokenize")) return qembed::cli::cmd_tokenize(argc, argv);
     if (!std::strcmp(cmd, "info")) return qembed::cli::cmd_info(argc, argv);
     if (!std::strcmp(cmd, "bench")) return qembed::cli::cmd_bench(argc, argv);
+    if (!std::strcmp(cmd, "serve")) return qembed::cli::cmd_serve(argc, argv);
     std::fprintf(stderr, "qembed: error: unknown command \"%s\"\n\n", cmd);
     usage();
     return 2;

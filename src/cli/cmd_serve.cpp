@@ -1,0 +1,151 @@
+// qembed serve: flags (each also read from QEMBED_<NAME>, upper-case, dashes -> underscores; a flag on the command
+// line wins over its variable) into ServerOptions, then the server runs until SIGTERM/SIGINT.
+#include <cctype>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "cli/args.hpp"
+#include "cli/commands.hpp"
+#include "common/error.hpp"
+#include "server/server.hpp"
+
+namespace qembed::cli {
+
+namespace {
+
+std::vector<FlagSpec> serve_flags() {
+  return {
+      {"model", true, "GGUF file or HuggingFace model folder (required)"},
+      {"host", true, "address to listen on (default 127.0.0.1; 0.0.0.0 for all interfaces)"},
+      {"port", true, "TCP port (default 8080; 0 picks a free one, printed at start-up)"},
+      {"served-model-name", true, "the model id clients send and see (default: the model's name)"},
+      {"api-key", true, "require Authorization: Bearer KEY on every route but /health"},
+      {"threads", true, "compute threads (default: all cores)"},
+      {"io-threads", true, "HTTP event-loop threads, which also parse and tokenize (default 1)"},
+      {"max-batch-tokens", true, "tokens per forward batch (default 16384)"},
+      {"max-batch-requests", true, "inputs per forward batch (default: no limit)"},
+      {"max-concurrent-requests", true, "requests in progress before answering 429 (default 512)"},
+      {"max-client-batch-size", true, "inputs per request before answering 413 (default 2048)"},
+      {"payload-limit", true, "request body bytes before answering 413 (default 2000000)"},
+      {"max-input-tokens", true, "tokens per input, EOS included (default: the model's context)"},
+      {"max-queue-tokens", true, "tokens admitted and not yet computed before 429 (default 16 x max-batch-tokens)"},
+      {"auto-truncate", false, "truncate inputs over the limit unless a request says otherwise"},
+      {"default-prompt-name", true, "prompt for requests that name none: query, document or a --prompt name"},
+      {"prompt", true, "NAME=TEXT: a named prompt, TEXT prepended verbatim (repeatable; comma-separated in env)"},
+      {"cors-origin", true, "allowed browser origin, or * (default: no CORS headers)"},
+      {"log-format", true, "text or json: one line per request on stderr (default text)"},
+      {"shutdown-timeout", true, "seconds SIGTERM waits for requests in flight (default 30)"},
+      {"help", false, "show this help"},
+  };
+}
+
+std::string env_name(const std::string& flag) {
+  std::string s = "QEMBED_";
+  for (char c : flag) s += c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return s;
+}
+
+bool on_command_line(const std::string& flag, int argc, char** argv) {
+  const std::string a = "--" + flag;
+  for (int i = 2; i < argc; ++i) {
+    if (argv[i] == a || std::strncmp(argv[i], (a + "=").c_str(), a.size() + 1) == 0) return true;
+  }
+  return false;
+}
+
+//! Splits "a=x,b=y, z" into {"a=x", "b=y, z"}: a comma starts a new prompt only when NAME= follows it, so
+//! prompt texts may contain commas.
+std::vector<std::string> split_prompts(const std::string& s) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  for (size_t i = 0; i <= s.size(); ++i) {
+    bool cut = i == s.size();
+    if (!cut && s[i] == ',') {
+      size_t j = i + 1;
+      while (j < s.size() && (std::isalnum(static_cast<unsigned char>(s[j])) || s[j] == '_' || s[j] == '-')) ++j;
+      cut = j > i + 1 && j < s.size() && s[j] == '=';
+    }
+    if (cut) {
+      out.push_back(s.substr(start, i - start));
+      start = i + 1;
+    }
+  }
+  return out;
+}
+
+//! argv with the QEMBED_* variables of the flags not on the command line put first.
+std::vector<std::string> args_with_env(const std::vector<FlagSpec>& specs, int argc, char** argv) {
+  std::vector<std::string> out = {argv[0], argv[1]};
+  for (const FlagSpec& f : specs) {
+    if (f.name == "help" || on_command_line(f.name, argc, argv)) continue;
+    const char* v = std::getenv(env_name(f.name).c_str());
+    if (!v) continue;
+    std::string value = v;
+    if (!f.takes_value) {
+      if (value == "1" || value == "true" || value == "TRUE" || value == "yes") out.push_back("--" + f.name);
+      else if (!value.empty() && value != "0" && value != "false" && value != "FALSE" && value != "no") {
+        throw Error(env_name(f.name) + " must be true or false, got \"" + value + "\"");
+      }
+    } else if (f.name == "prompt") {
+      for (const std::string& p : split_prompts(value)) out.push_back("--prompt=" + p);
+    } else {
+      out.push_back("--" + f.name + "=" + value);
+    }
+  }
+  for (int i = 2; i < argc; ++i) out.emplace_back(argv[i]);
+  return out;
+}
+
+}  // namespace
+
+int cmd_serve(int argc, char** argv) {
+  const auto specs = serve_flags();
+  std::vector<std::string> storage = args_with_env(specs, argc, argv);
+  std::vector<char*> cargv;
+  for (auto& s : storage) cargv.push_back(s.data());
+  Args args(specs, static_cast<int>(cargv.size()), cargv.data(), 2);
+  if (args.has("help")) {
+    std::printf("usage: qembed serve --model M [flags]\n%s\nEvery flag also reads QEMBED_<NAME> (e.g. "
+                "QEMBED_MAX_BATCH_TOKENS); the command line wins.\n",
+                flags_help(specs).c_str());
+    return 0;
+  }
+  server::ServerOptions o;
+  o.model_path = args.require("model");
+  o.host = args.get_or("host", o.host);
+  o.port = static_cast<int>(args.get_int("port", o.port, 0, 65535));
+  o.served_model_name = args.get_or("served-model-name", "");
+  o.api_key = args.get_or("api-key", "");
+  o.n_threads = static_cast<int>(args.get_int("threads", 0, 1, 1024));
+  o.io_threads = static_cast<int>(args.get_int("io-threads", 1, 1, 64));
+  o.max_batch_tokens = args.get_int("max-batch-tokens", o.max_batch_tokens, 16, 1 << 22);
+  o.max_batch_requests = args.get_int("max-batch-requests", 0, 1, 1 << 20);
+  o.max_concurrent_requests = args.get_int("max-concurrent-requests", o.max_concurrent_requests, 1, 1 << 20);
+  o.max_client_batch_size = args.get_int("max-client-batch-size", o.max_client_batch_size, 1, 1 << 20);
+  o.payload_limit_bytes = args.get_int("payload-limit", o.payload_limit_bytes, 1024, int64_t{1} << 32);
+  o.max_input_tokens = args.get_int("max-input-tokens", 0, 2, 1 << 22);
+  o.max_queue_tokens = args.get_int("max-queue-tokens", 0, 16, int64_t{1} << 32);
+  o.auto_truncate = args.has("auto-truncate");
+  o.default_prompt_name = args.get_or("default-prompt-name", "");
+  for (const std::string& p : args.get_all("prompt")) {
+    size_t eq = p.find('=');
+    if (eq == std::string::npos || eq == 0) throw Error("--prompt expects NAME=TEXT, got \"" + p + "\"");
+    o.prompts[p.substr(0, eq)] = p.substr(eq + 1);
+  }
+  if (!o.default_prompt_name.empty() && !o.prompts.count(o.default_prompt_name) &&
+      o.default_prompt_name != "query" && o.default_prompt_name != "document") {
+    throw Error("--default-prompt-name \"" + o.default_prompt_name + "\" is not query, document or a --prompt name");
+  }
+  o.cors_origin = args.get_or("cors-origin", "");
+  o.log_format = args.get_or("log-format", "text");
+  if (o.log_format != "text" && o.log_format != "json") {
+    throw Error("--log-format must be text or json, got \"" + o.log_format + "\"");
+  }
+  o.shutdown_timeout_s = static_cast<double>(args.get_int("shutdown-timeout", 30, 0, 3600));
+  return server::run_server(o);
+}
+
+}  // namespace qembed::cli

@@ -1,0 +1,149 @@
+#include "server/metrics.hpp"
+
+#include <unistd.h>
+
+#include <cstdio>
+
+namespace qembed::server {
+
+namespace {
+
+std::vector<double> seconds_buckets() {
+  return {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
+}
+
+std::vector<double> powers_of_two(double top) {
+  std::vector<double> b;
+  for (double v = 1; v <= top; v *= 2) b.push_back(v);
+  return b;
+}
+
+std::string fmt(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.17g", v);
+  return buf;
+}
+
+void header(std::string& out, const char* name, const char* type, const char* help) {
+  out += "# HELP ";
+  out += name;
+  out += ' ';
+  out += help;
+  out += "\n# TYPE ";
+  out += name;
+  out += ' ';
+  out += type;
+  out += '\n';
+}
+
+void gauge(std::string& out, const char* name, const char* help, double v, const char* type = "gauge") {
+  header(out, name, type, help);
+  out += name;
+  out += ' ' + fmt(v) + '\n';
+}
+
+}  // namespace
+
+void Histogram::observe(double v) {
+  size_t i = 0;
+  while (i < bounds_.size() && v > bounds_[i]) ++i;
+  ++counts_[i];
+  sum_ += v;
+  ++count_;
+}
+
+void Histogram::render(std::string& out, const std::string& name) const {
+  uint64_t cum = 0;
+  for (size_t i = 0; i < bounds_.size(); ++i) {
+    cum += counts_[i];
+    out += name + "_bucket{le=\"" + fmt(bounds_[i]) + "\"} " + std::to_string(cum) + "\n";
+  }
+  out += name + "_bucket{le=\"+Inf\"} " + std::to_string(count_) + "\n";
+  out += name + "_sum " + fmt(sum_) + "\n";
+  out += name + "_count " + std::to_string(count_) + "\n";
+}
+
+Metrics::Metrics()
+    : request_duration_(seconds_buckets()),
+      queue_duration_(seconds_buckets()),
+      tokenization_duration_(seconds_buckets()),
+      inference_duration_(seconds_buckets()),
+      input_length_(powers_of_two(65536)),
+      batch_size_(powers_of_two(4096)),
+      batch_tokens_(powers_of_two(1 << 20)) {}
+
+void Metrics::request_done(const std::string& endpoint, int status, double duration_s) {
+  std::lock_guard lock(mu_);
+  ++requests_[{endpoint, status}];
+  request_duration_.observe(duration_s);
+}
+
+void Metrics::embed_timings(double tokenize_s, double queue_s, double inference_s) {
+  std::lock_guard lock(mu_);
+  tokenization_duration_.observe(tokenize_s);
+  queue_duration_.observe(queue_s);
+  inference_duration_.observe(inference_s);
+}
+
+void Metrics::input_length(int64_t n_tokens) {
+  std::lock_guard lock(mu_);
+  input_length_.observe(static_cast<double>(n_tokens));
+}
+
+void Metrics::batch(int64_t n_inputs, int64_t n_tokens) {
+  std::lock_guard lock(mu_);
+  batch_size_.observe(static_cast<double>(n_inputs));
+  batch_tokens_.observe(static_cast<double>(n_tokens));
+}
+
+std::string Metrics::render() const {
+  std::string out;
+  std::lock_guard lock(mu_);
+  header(out, "qembed_requests_total", "counter", "HTTP requests by endpoint and status code");
+  for (const auto& [key, n] : requests_) {
+    out += "qembed_requests_total{endpoint=\"" + key.first + "\",status=\"" + std::to_string(key.second) + "\"} " +
+           std::to_string(n) + "\n";
+  }
+  header(out, "qembed_request_duration_seconds", "histogram", "time from request received to response ready");
+  request_duration_.render(out, "qembed_request_duration_seconds");
+  header(out, "qembed_request_tokenization_duration_seconds", "histogram", "time spent tokenizing a request");
+  tokenization_duration_.render(out, "qembed_request_tokenization_duration_seconds");
+  header(out, "qembed_request_queue_duration_seconds", "histogram", "time from queued to first input computed");
+  queue_duration_.render(out, "qembed_request_queue_duration_seconds");
+  header(out, "qembed_request_inference_duration_seconds", "histogram",
+         "time from first input computed to last input computed");
+  inference_duration_.render(out, "qembed_request_inference_duration_seconds");
+  header(out, "qembed_request_input_length_tokens", "histogram", "tokens per input (EOS included)");
+  input_length_.render(out, "qembed_request_input_length_tokens");
+  header(out, "qembed_batch_size", "histogram", "inputs per forward batch");
+  batch_size_.render(out, "qembed_batch_size");
+  header(out, "qembed_batch_tokens", "histogram", "tokens per forward batch");
+  batch_tokens_.render(out, "qembed_batch_tokens");
+  gauge(out, "qembed_queue_size", "inputs queued, not yet computed", static_cast<double>(queue_size.load()));
+  gauge(out, "qembed_queue_tokens", "tokens queued, not yet computed", static_cast<double>(queue_tokens.load()));
+  gauge(out, "qembed_requests_running", "requests with inputs being computed",
+        static_cast<double>(requests_running.load()));
+  gauge(out, "qembed_requests_waiting", "requests queued with no input started",
+        static_cast<double>(requests_waiting.load()));
+  gauge(out, "qembed_requests_in_flight", "requests accepted and not yet answered",
+        static_cast<double>(requests_in_flight.load()));
+  gauge(out, "qembed_tokens_total", "tokens computed since start", static_cast<double>(tokens_total.load()),
+        "counter");
+  gauge(out, "qembed_inputs_total", "inputs computed since start", static_cast<double>(inputs_total.load()),
+        "counter");
+  gauge(out, "qembed_resident_memory_bytes", "resident set size of the process",
+        static_cast<double>(resident_bytes()));
+  return out;
+}
+
+int64_t resident_bytes() {
+  FILE* f = std::fopen("/proc/self/statm", "r");
+  if (!f) return 0;
+  long long size = 0, resident = 0;
+  int n = std::fscanf(f, "%lld %lld", &size, &resident);
+  std::fclose(f);
+  if (n != 2) return 0;
+  return static_cast<int64_t>(resident) * sysconf(_SC_PAGESIZE);
+}
+
+}  // namespace qembed::server
