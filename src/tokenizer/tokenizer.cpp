@@ -18,7 +18,7 @@ namespace {
 bool is_added_type(TokenType t) { return t == TokenType::Control || t == TokenType::UserDefined; }
 
 // Checks what the rest of the tokenizer relies on, before any table is built from it.
-void validate_vocab(const VocabData& vocab) {
+VocabData validated(VocabData vocab) {
   if (vocab.tokens.empty()) throw Error("tokenizer vocabulary is empty");
   if (vocab.token_types.size() != vocab.tokens.size()) {
     throw Error("tokenizer vocabulary has " + std::to_string(vocab.tokens.size()) + " tokens but " +
@@ -35,6 +35,7 @@ void validate_vocab(const VocabData& vocab) {
       throw Error("tokenizer token " + std::to_string(i) + ": " + e.what());
     }
   }
+  return vocab;
 }
 
 std::vector<AddedTokenMatcher::Token> added_tokens_of(const VocabData& vocab) {
@@ -53,7 +54,7 @@ struct Tokenizer::Impl {
   AddedTokenMatcher added;
   PieceCache cache;
 
-  explicit Impl(VocabData v) : vocab((validate_vocab(v), std::move(v))), merger(vocab), added(added_tokens_of(vocab)) {}
+  explicit Impl(VocabData v) : vocab(validated(std::move(v))), merger(vocab), added(added_tokens_of(vocab)) {}
 
   // Text between two added tokens: NFC, pre-tokenize, BPE each piece.
   void encode_section(std::string_view section, std::vector<int32_t>& out) const {
