@@ -53,3 +53,14 @@ ensure_model() {
   fi
   echo "$out"
 }
+
+# warn_if_busy: timings taken while other work keeps the cores busy say little (both engines spin-wait on
+# their thread barriers, so a descheduled worker stalls the whole step); say so instead of failing.
+warn_if_busy() {
+  local load cores
+  load="$(cut -d' ' -f1 /proc/loadavg)"
+  cores="$(nproc)"
+  if awk -v l="$load" -v c="$cores" 'BEGIN { exit !(l > c * 0.75) }'; then
+    log "warning: load average $load on $cores cores before the run; timings will be unreliable"
+  fi
+}

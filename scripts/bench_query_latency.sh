@@ -27,6 +27,7 @@ model="$(ensure_model "$TYPE")"
 QUERIES_FILE="$BENCH_DIR/queries.jsonl"
 node "$ROOT/tests/oracle/llama_query_latency.mjs" --dump-queries "$QUERIES_FILE"
 
+warn_if_busy
 out_llama="$BENCH_DIR/last-llama-latency-$TYPE.txt"
 node "$ROOT/tests/oracle/llama_query_latency.mjs" --model "$model" --threads "$THREADS" > "$out_llama" \
   || die "llama.cpp latency run failed"

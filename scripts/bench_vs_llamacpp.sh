@@ -45,6 +45,7 @@ fi
 # last_json_field FILE FIELD: FIELD of the JSON object on FILE's last non-empty line ("null" if absent).
 last_json_field() { grep -v '^\s*$' "$1" | tail -n 1 | jq -r ".$2 // null"; }
 
+warn_if_busy
 RESULTS="[]"
 printf '%-8s %14s %14s %8s\n' type "llama tok/s" "qembed tok/s" ratio
 for type in $TYPES; do
