@@ -1,0 +1,67 @@
+// Start-up and graceful shutdown: /health is 503 while the model loads; on SIGTERM the server stops accepting,
+// finishes the requests in flight (they all succeed) and exits 0.
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { test } from "node:test";
+import { QEMBED } from "../cli/helpers.mjs";
+import { get, post, sleep, startServer, tinyGguf } from "./server_helpers.mjs";
+
+test("GET /health is 503 while the model loads, then 200", async () => {
+  const proc = spawn(QEMBED, ["serve", "--model", tinyGguf(), "--port", "0"], { stdio: ["ignore", "ignore", "pipe"] });
+  let err = "";
+  const port = await new Promise((resolve) => {
+    proc.stderr.on("data", (d) => {
+      err += d;
+      const m = err.match(/listening on http:\/\/[0-9.]+:(\d+)/);
+      if (m) resolve(Number(m[1]));
+    });
+  });
+  const statuses = [];
+  for (let i = 0; i < 600; i++) {
+    const r = await get(`http://127.0.0.1:${port}/health`);
+    statuses.push(r.status);
+    if (r.status === 200) break;
+    assert.equal(r.status, 503);
+    assert.match(r.body.error.message, /loading/);
+    if (statuses.length === 1) {
+      const e = await post(`http://127.0.0.1:${port}/v1/embeddings`, { input: "too early" });
+      assert.ok(e.status === 503 || e.status === 200, String(e.status));
+    }
+    await sleep(5);
+  }
+  assert.equal(statuses.at(-1), 200);
+  proc.kill("SIGTERM");
+  const code = await new Promise((r) => proc.on("exit", (c) => r(c)));
+  assert.equal(code, 0);
+});
+
+test("SIGTERM during in-flight requests: they complete, new connections are refused, exit 0", async () => {
+  const s = await startServer(["--max-batch-tokens", "256", "--max-queue-tokens", "1000000"]);
+  const texts = Array.from({ length: 300 }, (_, i) => `in flight ${i} ` + "some words ".repeat(8));
+  const inflight = Array.from({ length: 4 }, () => post(`${s.url}/v1/embeddings`, { input: texts }));
+  await sleep(200);
+  const t0 = Date.now();
+  s.proc.kill("SIGTERM");
+  const results = await Promise.all(inflight);
+  for (const r of results) {
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.body.data.length, 300);
+  }
+  const { code, signal } = await s.exited;
+  assert.equal(signal, null);
+  assert.equal(code, 0, s.stderr());
+  assert.ok(Date.now() - t0 < 30_000);
+  assert.match(s.stderr(), /SIGTERM received/);
+  assert.match(s.stderr(), /qembed: stopped/);
+  await assert.rejects(fetch(`${s.url}/health`));
+});
+
+test("SIGINT on an idle server with keep-alive connections open exits 0 at once", async () => {
+  const s = await startServer();
+  assert.equal((await post(`${s.url}/v1/embeddings`, { input: "x" })).status, 200); // leaves a keep-alive socket
+  const t0 = Date.now();
+  s.proc.kill("SIGINT");
+  const { code } = await s.exited;
+  assert.equal(code, 0);
+  assert.ok(Date.now() - t0 < 3000, `took ${Date.now() - t0} ms`);
+});
