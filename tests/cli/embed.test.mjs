@@ -77,11 +77,11 @@ test("query prompts use the exact Qwen3 format", () => {
 });
 
 test("over-context input is an error naming the input and both counts, unless --truncate", () => {
-  const m = model("tiny-ctx64.gguf", ["--shape", "tiny", "--ctx", "64", "--format", "gguf", "--type", "F32", "--seed", "7"]);
+  const m = model("tiny-ctx64.gguf", ["--shape", "custom", "--layers", "2", "--hidden", "256", "--heads", "4", "--kv-heads", "2", "--head-dim", "64", "--ffn", "512", "--ctx", "64", "--format", "gguf", "--type", "F32", "--seed", "7"]);
   const long = { text: "word ".repeat(200) };
   const r = qembed(["embed", "--model", m], jsonl([{ text: "short" }, long]));
   assert.equal(r.status, 1);
-  assert.match(r.stderr, /input 1 has 201 tokens, the limit is 64/);
+  assert.match(r.stderr, /input 1 has 202 tokens, the limit is 64/);
   const t = qembed(["embed", "--model", m, "--truncate"], jsonl([long]));
   assert.equal(t.status, 0, t.stderr);
   assert.equal(parseJsonl(t.stdout)[0].n_tokens, 64);
