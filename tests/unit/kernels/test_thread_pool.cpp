@@ -38,7 +38,7 @@ TEST(ThreadPool, ManyTinyJobsBackToBack) {
   ThreadPool pool(3);  // more threads than this machine may have free cores: must not stall
   std::vector<int64_t> sums(3, 0);
   int64_t expected = 0;
-  for (int iter = 0; iter < 5000; ++iter) {
+  for (int iter = 0; iter < 2000; ++iter) {
     const int64_t n = 1 + iter % 5;
     std::fill(sums.begin(), sums.end(), 0);
     pool.parallel_for(n, [&](int64_t b, int64_t e, int thread) {
