@@ -211,9 +211,10 @@ function randomMix(rng) {
   return parts.join("");
 }
 
-// Hand-picked edge cases, always included first.
+// Hand-picked edge cases, always included first. No empty text: the CLI rejects it as a user error (the
+// tokenizer's own empty-text behaviour is a unit test).
 const FIXED = [
-  "", " ", "  ", "\n", "\r\n", "\t", "a", "A", "0", "'", "'s", "hello", " hello", "  hello", "hello ", "hello  ",
+  " ", "  ", "\n", "\r\n", "\t", "a", "A", "0", "'", "'s", "hello", " hello", "  hello", "hello ", "hello  ",
   "a<|endoftext|>b", "<|endoftext|>", "<|endoftext|><|endoftext|>", "text then eos <|endoftext|>",
   "<|im_start|>user\nWhat is the capital of France?<|im_end|>\n<|im_start|>assistant\n",
   "<think>\nreasoning\n</think>\n\nanswer", "<|endoftext|>\u0301 combining after special",
