@@ -85,7 +85,8 @@ std::vector<std::string> args_with_env(const std::vector<FlagSpec>& specs, int a
     if (!v) continue;
     std::string value = v;
     if (!f.takes_value) {
-      if (value == "1" || value == "true" || value == "TRUE" || value == "yes") out.push_back("--" + f.name);
+      if (value == "1" || value == "true" || value == "TRUE" || value == "yes")
+        out.push_back("--" + f.name);
       else if (!value.empty() && value != "0" && value != "false" && value != "FALSE" && value != "no") {
         throw Error(env_name(f.name) + " must be true or false, got \"" + value + "\"");
       }
@@ -108,9 +109,10 @@ int cmd_serve(int argc, char** argv) {
   for (auto& s : storage) cargv.push_back(s.data());
   Args args(specs, static_cast<int>(cargv.size()), cargv.data(), 2);
   if (args.has("help")) {
-    std::printf("usage: qembed serve --model M [flags]\n%s\nEvery flag also reads QEMBED_<NAME> (e.g. "
-                "QEMBED_MAX_BATCH_TOKENS); the command line wins.\n",
-                flags_help(specs).c_str());
+    std::printf(
+        "usage: qembed serve --model M [flags]\n%s\nEvery flag also reads QEMBED_<NAME> (e.g. "
+        "QEMBED_MAX_BATCH_TOKENS); the command line wins.\n",
+        flags_help(specs).c_str());
     return 0;
   }
   server::ServerOptions o;
@@ -135,8 +137,8 @@ int cmd_serve(int argc, char** argv) {
     if (eq == std::string::npos || eq == 0) throw Error("--prompt expects NAME=TEXT, got \"" + p + "\"");
     o.prompts[p.substr(0, eq)] = p.substr(eq + 1);
   }
-  if (!o.default_prompt_name.empty() && !o.prompts.count(o.default_prompt_name) &&
-      o.default_prompt_name != "query" && o.default_prompt_name != "document") {
+  if (!o.default_prompt_name.empty() && !o.prompts.count(o.default_prompt_name) && o.default_prompt_name != "query" &&
+      o.default_prompt_name != "document") {
     throw Error("--default-prompt-name \"" + o.default_prompt_name + "\" is not query, document or a --prompt name");
   }
   o.cors_origin = args.get_or("cors-origin", "");

@@ -13,23 +13,35 @@ namespace {
 
 const char* error_type(int status) {
   switch (status) {
-    case 401: return "authentication_error";
-    case 404: return "not_found_error";
-    case 429: return "rate_limit_error";
-    default: return status >= 500 ? "server_error" : "invalid_request_error";
+    case 401:
+      return "authentication_error";
+    case 404:
+      return "not_found_error";
+    case 429:
+      return "rate_limit_error";
+    default:
+      return status >= 500 ? "server_error" : "invalid_request_error";
   }
 }
 
 const char* default_code(int status) {
   switch (status) {
-    case 400: return "invalid_request";
-    case 401: return "invalid_api_key";
-    case 404: return "not_found";
-    case 405: return "method_not_allowed";
-    case 413: return "payload_too_large";
-    case 429: return "rate_limit_exceeded";
-    case 503: return "service_unavailable";
-    default: return "internal_error";
+    case 400:
+      return "invalid_request";
+    case 401:
+      return "invalid_api_key";
+    case 404:
+      return "not_found";
+    case 405:
+      return "method_not_allowed";
+    case 413:
+      return "payload_too_large";
+    case 429:
+      return "rate_limit_exceeded";
+    case 503:
+      return "service_unavailable";
+    default:
+      return "internal_error";
   }
 }
 
@@ -50,14 +62,18 @@ std::string error_body(int status, const std::string& message, const std::string
 }
 
 Inputs parse_inputs(const json& value, const std::string& param, int64_t max_inputs, int64_t n_vocab) {
-  const std::string expected = param + " must be a string, an array of strings, an array of token ids or an array "
-                                       "of token-id arrays";
+  const std::string expected = param +
+                               " must be a string, an array of strings, an array of token ids or an array "
+                               "of token-id arrays";
   auto token = [&](const json& t, const std::string& where) -> int32_t {
-    if (!t.is_number_integer()) throw ApiError(400, where + " must be a token id (integer), got " + type_name(t), param);
+    if (!t.is_number_integer())
+      throw ApiError(400, where + " must be a token id (integer), got " + type_name(t), param);
     int64_t id = t.get<int64_t>();
     if (id < 0 || id >= n_vocab) {
-      throw ApiError(400, where + " is token id " + std::to_string(id) + ", outside the vocabulary [0, " +
-                              std::to_string(n_vocab) + ")", param);
+      throw ApiError(400,
+                     where + " is token id " + std::to_string(id) + ", outside the vocabulary [0, " +
+                         std::to_string(n_vocab) + ")",
+                     param);
     }
     return static_cast<int32_t>(id);
   };
@@ -71,8 +87,10 @@ Inputs parse_inputs(const json& value, const std::string& param, int64_t max_inp
   if (!value.is_array()) throw ApiError(400, expected + ", got " + type_name(value), param);
   if (value.empty()) throw ApiError(400, param + " is an empty list", param);
   if (static_cast<int64_t>(value.size()) > max_inputs) {
-    throw ApiError(413, param + " has " + std::to_string(value.size()) + " items, the limit is " +
-                            std::to_string(max_inputs) + " (--max-client-batch-size)", param);
+    throw ApiError(413,
+                   param + " has " + std::to_string(value.size()) + " items, the limit is " +
+                       std::to_string(max_inputs) + " (--max-client-batch-size)",
+                   param);
   }
   const json& first = value.front();
   if (first.is_number()) {  // one token array

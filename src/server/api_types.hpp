@@ -2,12 +2,11 @@
 // What the endpoints share: the OpenAI-style error, the parsed form of an embedding request, and the JSON/base64
 // writers for vectors.
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 namespace qembed::server {
 
@@ -39,12 +38,12 @@ Inputs parse_inputs(const nlohmann::json& value, const std::string& param, int64
 //! A parsed embedding request, whatever the endpoint.
 struct EmbedRequest {
   Inputs inputs;
-  std::string prefix;         //!< prepended to each text (the prompt); "" for none
+  std::string prefix;  //!< prepended to each text (the prompt); "" for none
   bool truncate = false;
-  bool truncate_left = false; //!< drop the first tokens instead of the last
+  bool truncate_left = false;  //!< drop the first tokens instead of the last
   bool normalize = true;
-  int64_t dimensions = 0;     //!< 0: all
-  bool base64 = false;        //!< OpenAI encoding_format
+  int64_t dimensions = 0;  //!< 0: all
+  bool base64 = false;     //!< OpenAI encoding_format
 };
 
 //! Appends `[f0,f1,...]` with the shortest round-tripping float32 text.

@@ -1,10 +1,9 @@
 #include "server/app.hpp"
 
+#include <boost/beast/http.hpp>
 #include <cstdio>
 #include <ctime>
 #include <new>
-
-#include <boost/beast/http.hpp>
 
 #include "common/error.hpp"
 
@@ -19,8 +18,8 @@ double ms_since(Clock::time_point t) { return std::chrono::duration<double, std:
 
 //! The metrics label of a path: known routes by name, everything else "other" (bounded label cardinality).
 std::string endpoint_label(const std::string& path) {
-  static const char* known[] = {"/v1/embeddings", "/embeddings", "/v1/models", "/embed", "/tokenize", "/info",
-                                "/api/embed", "/health", "/metrics"};
+  static const char* known[] = {"/v1/embeddings", "/embeddings", "/v1/models", "/embed",  "/tokenize",
+                                "/info",          "/api/embed",  "/health",    "/metrics"};
   for (const char* k : known) {
     if (path == k) return k;
   }
@@ -43,8 +42,8 @@ void App::set_ready(const Model& model, Scheduler& scheduler, std::string served
   scheduler_ = &scheduler;
   served_name_ = std::move(served_name);
   load_s_ = load_s;
-  max_input_tokens_ = options_.max_input_tokens > 0 ? std::min(options_.max_input_tokens, model.config.n_ctx)
-                                                    : model.config.n_ctx;
+  max_input_tokens_ =
+      options_.max_input_tokens > 0 ? std::min(options_.max_input_tokens, model.config.n_ctx) : model.config.n_ctx;
   state_.store(ServerState::kReady, std::memory_order_release);
 }
 
@@ -87,16 +86,19 @@ void App::route(const Ctx& ctx, Request& req) {
   }
   auto expect = [&](http::verb v) {
     if (method != v) {
-      throw ApiError(405, "method " + ctx->method + " is not allowed on " + path + "; use " +
-                              std::string(http::to_string(v)));
+      throw ApiError(
+          405, "method " + ctx->method + " is not allowed on " + path + "; use " + std::string(http::to_string(v)));
     }
   };
   if (path == "/health") {
     expect(http::verb::get);
     switch (state_.load()) {
-      case ServerState::kReady: return finish(ctx, 200, R"({"status":"ok"})", "application/json");
-      case ServerState::kLoading: throw ApiError(503, "the model is loading");
-      case ServerState::kStopping: throw ApiError(503, "the server is shutting down");
+      case ServerState::kReady:
+        return finish(ctx, 200, R"({"status":"ok"})", "application/json");
+      case ServerState::kLoading:
+        throw ApiError(503, "the model is loading");
+      case ServerState::kStopping:
+        throw ApiError(503, "the server is shutting down");
     }
   }
   if (path == "/metrics") {

@@ -3,13 +3,12 @@
 // TEI and Ollama endpoints, error bodies, metrics and one log line per request. handle() never throws: every
 // failure becomes an HTTP response.
 #include <atomic>
+#include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <cstdint>
 #include <memory>
-#include <string>
-
-#include <boost/asio/io_context.hpp>
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "engine/embedder.hpp"
 #include "model/model.hpp"

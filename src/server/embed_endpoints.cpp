@@ -22,8 +22,8 @@ double ms_between(Clock::time_point a, Clock::time_point b) {
 void App::check_model(const json& body) const {
   std::optional<std::string> name = opt_string(body, "model");
   if (name && !name->empty() && *name != served_name_) {
-    throw ApiError(404, "model \"" + *name + "\" does not exist; this server serves \"" + served_name_ + "\"",
-                   "model", "model_not_found");
+    throw ApiError(404, "model \"" + *name + "\" does not exist; this server serves \"" + served_name_ + "\"", "model",
+                   "model_not_found");
   }
 }
 
@@ -67,8 +67,8 @@ EmbedRequest App::parse_embed(const json& body, Api api) const {
     }
   }
   if (auto dims = opt_int(body, "dimensions")) {
-    if (*dims <= 0) throw ApiError(400, "dimensions must be a positive integer, got " + std::to_string(*dims),
-                                   "dimensions");
+    if (*dims <= 0)
+      throw ApiError(400, "dimensions must be a positive integer, got " + std::to_string(*dims), "dimensions");
     try {
       check_dimensions(*dims, model_->config.n_embd);
     } catch (const Error& e) {
@@ -109,9 +109,10 @@ std::vector<std::vector<int32_t>> App::tokenize_inputs(const EmbedRequest& req) 
     const auto n = static_cast<int64_t>(ids.size());
     if (n > limit) {
       if (!req.truncate) {
-        throw ApiError(400, "input[" + std::to_string(i) + "] has " + std::to_string(n) + " tokens, the limit is " +
-                                std::to_string(limit) + " (set \"truncate\": true to keep the first " +
-                                std::to_string(limit) + ")",
+        throw ApiError(400,
+                       "input[" + std::to_string(i) + "] has " + std::to_string(n) + " tokens, the limit is " +
+                           std::to_string(limit) + " (set \"truncate\": true to keep the first " +
+                           std::to_string(limit) + ")",
                        "input", "context_length_exceeded");
       }
       if (req.truncate_left) {
@@ -163,7 +164,8 @@ void App::embed(const Ctx& ctx, const json& body, Api api) {
     });
   };
   switch (scheduler_->submit(job)) {
-    case Admission::kQueued: return;
+    case Admission::kQueued:
+      return;
     case Admission::kBusy:
       throw ApiError(429, "the queue is full (" + std::to_string(scheduler_->options().max_queue_tokens) +
                               " tokens); retry later");
@@ -173,7 +175,8 @@ void App::embed(const Ctx& ctx, const json& body, Api api) {
                               std::to_string(scheduler_->options().max_queue_tokens) + " tokens and " +
                               std::to_string(scheduler_->options().max_queue_inputs) +
                               " inputs (--max-queue-tokens); split it");
-    case Admission::kStopping: throw ApiError(503, "the server is shutting down");
+    case Admission::kStopping:
+      throw ApiError(503, "the server is shutting down");
   }
 }
 
@@ -200,8 +203,8 @@ void App::respond_embeddings(const Ctx& ctx, const EmbedRequest& req, Job& job, 
     }
     out += R"(],"model":)";
     append_json_string(out, served_name_);
-    out += R"(,"usage":{"prompt_tokens":)" + std::to_string(job.n_tokens) +
-           R"(,"total_tokens":)" + std::to_string(job.n_tokens) + "}}";
+    out += R"(,"usage":{"prompt_tokens":)" + std::to_string(job.n_tokens) + R"(,"total_tokens":)" +
+           std::to_string(job.n_tokens) + "}}";
   } else if (api == Api::kTEI) {
     out += '[';
     for (size_t i = 0; i < job.pooled.size(); ++i) {
@@ -217,8 +220,8 @@ void App::respond_embeddings(const Ctx& ctx, const EmbedRequest& req, Job& job, 
       if (i) out += ',';
       append_float_array(out, vec(i));
     }
-    const auto total_ns = static_cast<int64_t>(
-        std::chrono::duration<double, std::nano>(Clock::now() - ctx->received_at).count());
+    const auto total_ns =
+        static_cast<int64_t>(std::chrono::duration<double, std::nano>(Clock::now() - ctx->received_at).count());
     out += R"(],"total_duration":)" + std::to_string(total_ns) + R"(,"load_duration":0,"prompt_eval_count":)" +
            std::to_string(job.n_tokens) + "}";
   }

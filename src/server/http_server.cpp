@@ -2,14 +2,14 @@
 
 #include <sys/socket.h>
 
-#include <chrono>
-#include <optional>
-
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <chrono>
+#include <cstdio>
+#include <optional>
 
 #include "common/error.hpp"
 
@@ -35,9 +35,8 @@ class Session : public std::enable_shared_from_this<Session> {
 
   //! Called from any thread with the response to the current request.
   void deliver(Response res) {
-    net::post(stream_.get_executor(), [self = shared_from_this(), res = std::move(res)]() mutable {
-      self->write_response(std::move(res));
-    });
+    net::post(stream_.get_executor(),
+              [self = shared_from_this(), res = std::move(res)]() mutable { self->write_response(std::move(res)); });
   }
 
  private:
@@ -60,8 +59,27 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_->body_limit(static_cast<uint64_t>(options_.body_limit_bytes));
     parser_->header_limit(64 * 1024);
     stream_.expires_after(std::chrono::seconds(options_.idle_timeout_s));
-    http::async_read(stream_, buffer_, *parser_,
-                     [self = shared_from_this()](beast::error_code ec, size_t) { self->on_read(ec); });
+    // Header first: a client sending "Expect: 100-continue" (curl does for bodies over 1 MB) waits for the
+    // interim response before sending its body.
+    http::async_read_header(stream_, buffer_, *parser_,
+                            [self = shared_from_this()](beast::error_code ec, size_t) { self->on_header(ec); });
+  }
+
+  void on_header(beast::error_code ec) {
+    if (ec) return on_read(ec);
+    auto read_body = [self = shared_from_this()] {
+      http::async_read(self->stream_, self->buffer_, *self->parser_,
+                       [self](beast::error_code ec, size_t) { self->on_read(ec); });
+    };
+    const auto& req = parser_->get();
+    auto expect = req.find(http::field::expect);
+    if (expect == req.end() || !beast::iequals(expect->value(), "100-continue")) return read_body();
+    static const std::string kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+    net::async_write(stream_, net::buffer(kContinue),
+                     [read_body, self = shared_from_this()](beast::error_code ec, size_t) {
+                       if (ec) return self->close();
+                       read_body();
+                     });
   }
 
   void on_read(beast::error_code ec) {
@@ -71,8 +89,8 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     if (ec) {
       // Malformed HTTP or a body over the limit: answer, then close (the rest of the stream cannot be trusted).
-      const bool too_large = ec == http::error::body_limit || ec == http::error::buffer_overflow ||
-                             ec == http::error::header_limit;
+      const bool too_large =
+          ec == http::error::body_limit || ec == http::error::buffer_overflow || ec == http::error::header_limit;
       std::string what = too_large ? "request body is larger than the payload limit of " +
                                          std::to_string(options_.body_limit_bytes) + " bytes"
                                    : "malformed HTTP request: " + ec.message();
@@ -212,7 +230,19 @@ HttpServer::~HttpServer() { stop(); }
 void HttpServer::start() {
   impl_->accept();
   for (int i = 0; i < std::max(1, impl_->options.io_threads); ++i) {
-    threads_.emplace_back([this] { ioc_.run(); });
+    threads_.emplace_back([this] {
+      // A handler that throws must not take the thread (and the process) down: log it and keep serving.
+      for (;;) {
+        try {
+          ioc_.run();
+          return;
+        } catch (const std::exception& e) {
+          std::fprintf(stderr, "qembed: error in an I/O handler: %s\n", e.what());
+        } catch (...) {
+          std::fprintf(stderr, "qembed: unknown error in an I/O handler\n");
+        }
+      }
+    });
   }
 }
 

@@ -5,16 +5,15 @@
 // blocks on a computation. While a request waits, the connection watches its socket and raises client_gone when
 // the peer closes, so the scheduler can drop the work before computing it.
 #include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <boost/asio/io_context.hpp>
-#include <boost/beast/http/message.hpp>
-#include <boost/beast/http/string_body.hpp>
 
 namespace qembed::server {
 

@@ -34,10 +34,9 @@ json App::info() const {
 
 json App::models() const {
   return {{"object", "list"},
-          {"data", json::array({{{"id", served_name_},
-                                 {"object", "model"},
-                                 {"created", created_unix_s_},
-                                 {"owned_by", "qembed"}}})}};
+          {"data",
+           json::array(
+               {{{"id", served_name_}, {"object", "model"}, {"created", created_unix_s_}, {"owned_by", "qembed"}}})}};
 }
 
 void App::tokenize(const Ctx& ctx, const json& body) {

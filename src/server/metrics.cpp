@@ -127,12 +127,9 @@ std::string Metrics::render() const {
         static_cast<double>(requests_waiting.load()));
   gauge(out, "qembed_requests_in_flight", "requests accepted and not yet answered",
         static_cast<double>(requests_in_flight.load()));
-  gauge(out, "qembed_tokens_total", "tokens computed since start", static_cast<double>(tokens_total.load()),
-        "counter");
-  gauge(out, "qembed_inputs_total", "inputs computed since start", static_cast<double>(inputs_total.load()),
-        "counter");
-  gauge(out, "qembed_resident_memory_bytes", "resident set size of the process",
-        static_cast<double>(resident_bytes()));
+  gauge(out, "qembed_tokens_total", "tokens computed since start", static_cast<double>(tokens_total.load()), "counter");
+  gauge(out, "qembed_inputs_total", "inputs computed since start", static_cast<double>(inputs_total.load()), "counter");
+  gauge(out, "qembed_resident_memory_bytes", "resident set size of the process", static_cast<double>(resident_bytes()));
   return out;
 }
 

@@ -98,8 +98,8 @@ void Scheduler::cut_batch(std::vector<Item>& items, std::vector<std::shared_ptr<
   std::vector<bool> blocked(n_jobs, false);
   int64_t tokens = 0;
   bool progress = true;
-  const auto max_inputs = options_.max_batch_requests > 0 ? static_cast<size_t>(options_.max_batch_requests)
-                                                          : static_cast<size_t>(-1);
+  const auto max_inputs =
+      options_.max_batch_requests > 0 ? static_cast<size_t>(options_.max_batch_requests) : static_cast<size_t>(-1);
   while (progress && items.size() < max_inputs) {
     progress = false;
     for (size_t k = 0; k < n_jobs && items.size() < max_inputs; ++k) {

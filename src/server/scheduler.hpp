@@ -26,8 +26,8 @@ using Clock = std::chrono::steady_clock;
 
 //! One request's inputs on their way through the queue.
 struct Job {
-  std::vector<std::vector<int32_t>> seqs;    //!< model input ids, EOS included
-  std::vector<std::vector<float>> pooled;    //!< (n_seqs, n_embd) once computed
+  std::vector<std::vector<int32_t>> seqs;  //!< model input ids, EOS included
+  std::vector<std::vector<float>> pooled;  //!< (n_seqs, n_embd) once computed
   //! Set (by the connection) when the client disconnects: the job's inputs not yet computed are dropped.
   std::shared_ptr<std::atomic<bool>> cancelled = std::make_shared<std::atomic<bool>>(false);
   //! Called once on the worker thread: ok=false with a message when the job failed or was cancelled.
@@ -86,9 +86,9 @@ class Scheduler {
 
   std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<std::shared_ptr<Job>> queue_;  // jobs with inputs not yet taken, oldest first
+  std::deque<std::shared_ptr<Job>> queue_;             // jobs with inputs not yet taken, oldest first
   int64_t admitted_tokens_ = 0, admitted_inputs_ = 0;  // of jobs submitted and not completed
-  size_t round_robin_ = 0;  // which queued job picks first in the next batch
+  size_t round_robin_ = 0;                             // which queued job picks first in the next batch
   bool stopping_ = false;
   std::thread worker_;
 };

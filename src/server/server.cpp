@@ -34,8 +34,8 @@ MemoryBound memory_bound(const Model& model, const ServerOptions& o, const Sched
   // One forward batch: the token budget, or one input up to the context limit running alone.
   ThreadPool pool(1);
   ForwardPass probe(model, pool);
-  const int64_t max_input = o.max_input_tokens > 0 ? std::min(o.max_input_tokens, model.config.n_ctx)
-                                                   : model.config.n_ctx;
+  const int64_t max_input =
+      o.max_input_tokens > 0 ? std::min(o.max_input_tokens, model.config.n_ctx) : model.config.n_ctx;
   b.activations = probe.activation_bytes(std::max(s.max_batch_tokens, max_input));
   // Admitted work: token ids, then one pooled vector plus its formatted text (<= 16 bytes a float) per input.
   b.queue = s.max_queue_tokens * 4 + s.max_queue_inputs * model.config.n_embd * (4 + 4 + 16);

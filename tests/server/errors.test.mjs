@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import net from "node:net";
 import { after, before, test } from "node:test";
-import { assertApiError, get, post, startServer } from "./server_helpers.mjs";
+import { assertApiError, get, post, sleep, startServer } from "./server_helpers.mjs";
 
 let server, url;
 before(async () => {
@@ -121,15 +121,14 @@ test("429 with Retry-After past --max-concurrent-requests", async () => {
   const s = await startServer(["--max-concurrent-requests", "1", "--max-batch-tokens", "256",
                                   "--max-queue-tokens", "1000000"]);
   try {
-    // One slow request (many inputs in small batches) holds the only slot while others arrive.
+    // One slow request (many inputs in small batches) holds the only slot; once it is in flight, others get 429.
     const slow = post(`${s.url}/v1/embeddings`, { input: Array(2000).fill("a sentence of several tokens here") });
-    let saw429 = null;
-    for (let i = 0; i < 200 && !saw429; i++) {
-      const r = await post(`${s.url}/v1/embeddings`, { input: "x" });
-      if (r.status === 429) saw429 = r;
-      else assert.equal(r.status, 200, r.text);
+    for (let i = 0; i < 400; i++) {
+      const m = (await get(`${s.url}/metrics`)).text;
+      if (/^qembed_requests_in_flight 1$/m.test(m)) break;
+      await sleep(5);
     }
-    assert.ok(saw429, "no 429 while the slot was taken");
+    const saw429 = await post(`${s.url}/v1/embeddings`, { input: "x" });
     assertApiError(assert, saw429, 429, /limit of 1 concurrent requests/);
     assert.equal(saw429.headers.get("retry-after"), "1");
     assert.equal((await slow).status, 200);
@@ -150,4 +149,24 @@ test("CORS: preflight and allow-origin header when --cors-origin is set", async 
   } finally {
     await s.stop();
   }
+});
+
+test("Expect: 100-continue gets the interim response, then the answer", async () => {
+  const body = JSON.stringify({ input: "continue" });
+  const reply = await new Promise((resolve, reject) => {
+    const s = net.connect(server.port, "127.0.0.1", () =>
+      s.write(`POST /v1/embeddings HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n` +
+        `Content-Length: ${body.length}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n`));
+    let data = "";
+    s.on("data", (d) => {
+      data += d;
+      if (data.startsWith("HTTP/1.1 100 Continue\r\n\r\n") && !s.sentBody) {
+        s.sentBody = true;
+        s.write(body);
+      }
+    });
+    s.on("end", () => resolve(data));
+    s.on("error", reject);
+  });
+  assert.match(reply, /^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 OK/);
 });

@@ -2,6 +2,7 @@
 // finishes the requests in flight (they all succeed) and exits 0.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
+import http from "node:http";
 import { test } from "node:test";
 import { QEMBED } from "../cli/helpers.mjs";
 import { get, post, sleep, startServer, tinyGguf } from "./server_helpers.mjs";
@@ -38,10 +39,30 @@ test("GET /health is 503 while the model loads, then 200", async () => {
 test("SIGTERM during in-flight requests: they complete, new connections are refused, exit 0", async () => {
   const s = await startServer(["--max-batch-tokens", "256", "--max-queue-tokens", "1000000"]);
   const texts = Array.from({ length: 300 }, (_, i) => `in flight ${i} ` + "some words ".repeat(8));
+  // A keep-alive connection opened before the signal: its next request is answered 503 (shutting down).
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const viaAgent = () =>
+    new Promise((resolve, reject) => {
+      const req = http.request({ host: "127.0.0.1", port: s.port, path: "/v1/embeddings", method: "POST", agent,
+        headers: { "content-type": "application/json" } }, (res) => {
+        let text = "";
+        res.on("data", (d) => (text += d));
+        res.on("end", () => resolve({ status: res.statusCode, text, connection: res.headers.connection }));
+      });
+      req.on("error", reject);
+      req.end(JSON.stringify({ input: "keep-alive" }));
+    });
+  assert.equal((await viaAgent()).status, 200);
   const inflight = Array.from({ length: 4 }, () => post(`${s.url}/v1/embeddings`, { input: texts }));
   await sleep(200);
   const t0 = Date.now();
   s.proc.kill("SIGTERM");
+  await sleep(100);
+  const late = await viaAgent();
+  assert.equal(late.status, 503, late.text);
+  assert.match(JSON.parse(late.text).error.message, /shutting down/);
+  assert.equal(late.connection, "close");
+  agent.destroy();
   const results = await Promise.all(inflight);
   for (const r of results) {
     assert.equal(r.status, 200, r.text);
