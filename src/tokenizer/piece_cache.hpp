@@ -13,7 +13,9 @@ namespace qembed {
 class PieceCache {
  public:
   //! `max_entries` bounds memory: a shard that fills up is cleared (cheap, and correct since it is only a memo).
-  explicit PieceCache(size_t max_entries = 1 << 16);
+  //! Worst case (every entry a 256-byte piece of 256 ids) is about max_entries * 1.4 kB = 45 MB at the default;
+  //! natural text averages under 100 bytes an entry.
+  explicit PieceCache(size_t max_entries = 1 << 15);
 
   //! Appends the cached ids of `piece` to `out`; false when absent.
   bool lookup(std::string_view piece, std::vector<int32_t>& out) const;
