@@ -1,5 +1,6 @@
-// Micro-benchmark of matmul() on the Qwen3-Embedding-0.6B projection shapes, per weight type.
-// Usage: bench-kernels [n_threads=2] [n_tokens=256] [types=F32,F16,...]   (QEMBED_SIMD caps the SIMD level)
+// Micro-benchmark of matmul() and attention_tiled() on the Qwen3-Embedding-0.6B projection shapes, per weight type.
+// Usage: bench-kernels [n_threads=2] [n_tokens=256] [types=F32,F16,...] [attention T list=256,2048,8192] [compare]
+//   (QEMBED_SIMD caps the SIMD level; "compare" also times the one-query-at-a-time attention kernels)
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -12,6 +13,7 @@
 
 #include "formats/ggml_types.hpp"
 #include "kernels/attention.hpp"
+#include "kernels/attention_kernels.hpp"
 #include "kernels/cpu_features.hpp"
 #include "kernels/matmul.hpp"
 #include "kernels/quant_blocks.hpp"
@@ -99,26 +101,54 @@ int main(int argc, char** argv) {
                 total_flop / total_s * 1e-9, total_flop / total_cpu_s * 1e-9);
   }
   {
-    // Attention of one 0.6B layer (16 query heads, 8 kv heads, head_dim 128), causal, split over heads.
+    // Attention of one 0.6B layer (16 query heads, 8 kv heads, head_dim 128), full causal over T tokens, split like
+    // the engine into (32-query tile x head) items, dealt round-robin to the threads.
+    // Causal flop per head: 2 (QK^T and PV) x 2 (multiply-add) x head_dim x T(T+1)/2.
     const AttentionShape as{16, 8, 128};
-    std::vector<float> q(n_tokens * 16 * 128), k(n_tokens * 8 * 128), v(k.size()), out(q.size());
-    for (auto* buf : {&q, &k, &v})
-      for (auto& x : *buf) x = dist(rng);
-    auto run = [&] {
-      pool.parallel_for(as.n_head, [&](int64_t h0, int64_t h1, int) {
-        attention_tiled(as, q.data(), n_tokens, 0, k.data(), v.data(), n_tokens, out.data(), 0, n_tokens, h0, h1);
-      });
-    };
-    run();
-    double best = 1e30;
-    for (int r = 0; r < 10; ++r) {
-      const double t0 = seconds_now();
-      run();
-      best = std::min(best, seconds_now() - t0);
+    std::string t_list = argc > 4 ? argv[4] : "256,2048,8192";
+    const bool compare = argc > 5 && std::string(argv[5]) == "compare";
+    size_t tp = 0;
+    while (tp < t_list.size()) {
+      const size_t comma = std::min(t_list.find(',', tp), t_list.size());
+      const int64_t T = std::atoll(t_list.substr(tp, comma - tp).c_str());
+      tp = comma + 1;
+      if (T <= 0) continue;
+      std::vector<float> q(T * 16 * 128), k(T * 8 * 128), v(k.size()), out(q.size());
+      for (auto* buf : {&q, &k, &v})
+        for (auto& x : *buf) x = dist(rng);
+      struct Item {
+        int64_t q0, q1, h;
+      };
+      std::vector<Item> items;
+      for (int64_t t = 0; t < T; t += 32)
+        for (int64_t h = 0; h < as.n_head; ++h) items.push_back({t, std::min(T, t + 32), h});
+      auto run = [&] {
+        pool.parallel_for(pool.size(), [&](int64_t t0, int64_t t1, int) {
+          for (int64_t th = t0; th < t1; ++th)
+            for (size_t i = static_cast<size_t>(th); i < items.size(); i += static_cast<size_t>(pool.size()))
+              attention_tiled(as, q.data(), T, 0, k.data(), v.data(), T, out.data(), items[i].q0, items[i].q1,
+                              items[i].h, items[i].h + 1);
+        });
+      };
+      const double flop = 4.0 * as.n_head * as.head_dim * (T * (T + 1) / 2.0);
+      for (int variant = compare ? 0 : 1; variant < 2; ++variant) {
+        detail::set_attention_blocked(variant == 1);
+        const int reps = std::max(1, std::min(10, static_cast<int>(1e11 / flop)));
+        if (reps > 1) run();  // warm-up
+        double best = 1e30;
+        const double cpu0 = cpu_seconds();
+        for (int r = 0; r < reps; ++r) {
+          const double t0 = seconds_now();
+          run();
+          best = std::min(best, seconds_now() - t0);
+        }
+        const double cpu_per_call = (cpu_seconds() - cpu0) / reps;
+        std::printf("attention 16x8x128 T=%-5lld %-7s %9.2f ms  %7.1f GFLOP/s  (%6.1f GFLOP per CPU-second)\n",
+                    static_cast<long long>(T), variant == 1 ? "blocked" : "rows", best * 1e3, flop / best * 1e-9,
+                    flop / cpu_per_call * 1e-9);
+      }
+      detail::set_attention_blocked(true);
     }
-    const double flop = 4.0 * as.n_head * as.head_dim * (n_tokens * (n_tokens + 1) / 2.0);
-    std::printf("attention 16x8x128 T=%lld: %8.2f ms  %7.1f GFLOP/s\n", static_cast<long long>(n_tokens), best * 1e3,
-                flop / best * 1e-9);
   }
   return 0;
 }

@@ -3,6 +3,7 @@
 #include "kernels/attention.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <limits>
 #include <vector>
@@ -12,6 +13,8 @@
 
 namespace qembed {
 namespace {
+
+std::atomic<bool> g_blocked{true};
 
 void attend_row_scalar(const float* q, const float* k, const float* v, int64_t kv_stride, int64_t n_keys, int64_t hd,
                        float scale, float* out) {
@@ -93,17 +96,35 @@ void attention_tiled(const AttentionShape& s, const float* q, int64_t n_q, int64
                      int64_t h_end) {
   (void)n_q;
   (void)n_kv;
-  const detail::AttendRowFn attend = attend_row_for(simd_level());
+  const SimdLevel level = simd_level();
   const int64_t hd = s.head_dim, group = s.n_head / s.n_head_kv, kv_stride = s.n_head_kv * hd;
   const float scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(hd)));
+  const int64_t q_stride = s.n_head * hd;
+  if (level == SimdLevel::Avx512 && hd <= detail::kAttentionBlockMaxHeadDim &&
+      g_blocked.load(std::memory_order_relaxed)) {
+    for (int64_t h = h_begin; h < h_end; ++h) {
+      const int64_t kvh = h / group;
+      for (int64_t i0 = q_begin; i0 < q_end; i0 += detail::kAttentionQueryBlock) {
+        const int64_t nb = std::min(detail::kAttentionQueryBlock, q_end - i0);
+        detail::attend_block_avx512({q + i0 * q_stride + h * hd, q_stride, k + kvh * hd, v + kvh * hd, kv_stride, nb,
+                                     q_pos0 + i0, hd, scale, out + i0 * q_stride + h * hd, q_stride});
+      }
+    }
+    return;
+  }
+  const detail::AttendRowFn attend = attend_row_for(level);
   for (int64_t h = h_begin; h < h_end; ++h) {
     const int64_t kvh = h / group;
     for (int64_t i = q_begin; i < q_end; ++i) {
       const int64_t n_keys = q_pos0 + i + 1;
-      attend(q + (i * s.n_head + h) * hd, k + kvh * hd, v + kvh * hd, kv_stride, n_keys, hd, scale,
-             out + (i * s.n_head + h) * hd);
+      attend(q + i * q_stride + h * hd, k + kvh * hd, v + kvh * hd, kv_stride, n_keys, hd, scale,
+             out + i * q_stride + h * hd);
     }
   }
 }
+
+namespace detail {
+void set_attention_blocked(bool on) { g_blocked.store(on, std::memory_order_relaxed); }
+}  // namespace detail
 
 }  // namespace qembed

@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <limits>
 
 #include "kernels/attention_kernels.hpp"
@@ -154,6 +156,181 @@ void attend_row_avx512(const float* q, const float* k, const float* v, int64_t k
     const __mmask16 md = tail_mask(hd - d);
     _mm512_mask_storeu_ps(out + d, md, _mm512_mul_ps(_mm512_maskz_loadu_ps(md, out + d), inv));
   }
+}
+
+namespace {
+
+// ---- Blocked kernel: kAttentionQueryBlock queries of one head against tiles of kTile keys. ----
+// Queries sit in SIMD lanes (q transposed once per block, pre-scaled), so S^T = K Q^T is computed with one broadcast
+// key element per FMA and the online softmax (max, exp, sum, rescale) is purely vertical, one lane per query.
+// Keys and values of a tile are first copied to contiguous scratch: rows of one head are n_head_kv * head_dim floats
+// apart (4 KiB for the 0.6B model), which would make every row of a tile fall into the same L1 sets.
+// O += P V then runs as a register-blocked GEMM (4 query rows x 64 dims) over the tile with P broadcast from scratch.
+
+constexpr int kTile = 32;             // keys per tile
+constexpr int kMaxHd = static_cast<int>(kAttentionBlockMaxHeadDim);
+constexpr float kNegBig = -1e30f;     // running max before any key: finite, so exp(m - m_new) = 0 without NaN
+
+// e^x, exactly 0 below -87 (masked scores are -inf); otherwise as exp_ps.
+inline __m512 exp_ps_z(__m512 x) {
+  const __mmask16 live = _mm512_cmp_ps_mask(x, _mm512_set1_ps(-87.0f), _CMP_GE_OQ);
+  return _mm512_maskz_mov_ps(live, exp_ps(x));
+}
+
+// NV: 16-query lane groups per block (1 or 2); HDC: head_dim when fixed at compile time (a multiple of 64), else 0.
+template <int NV, int HDC>
+void attend_block_impl(const AttendBlock& b) {
+  constexpr int NQ = 16 * NV;
+  constexpr int JG = NV == 2 ? 8 : 16;  // keys per register block of S (2 * 8 or 1 * 16 accumulators)
+  static_assert(kTile % JG == 0);
+  const int64_t hd = HDC ? HDC : b.hd;
+  const int64_t n_q = b.n_q;
+  alignas(64) float qt[kMaxHd * NQ];    // qt[d * NQ + r] = scale * q_r[d]
+  alignas(64) float kp[kTile * kMaxHd];  // tile keys, kp[j * hd + d]
+  alignas(64) float vp[kTile * kMaxHd];  // tile values
+  alignas(64) float o[NQ * kMaxHd];      // unnormalised outputs, o[r * hd + d]
+  alignas(64) float pt[kTile * NQ];      // scores, then probabilities: pt[j * NQ + r]
+  alignas(64) float corr[NQ], lsum[NQ];
+
+  for (int64_t d = 0; d < hd; ++d) {
+    float* row = qt + d * NQ;
+    for (int64_t r = 0; r < n_q; ++r) row[r] = b.q[r * b.q_stride + d] * b.scale;
+    for (int64_t r = n_q; r < NQ; ++r) row[r] = 0.0f;
+  }
+  std::fill(o, o + NQ * hd, 0.0f);
+
+  // Position of each lane's query; padding lanes repeat the last query (finite scores, outputs never stored).
+  alignas(64) int32_t pos[NQ];
+  for (int64_t r = 0; r < NQ; ++r) pos[r] = static_cast<int32_t>(b.pos0 + std::min(r, n_q - 1));
+  __m512i qpos[NV];
+  __m512 m[NV], l[NV];
+  for (int v = 0; v < NV; ++v) {
+    qpos[v] = _mm512_load_si512(pos + 16 * v);
+    m[v] = _mm512_set1_ps(kNegBig);
+    l[v] = _mm512_setzero_ps();
+  }
+  const int64_t n_keys = b.pos0 + n_q;  // keys seen by the last query; later tiles are fully masked
+  const int64_t rows = (n_q + 3) & ~int64_t{3};
+
+  for (int64_t j0 = 0; j0 < n_keys; j0 += kTile) {
+    const int64_t nt = std::min<int64_t>(kTile, n_keys - j0);
+    const int64_t ntg = (nt + JG - 1) / JG * JG;  // keys computed: whole register blocks
+    for (int64_t j = 0; j < nt; ++j) {
+      std::memcpy(kp + j * hd, b.k + (j0 + j) * b.kv_stride, static_cast<size_t>(hd) * sizeof(float));
+      std::memcpy(vp + j * hd, b.v + (j0 + j) * b.kv_stride, static_cast<size_t>(hd) * sizeof(float));
+    }
+    if (ntg > nt) {
+      std::fill(kp + nt * hd, kp + ntg * hd, 0.0f);
+      std::fill(vp + nt * hd, vp + ntg * hd, 0.0f);
+    }
+    const bool diagonal = j0 + ntg - 1 > b.pos0;  // some key is after some query: apply the causal mask
+
+    // S^T for the tile, JG keys at a time.
+    __m512 mx[NV];
+    for (int v = 0; v < NV; ++v) mx[v] = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
+    for (int64_t jg = 0; jg < ntg; jg += JG) {
+      __m512 acc[JG][NV];
+      for (int j = 0; j < JG; ++j)
+        for (int v = 0; v < NV; ++v) acc[j][v] = _mm512_setzero_ps();
+      const float* kb = kp + jg * hd;
+      for (int64_t d = 0; d < hd; ++d) {
+        __m512 qv[NV];
+        for (int v = 0; v < NV; ++v) qv[v] = _mm512_load_ps(qt + d * NQ + 16 * v);
+        for (int j = 0; j < JG; ++j) {
+          const __m512 kj = _mm512_set1_ps(kb[j * hd + d]);
+          for (int v = 0; v < NV; ++v) acc[j][v] = _mm512_fmadd_ps(kj, qv[v], acc[j][v]);
+        }
+      }
+      for (int j = 0; j < JG; ++j) {
+        for (int v = 0; v < NV; ++v) {
+          __m512 s = acc[j][v];
+          if (diagonal) {
+            const __mmask16 future =
+                _mm512_cmp_epi32_mask(qpos[v], _mm512_set1_epi32(static_cast<int32_t>(j0 + jg + j)), _MM_CMPINT_LT);
+            s = _mm512_mask_mov_ps(s, future, _mm512_set1_ps(-std::numeric_limits<float>::infinity()));
+          }
+          mx[v] = _mm512_max_ps(mx[v], s);
+          _mm512_store_ps(pt + (jg + j) * NQ + 16 * v, s);
+        }
+      }
+    }
+
+    // Online softmax, one lane per query.
+    for (int v = 0; v < NV; ++v) {
+      const __m512 m_new = _mm512_max_ps(m[v], mx[v]);
+      const __m512 c = exp_ps_z(_mm512_sub_ps(m[v], m_new));
+      __m512 sum = _mm512_setzero_ps();
+      for (int64_t j = 0; j < ntg; ++j) {
+        float* pj = pt + j * NQ + 16 * v;
+        const __m512 p = exp_ps_z(_mm512_sub_ps(_mm512_load_ps(pj), m_new));
+        _mm512_store_ps(pj, p);
+        sum = _mm512_add_ps(sum, p);
+      }
+      l[v] = _mm512_fmadd_ps(l[v], c, sum);
+      m[v] = m_new;
+      _mm512_store_ps(corr + 16 * v, c);
+    }
+
+    // O = diag(corr) O + P V, 4 query rows x 64 dims of O in registers.
+    for (int64_t r0 = 0; r0 < rows; r0 += 4) {
+      for (int64_t d0 = 0; d0 < hd; d0 += 64) {
+        __mmask16 dm[4];
+        for (int c = 0; c < 4; ++c) dm[c] = tail_mask(std::max<int64_t>(0, hd - d0 - 16 * c));
+        __m512 acc[4][4];
+        for (int i = 0; i < 4; ++i) {
+          const __m512 ci = _mm512_set1_ps(corr[r0 + i]);
+          for (int c = 0; c < 4; ++c) {
+            const float* src = o + (r0 + i) * hd + d0 + 16 * c;
+            acc[i][c] = _mm512_mul_ps(HDC ? _mm512_load_ps(src) : _mm512_maskz_loadu_ps(dm[c], src), ci);
+          }
+        }
+        const float* vj = vp + d0;
+        const float* pj = pt + r0;
+        for (int64_t j = 0; j < ntg; ++j, vj += hd, pj += NQ) {
+          __m512 vv[4];
+          for (int c = 0; c < 4; ++c) vv[c] = HDC ? _mm512_load_ps(vj + 16 * c) : _mm512_maskz_loadu_ps(dm[c], vj + 16 * c);
+          for (int i = 0; i < 4; ++i) {
+            const __m512 p = _mm512_set1_ps(pj[i]);
+            for (int c = 0; c < 4; ++c) acc[i][c] = _mm512_fmadd_ps(p, vv[c], acc[i][c]);
+          }
+        }
+        for (int i = 0; i < 4; ++i)
+          for (int c = 0; c < 4; ++c) {
+            float* dst = o + (r0 + i) * hd + d0 + 16 * c;
+            if (HDC) _mm512_store_ps(dst, acc[i][c]);
+            else _mm512_mask_storeu_ps(dst, dm[c], acc[i][c]);
+          }
+      }
+    }
+  }
+
+  for (int v = 0; v < NV; ++v) _mm512_store_ps(lsum + 16 * v, l[v]);
+  for (int64_t r = 0; r < n_q; ++r) {
+    const __m512 inv = _mm512_set1_ps(1.0f / lsum[r]);
+    const float* src = o + r * hd;
+    float* dst = b.out + r * b.out_stride;
+    for (int64_t d = 0; d < hd; d += 16) {
+      const __mmask16 md = tail_mask(hd - d);
+      _mm512_mask_storeu_ps(dst + d, md, _mm512_mul_ps(_mm512_maskz_loadu_ps(md, src + d), inv));
+    }
+  }
+}
+
+template <int NV>
+void attend_block_nv(const AttendBlock& b) {
+  switch (b.hd) {
+    case 64: return attend_block_impl<NV, 64>(b);
+    case 128: return attend_block_impl<NV, 128>(b);
+    case 256: return attend_block_impl<NV, 256>(b);
+    default: return attend_block_impl<NV, 0>(b);
+  }
+}
+
+}  // namespace
+
+void attend_block_avx512(const AttendBlock& b) {
+  if (b.n_q <= 16) return attend_block_nv<1>(b);
+  attend_block_nv<2>(b);
 }
 
 }  // namespace qembed::detail

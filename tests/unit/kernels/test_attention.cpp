@@ -92,6 +92,28 @@ TEST(Attention, OtherHeadDimensions) {
   check_case({{3, 3, 24}, 9, 0, 4, 1}, 98);
 }
 
+TEST(Attention, QueryBlocks) {
+  // The AVX-512 path attends kAttentionQueryBlock (32) queries per block against 32-key tiles: full and partial
+  // blocks (1..16 and 17..31 queries), blocks straddling key tiles, several blocks per call, unaligned q_pos0.
+  uint32_t seed = 200;
+  for (int64_t hd : {128, 64, 40}) {
+    const AttentionShape s{4, 2, hd};
+    check_case({s, 96, 0, 32, 1}, seed += 3);
+    check_case({s, 100, 0, 100, 4}, seed += 3);
+    check_case({s, 61, 0, 29, 2}, seed += 3);
+    check_case({s, 77, 45, 33, 1}, seed += 3);
+    check_case({s, 16, 31, 16, 4}, seed += 3);
+    check_case({s, 17, 1, 17, 4}, seed += 3);
+  }
+  check_case({{2, 1, 256}, 50, 20, 32, 2}, 301);
+}
+
+TEST(Attention, LongSequenceManyQueries) {
+  // Full causal over 1024 tokens in engine-like 32-query items.
+  const AttentionShape s{2, 1, 128};
+  check_case({s, 1024, 0, 32, 1}, 11);
+}
+
 TEST(Attention, LongSequenceFewQueries) {
   // n_kv = 4096: the tiled path keeps only a key tile of scores, so this is cheap in memory.
   const AttentionShape s{2, 1, 128};
