@@ -11,6 +11,13 @@ scripts/setup.sh
 echo "== unit tests" >&2
 ctest --test-dir "$QEMBED_BUILD_DIR" --output-on-failure -j2 --timeout 1200
 
+echo "== parsers under AddressSanitizer + UBSan" >&2
+# The stages that read outside bytes (files, text) are rebuilt with sanitizers and their tests rerun.
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DQEMBED_SANITIZE=ON >/dev/null
+cmake --build build-asan -j"$(nproc)" --target test_formats test_tokenizer
+build-asan/test_formats --gtest_brief=1
+build-asan/test_tokenizer --gtest_brief=1
+
 echo "== CLI tests" >&2
 node --test --test-concurrency=1 tests/cli/
 
