@@ -41,10 +41,11 @@ Options parse_args(int argc, char** argv) {
     int32_t ModelShape::*field;
     int64_t max;
   };
-  const Override overrides[] = {{"--layers", &ModelShape::n_layer, 1024},   {"--hidden", &ModelShape::n_embd, 65536},
-                                {"--heads", &ModelShape::n_head, 1024},     {"--kv-heads", &ModelShape::n_head_kv, 1024},
-                                {"--head-dim", &ModelShape::head_dim, 4096}, {"--ffn", &ModelShape::n_ff, 262144},
-                                {"--ctx", &ModelShape::n_ctx, 1 << 24}};
+  const Override overrides[] = {
+      {"--layers", &ModelShape::n_layer, 1024},    {"--hidden", &ModelShape::n_embd, 65536},
+      {"--heads", &ModelShape::n_head, 1024},      {"--kv-heads", &ModelShape::n_head_kv, 1024},
+      {"--head-dim", &ModelShape::head_dim, 4096}, {"--ffn", &ModelShape::n_ff, 262144},
+      {"--ctx", &ModelShape::n_ctx, 1 << 24}};
   std::vector<std::pair<const Override*, int32_t>> shape_flags;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];

@@ -11,25 +11,47 @@ namespace {
 constexpr uint32_t kGgufMagic = 0x46554747;  // "GGUF" read as a little-endian u32
 constexpr uint32_t kMaxDims = 4;             // GGML_MAX_DIMS
 // Smallest possible encodings, used to bound counts by the bytes left before reserving anything.
-constexpr size_t kMinKvBytes = 8 + 4 + 1;          // key length, type, 1-byte value
+constexpr size_t kMinKvBytes = 8 + 4 + 1;              // key length, type, 1-byte value
 constexpr size_t kMinTensorInfoBytes = 8 + 4 + 4 + 8;  // name length, n_dims, type, offset
 
 // Bytes of one element of a scalar type; strings count their u64 length prefix. 0 for ARRAY / unknown.
 size_t min_value_bytes(uint32_t type) {
   switch (static_cast<GgufType>(type)) {
-    case GgufType::U8: case GgufType::I8: case GgufType::BOOL: return 1;
-    case GgufType::U16: case GgufType::I16: return 2;
-    case GgufType::U32: case GgufType::I32: case GgufType::F32: return 4;
-    case GgufType::U64: case GgufType::I64: case GgufType::F64: case GgufType::STRING: return 8;
-    default: return 0;
+    case GgufType::U8:
+    case GgufType::I8:
+    case GgufType::BOOL:
+      return 1;
+    case GgufType::U16:
+    case GgufType::I16:
+      return 2;
+    case GgufType::U32:
+    case GgufType::I32:
+    case GgufType::F32:
+      return 4;
+    case GgufType::U64:
+    case GgufType::I64:
+    case GgufType::F64:
+    case GgufType::STRING:
+      return 8;
+    default:
+      return 0;
   }
 }
 
 bool is_integer(GgufType t) {
   switch (t) {
-    case GgufType::U8: case GgufType::I8: case GgufType::U16: case GgufType::I16: case GgufType::U32:
-    case GgufType::I32: case GgufType::U64: case GgufType::I64: case GgufType::BOOL: return true;
-    default: return false;
+    case GgufType::U8:
+    case GgufType::I8:
+    case GgufType::U16:
+    case GgufType::I16:
+    case GgufType::U32:
+    case GgufType::I32:
+    case GgufType::U64:
+    case GgufType::I64:
+    case GgufType::BOOL:
+      return true;
+    default:
+      return false;
   }
 }
 
@@ -38,19 +60,44 @@ GgufValue read_scalar(ByteCursor& in, GgufType t, const std::string& field) {
   GgufValue v;
   v.type = t;
   switch (t) {
-    case GgufType::U8: v.value = uint64_t{in.read<uint8_t>(field)}; break;
-    case GgufType::I8: v.value = int64_t{in.read<int8_t>(field)}; break;
-    case GgufType::U16: v.value = uint64_t{in.read<uint16_t>(field)}; break;
-    case GgufType::I16: v.value = int64_t{in.read<int16_t>(field)}; break;
-    case GgufType::U32: v.value = uint64_t{in.read<uint32_t>(field)}; break;
-    case GgufType::I32: v.value = int64_t{in.read<int32_t>(field)}; break;
-    case GgufType::U64: v.value = in.read<uint64_t>(field); break;
-    case GgufType::I64: v.value = in.read<int64_t>(field); break;
-    case GgufType::F32: v.value = double{in.read<float>(field)}; break;
-    case GgufType::F64: v.value = in.read<double>(field); break;
-    case GgufType::BOOL: v.value = in.read<uint8_t>(field) != 0; break;
-    case GgufType::STRING: v.value = in.read_string(field); break;
-    default: break;
+    case GgufType::U8:
+      v.value = uint64_t{in.read<uint8_t>(field)};
+      break;
+    case GgufType::I8:
+      v.value = int64_t{in.read<int8_t>(field)};
+      break;
+    case GgufType::U16:
+      v.value = uint64_t{in.read<uint16_t>(field)};
+      break;
+    case GgufType::I16:
+      v.value = int64_t{in.read<int16_t>(field)};
+      break;
+    case GgufType::U32:
+      v.value = uint64_t{in.read<uint32_t>(field)};
+      break;
+    case GgufType::I32:
+      v.value = int64_t{in.read<int32_t>(field)};
+      break;
+    case GgufType::U64:
+      v.value = in.read<uint64_t>(field);
+      break;
+    case GgufType::I64:
+      v.value = in.read<int64_t>(field);
+      break;
+    case GgufType::F32:
+      v.value = double{in.read<float>(field)};
+      break;
+    case GgufType::F64:
+      v.value = in.read<double>(field);
+      break;
+    case GgufType::BOOL:
+      v.value = in.read<uint8_t>(field) != 0;
+      break;
+    case GgufType::STRING:
+      v.value = in.read_string(field);
+      break;
+    default:
+      break;
   }
   return v;
 }
@@ -88,9 +135,12 @@ GgufValue read_array(ByteCursor& in, const std::string& field) {
     out.reserve(n);
     for (uint64_t i = 0; i < n; ++i) {
       GgufValue e = read_scalar(in, t, field);
-      if (auto* u = std::get_if<uint64_t>(&e.value)) out.push_back(static_cast<int64_t>(*u));
-      else if (auto* s = std::get_if<int64_t>(&e.value)) out.push_back(*s);
-      else out.push_back(std::get<bool>(e.value) ? 1 : 0);
+      if (auto* u = std::get_if<uint64_t>(&e.value))
+        out.push_back(static_cast<int64_t>(*u));
+      else if (auto* s = std::get_if<int64_t>(&e.value))
+        out.push_back(*s);
+      else
+        out.push_back(std::get<bool>(e.value) ? 1 : 0);
     }
     v.value = std::move(out);
   }
@@ -100,7 +150,7 @@ GgufValue read_array(ByteCursor& in, const std::string& field) {
 }  // namespace
 
 const char* gguf_type_name(GgufType type) {
-  static const char* const kNames[] = {"u8", "i8", "u16", "i16", "u32", "i32", "f32",
+  static const char* const kNames[] = {"u8",   "i8",     "u16",   "i16", "u32", "i32", "f32",
                                        "bool", "string", "array", "u64", "i64", "f64"};
   auto i = static_cast<uint32_t>(type);
   return i < 13 ? kNames[i] : "unknown";
@@ -184,7 +234,8 @@ void GgufFile::parse() {
     for (uint32_t d = 0; d < n_dims; ++d) {
       uint64_t ne = in.read<uint64_t>(field + " ne");
       if (ne > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) ||
-          (ne != 0 && static_cast<uint64_t>(n_elements) > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) / ne)) {
+          (ne != 0 &&
+           static_cast<uint64_t>(n_elements) > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) / ne)) {
         in.fail(field + ": ne[" + std::to_string(d) + "] = " + std::to_string(ne) + " overflows the element count",
                 in.pos() - 8);
       }
@@ -193,7 +244,8 @@ void GgufFile::parse() {
     }
     uint32_t type_id = in.read<uint32_t>(field + " type");
     const GgmlTypeInfo* info = find_ggml_type(type_id);
-    if (info == nullptr) in.fail(field + ": unknown or unsupported ggml type id " + std::to_string(type_id), in.pos() - 4);
+    if (info == nullptr)
+      in.fail(field + ": unknown or unsupported ggml type id " + std::to_string(type_id), in.pos() - 4);
     t.type = info->type;
     if (t.ne[0] % info->block_values != 0) {
       in.fail(field + ": ne[0] = " + std::to_string(t.ne[0]) + " is not a multiple of the " + info->name +

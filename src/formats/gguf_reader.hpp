@@ -18,8 +18,19 @@ namespace qembed {
 
 //! GGUF metadata value type ids.
 enum class GgufType : uint32_t {
-  U8 = 0, I8 = 1, U16 = 2, I16 = 3, U32 = 4, I32 = 5, F32 = 6, BOOL = 7,
-  STRING = 8, ARRAY = 9, U64 = 10, I64 = 11, F64 = 12,
+  U8 = 0,
+  I8 = 1,
+  U16 = 2,
+  I16 = 3,
+  U32 = 4,
+  I32 = 5,
+  F32 = 6,
+  BOOL = 7,
+  STRING = 8,
+  ARRAY = 9,
+  U64 = 10,
+  I64 = 11,
+  F64 = 12,
 };
 
 //! One metadata value. Integers of any width land in int64/uint64, floats in double; arrays keep their
@@ -57,16 +68,16 @@ class GgufFile {
   const GgufValue* find(std::string_view key) const;
   //! Typed getters: nullopt when absent; throw Error when present with an incompatible type.
   std::optional<std::string> get_string(std::string_view key) const;
-  std::optional<int64_t> get_int(std::string_view key) const;    //!< any integer type or bool
-  std::optional<double> get_float(std::string_view key) const;   //!< any float or integer type
+  std::optional<int64_t> get_int(std::string_view key) const;   //!< any integer type or bool
+  std::optional<double> get_float(std::string_view key) const;  //!< any float or integer type
   std::optional<bool> get_bool(std::string_view key) const;
   const std::vector<std::string>* get_string_array(std::string_view key) const;
   const std::vector<int64_t>* get_int_array(std::string_view key) const;
 
   const std::vector<GgufTensorInfo>& tensors() const { return tensors_; }
   const GgufTensorInfo* find_tensor(std::string_view name) const;
-  uint32_t alignment() const { return alignment_; }      //!< general.alignment, default 32
-  size_t data_offset() const { return data_offset_; }    //!< file offset of the data section
+  uint32_t alignment() const { return alignment_; }    //!< general.alignment, default 32
+  size_t data_offset() const { return data_offset_; }  //!< file offset of the data section
 
  private:
   std::unique_ptr<MappedFile> file_;

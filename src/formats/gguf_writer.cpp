@@ -68,9 +68,7 @@ void GgufWriter::set_u64(const std::string& key, uint64_t value) { put(begin_kv(
 void GgufWriter::set_i64(const std::string& key, int64_t value) { put(begin_kv(key, kI64), value); }
 void GgufWriter::set_f32(const std::string& key, float value) { put(begin_kv(key, kF32), value); }
 void GgufWriter::set_f64(const std::string& key, double value) { put(begin_kv(key, kF64), value); }
-void GgufWriter::set_bool(const std::string& key, bool value) {
-  put<uint8_t>(begin_kv(key, kBool), value ? 1 : 0);
-}
+void GgufWriter::set_bool(const std::string& key, bool value) { put<uint8_t>(begin_kv(key, kBool), value ? 1 : 0); }
 
 void GgufWriter::set_string_array(const std::string& key, const std::vector<std::string>& values) {
   auto& out = begin_kv(key, kArray);
@@ -142,7 +140,8 @@ void GgufWriter::write(const std::string& path) const {
   std::unique_ptr<FILE, FileCloser> f(std::fopen(path.c_str(), "wb"));
   if (!f) throw Error(path + ": cannot create (" + std::strerror(errno) + ")");
   auto write_bytes = [&](const uint8_t* p, size_t n) {
-    if (n != 0 && std::fwrite(p, 1, n, f.get()) != n) throw Error(path + ": write failed (" + std::strerror(errno) + ")");
+    if (n != 0 && std::fwrite(p, 1, n, f.get()) != n)
+      throw Error(path + ": write failed (" + std::strerror(errno) + ")");
   };
   write_bytes(head.data(), head.size());
   static const uint8_t kZeros[256] = {};

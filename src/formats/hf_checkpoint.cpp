@@ -37,7 +37,8 @@ std::unique_ptr<HfCheckpoint> HfCheckpoint::open(const std::string& dir) {
   auto ck = std::unique_ptr<HfCheckpoint>(new HfCheckpoint());
   ck->dir_ = dir;
   const std::string config_path = (fs::path(dir) / "config.json").string();
-  if (!fs::exists(config_path, ec)) throw Error(config_path + ": missing (a HuggingFace model folder needs config.json)");
+  if (!fs::exists(config_path, ec))
+    throw Error(config_path + ": missing (a HuggingFace model folder needs config.json)");
   ck->config_ = std::make_unique<nlohmann::json>(read_json_file(config_path));
   if (!ck->config_->is_object()) throw Error(config_path + ": not a JSON object");
 
@@ -78,7 +79,8 @@ void HfCheckpoint::add_shard(const std::string& file_name) {
   const std::string path = (fs::path(dir_) / file_name).string();
   shards_.push_back(SafetensorsFile::open(path));
   for (const auto& t : shards_.back()->tensors()) {
-    if (!by_name_.emplace(t.name, &t).second) throw Error(path + ": tensor '" + t.name + "' also appears in another shard");
+    if (!by_name_.emplace(t.name, &t).second)
+      throw Error(path + ": tensor '" + t.name + "' also appears in another shard");
   }
 }
 

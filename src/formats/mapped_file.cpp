@@ -34,7 +34,8 @@ MappedFile::MappedFile(const std::string& path) : path_(path) {
   void* addr = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
   int err = errno;
   ::close(fd);  // the mapping keeps the file referenced
-  if (addr == MAP_FAILED) throw Error(path + ": cannot mmap " + std::to_string(size_) + " bytes (" + std::strerror(err) + ")");
+  if (addr == MAP_FAILED)
+    throw Error(path + ": cannot mmap " + std::to_string(size_) + " bytes (" + std::strerror(err) + ")");
   data_ = static_cast<const uint8_t*>(addr);
 }
 

@@ -94,7 +94,8 @@ void SafetensorsFile::parse() {
            data_start);
     }
     if (n_elements > std::numeric_limits<uint64_t>::max() / elem_bytes || end - begin != n_elements * elem_bytes) {
-      fail(where + ": " + std::to_string(end - begin) + " data bytes do not match shape x " + t.dtype, data_start + begin);
+      fail(where + ": " + std::to_string(end - begin) + " data bytes do not match shape x " + t.dtype,
+           data_start + begin);
     }
     t.data = file_->data() + data_start + begin;
     t.n_bytes = static_cast<size_t>(end - begin);

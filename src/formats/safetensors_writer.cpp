@@ -42,7 +42,8 @@ void write_safetensors(const std::string& path, const std::vector<SafetensorsLaz
   std::unique_ptr<FILE, FileCloser> f(std::fopen(path.c_str(), "wb"));
   if (!f) throw Error(path + ": cannot create (" + std::strerror(errno) + ")");
   auto write_bytes = [&](const void* p, size_t n) {
-    if (n != 0 && std::fwrite(p, 1, n, f.get()) != n) throw Error(path + ": write failed (" + std::strerror(errno) + ")");
+    if (n != 0 && std::fwrite(p, 1, n, f.get()) != n)
+      throw Error(path + ": write failed (" + std::strerror(errno) + ")");
   };
   uint64_t header_len = text.size();
   write_bytes(&header_len, 8);
@@ -64,7 +65,9 @@ void write_safetensors(const std::string& path, const std::vector<SafetensorsOut
                   " bytes, shape and dtype need " + std::to_string(n));
     }
     const SafetensorsOut* src = &t;
-    lazy.push_back({t.name, t.dtype, t.shape, [src](uint8_t* dst) { std::memcpy(dst, src->bytes.data(), src->bytes.size()); }});
+    lazy.push_back({t.name, t.dtype, t.shape, [src](uint8_t* dst) {
+                      if (!src->bytes.empty()) std::memcpy(dst, src->bytes.data(), src->bytes.size());
+                    }});
   }
   write_safetensors(path, lazy);
 }

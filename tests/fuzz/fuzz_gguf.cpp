@@ -1,5 +1,6 @@
 // libFuzzer target for the GGUF parser. Build (outside CMake) with:
-//   clang++ -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -Isrc tests/fuzz/fuzz_gguf.cpp src/formats/*.cpp -o fuzz_gguf
+//   clang++ -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -Isrc tests/fuzz/fuzz_gguf.cpp src/formats/*.cpp -o
+//   fuzz_gguf
 #include <unistd.h>
 
 #include <cstdint>

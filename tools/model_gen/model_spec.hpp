@@ -67,8 +67,8 @@ inline std::vector<TensorSpec> qwen3_tensors(const ModelShape& s) {
   auto lin = [](int64_t n_in, float gain) { return Init{0.0f, gain / std::sqrt(static_cast<float>(n_in))}; };
   const Init norm{1.0f, 0.1f};
   const int64_t q_dim = int64_t{s.n_head} * s.head_dim, kv_dim = int64_t{s.n_head_kv} * s.head_dim;
-  t.push_back({"token_embd.weight", "embed_tokens.weight", Role::TokenEmbd, -1, s.n_vocab, s.n_embd, false,
-               Init{0.0f, 0.5f}});
+  t.push_back(
+      {"token_embd.weight", "embed_tokens.weight", Role::TokenEmbd, -1, s.n_vocab, s.n_embd, false, Init{0.0f, 0.5f}});
   for (int32_t i = 0; i < s.n_layer; ++i) {
     const std::string g = "blk." + std::to_string(i) + ".", h = "layers." + std::to_string(i) + ".";
     t.push_back({g + "attn_norm.weight", h + "input_layernorm.weight", Role::Norm, i, 1, s.n_embd, true, norm});
@@ -85,8 +85,8 @@ inline std::vector<TensorSpec> qwen3_tensors(const ModelShape& s) {
     t.push_back({g + "ffn_norm.weight", h + "post_attention_layernorm.weight", Role::Norm, i, 1, s.n_embd, true, norm});
     t.push_back({g + "ffn_gate.weight", h + "mlp.gate_proj.weight", Role::FfnGate, i, s.n_ff, s.n_embd, false,
                  lin(s.n_embd, 1.0f)});
-    t.push_back({g + "ffn_up.weight", h + "mlp.up_proj.weight", Role::FfnUp, i, s.n_ff, s.n_embd, false,
-                 lin(s.n_embd, 1.0f)});
+    t.push_back(
+        {g + "ffn_up.weight", h + "mlp.up_proj.weight", Role::FfnUp, i, s.n_ff, s.n_embd, false, lin(s.n_embd, 1.0f)});
     t.push_back({g + "ffn_down.weight", h + "mlp.down_proj.weight", Role::FfnDown, i, s.n_embd, s.n_ff, false,
                  lin(s.n_ff, 0.5f)});
   }

@@ -18,9 +18,9 @@ namespace qembed::model_gen {
 
 struct TypeRequest {
   GgmlType base = GgmlType::F32;
-  bool mix = false;     //!< _M recipe
-  uint32_t file_type;   //!< llama_ftype stored as general.file_type
-  std::string name;     //!< as the user wrote it, upper-case
+  bool mix = false;    //!< _M recipe
+  uint32_t file_type;  //!< llama_ftype stored as general.file_type
+  std::string name;    //!< as the user wrote it, upper-case
 };
 
 inline std::optional<TypeRequest> parse_type_request(std::string name) {
@@ -31,17 +31,39 @@ inline std::optional<TypeRequest> parse_type_request(std::string name) {
   if (!t) return std::nullopt;
   uint32_t ftype = 0;
   switch (*t) {
-    case GgmlType::F32: ftype = 0; break;
-    case GgmlType::F16: ftype = 1; break;
-    case GgmlType::Q4_0: ftype = 2; break;
-    case GgmlType::Q4_1: ftype = 3; break;
-    case GgmlType::Q8_0: ftype = 7; break;
-    case GgmlType::Q5_0: ftype = 8; break;
-    case GgmlType::Q5_1: ftype = 9; break;
-    case GgmlType::Q4_K: ftype = 14; break;  // Q4_K_S
-    case GgmlType::Q5_K: ftype = 16; break;  // Q5_K_S
-    case GgmlType::Q6_K: ftype = 18; break;
-    case GgmlType::BF16: ftype = 32; break;
+    case GgmlType::F32:
+      ftype = 0;
+      break;
+    case GgmlType::F16:
+      ftype = 1;
+      break;
+    case GgmlType::Q4_0:
+      ftype = 2;
+      break;
+    case GgmlType::Q4_1:
+      ftype = 3;
+      break;
+    case GgmlType::Q8_0:
+      ftype = 7;
+      break;
+    case GgmlType::Q5_0:
+      ftype = 8;
+      break;
+    case GgmlType::Q5_1:
+      ftype = 9;
+      break;
+    case GgmlType::Q4_K:
+      ftype = 14;
+      break;  // Q4_K_S
+    case GgmlType::Q5_K:
+      ftype = 16;
+      break;  // Q5_K_S
+    case GgmlType::Q6_K:
+      ftype = 18;
+      break;
+    case GgmlType::BF16:
+      ftype = 32;
+      break;
   }
   return TypeRequest{*t, false, ftype, name};
 }

@@ -86,7 +86,8 @@ inline void write_hf_model(const Options& o) {
     write_safetensors((dir / "model.safetensors").string(), shards[0]);
     return;
   }
-  nlohmann::ordered_json index = {{"metadata", {{"total_size", total}}}, {"weight_map", nlohmann::ordered_json::object()}};
+  nlohmann::ordered_json index = {{"metadata", {{"total_size", total}}},
+                                  {"weight_map", nlohmann::ordered_json::object()}};
   char name[64];
   for (size_t i = 0; i < shards.size(); ++i) {
     std::snprintf(name, sizeof(name), "model-%05zu-of-%05zu.safetensors", i + 1, shards.size());

