@@ -19,6 +19,12 @@ void attention_ref(const AttentionShape& s, const float* q, int64_t n_q, int64_t
                    const float* v, int64_t n_kv, float* out);
 //! Tiled online-softmax version for queries [q_begin, q_end) x heads [h_begin, h_end) (so callers can split work
 //! across threads); SIMD inside.
+//! AVX-512 (head_dim <= 256): queries are processed in blocks of 32 of one head (detail::kAttentionQueryBlock) against
+//! 32-key tiles; every block re-reads all its keys/values once. Best work items: query ranges that are multiples of
+//! 32 (a block of <= 16 queries costs like 16, 17..31 like 32). Under causal masking an item's cost grows with its
+//! position, so items should not be split into contiguous per-thread ranges ordered by position (the thread with the
+//! last positions gets ~3/4 of the work with 2 threads); deal them round-robin or largest first.
+//! AVX2 and scalar: one query at a time (slower; any split works).
 void attention_tiled(const AttentionShape& s, const float* q, int64_t n_q, int64_t q_pos0, const float* k,
                      const float* v, int64_t n_kv, float* out, int64_t q_begin, int64_t q_end, int64_t h_begin,
                      int64_t h_end);

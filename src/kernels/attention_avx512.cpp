@@ -177,6 +177,10 @@ inline __m512 exp_ps_z(__m512 x) {
   return _mm512_maskz_mov_ps(live, exp_ps(x));
 }
 
+// Keeps a value in a register: without this GCC folds a load into every FMA that uses it, and the load ports, not
+// the FMA units, become the limit.
+inline void in_register(__m512& x) { __asm__("" : "+v"(x)); }
+
 // NV: 16-query lane groups per block (1 or 2); HDC: head_dim when fixed at compile time (a multiple of 64), else 0.
 template <int NV, int HDC>
 void attend_block_impl(const AttendBlock& b) {
@@ -237,7 +241,8 @@ void attend_block_impl(const AttendBlock& b) {
         __m512 qv[NV];
         for (int v = 0; v < NV; ++v) qv[v] = _mm512_load_ps(qt + d * NQ + 16 * v);
         for (int j = 0; j < JG; ++j) {
-          const __m512 kj = _mm512_set1_ps(kb[j * hd + d]);
+          __m512 kj = _mm512_set1_ps(kb[j * hd + d]);
+          if constexpr (NV == 2) in_register(kj);
           for (int v = 0; v < NV; ++v) acc[j][v] = _mm512_fmadd_ps(kj, qv[v], acc[j][v]);
         }
       }
@@ -288,9 +293,13 @@ void attend_block_impl(const AttendBlock& b) {
         const float* pj = pt + r0;
         for (int64_t j = 0; j < ntg; ++j, vj += hd, pj += NQ) {
           __m512 vv[4];
-          for (int c = 0; c < 4; ++c) vv[c] = HDC ? _mm512_load_ps(vj + 16 * c) : _mm512_maskz_loadu_ps(dm[c], vj + 16 * c);
+          for (int c = 0; c < 4; ++c) {
+            vv[c] = HDC ? _mm512_load_ps(vj + 16 * c) : _mm512_maskz_loadu_ps(dm[c], vj + 16 * c);
+            in_register(vv[c]);
+          }
           for (int i = 0; i < 4; ++i) {
-            const __m512 p = _mm512_set1_ps(pj[i]);
+            __m512 p = _mm512_set1_ps(pj[i]);
+            in_register(p);
             for (int c = 0; c < 4; ++c) acc[i][c] = _mm512_fmadd_ps(p, vv[c], acc[i][c]);
           }
         }
