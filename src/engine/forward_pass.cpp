@@ -83,9 +83,17 @@ void ForwardPass::attention_chunk(const Batch& b, int64_t c0, int64_t n) {
       }
     }
   }
-  pool_.parallel_for(static_cast<int64_t>(items.size()), [&](int64_t i0, int64_t i1, int) {
+  // Under the causal mask a later query tile costs more. parallel_for hands out contiguous ranges, so lay the
+  // items out as first, last, second, second-to-last, ...: every contiguous range then holds a balanced mix.
+  std::vector<Item> balanced;
+  balanced.reserve(items.size());
+  for (size_t lo = 0, hi = items.size(); lo < hi;) {
+    balanced.push_back(items[lo++]);
+    if (lo < hi) balanced.push_back(items[--hi]);
+  }
+  pool_.parallel_for(static_cast<int64_t>(balanced.size()), [&](int64_t i0, int64_t i1, int) {
     for (int64_t i = i0; i < i1; ++i) {
-      const Item& it = items[i];
+      const Item& it = balanced[i];
       const float* q = &q_[(it.q_abs_begin - c0) * QD];
       float* out = &att_[(it.q_abs_begin - c0) * QD];
       const float* k = &k_[it.seq_begin * KVD];
