@@ -37,7 +37,7 @@ class ForwardTest : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(ForwardTest, FastMatchesReferenceAndIsBatchInvariant) {
   std::string type = GetParam();
-  std::string path = testing::generated_model("tiny-" + type + ".gguf", "--shape tiny --format gguf --seed 11 --type " + type);
+  std::string path = testing::generated_model("engine-tiny-seed11-" + type + ".gguf", "--shape tiny --format gguf --seed 11 --type " + type);
   auto model = Model::load(path);
   const int32_t eos = model->tokenizer->eos_id();
   std::mt19937 rng(5);
@@ -61,8 +61,8 @@ TEST_P(ForwardTest, FastMatchesReferenceAndIsBatchInvariant) {
 INSTANTIATE_TEST_SUITE_P(Types, ForwardTest, ::testing::Values("F32", "F16", "BF16", "Q8_0", "Q4_K_M"));
 
 TEST(ForwardHf, SafetensorsFolderMatchesGgufOfSameSeed) {
-  std::string gguf = testing::generated_model("tiny-seed3-F32.gguf", "--shape tiny --format gguf --seed 3 --type F32");
-  std::string hf = testing::generated_model("tiny-seed3-hf-F32", "--shape tiny --format hf --seed 3 --type F32");
+  std::string gguf = testing::generated_model("engine-tiny-seed3-F32.gguf", "--shape tiny --format gguf --seed 3 --type F32");
+  std::string hf = testing::generated_model("engine-tiny-seed3-hf-F32", "--shape tiny --format hf --seed 3 --type F32");
   auto a = Model::load(gguf);
   auto b = Model::load(hf);
   std::vector<int32_t> toks = a->tokenizer->encode("The capital of China is Beijing.");
