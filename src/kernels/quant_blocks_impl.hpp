@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 
 #include "kernels/fp16.hpp"
 
@@ -30,6 +31,20 @@ inline uint16_t scale_to_f16_covering(float v) {
   uint16_t h = scale_to_f16(v);
   if (std::fabs(f16_to_f32(h)) < std::fabs(v) && (h & 0x7fffu) < 0x7bffu) ++h;  // next magnitude, same sign
   return h;
+}
+
+//! Block i of a byte stream of consecutive blocks (memcpy: the stream may sit at any alignment in a mapped file).
+template <typename Block>
+Block load_block(const uint8_t* src, int64_t i) {
+  Block b;
+  std::memcpy(&b, src + i * static_cast<int64_t>(sizeof(Block)), sizeof(Block));
+  return b;
+}
+
+//! Writes block i of a byte stream of consecutive blocks.
+template <typename Block>
+void store_block(const Block& b, uint8_t* dst, int64_t i) {
+  std::memcpy(dst + i * static_cast<int64_t>(sizeof(Block)), &b, sizeof(Block));
 }
 
 //! Reciprocal that maps 0 (an all-zero block) to 0 so every quantized value becomes the zero code.

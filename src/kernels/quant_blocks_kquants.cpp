@@ -18,17 +18,6 @@ namespace qembed::quant_detail {
 
 namespace {
 
-template <typename Block>
-Block load_block(const uint8_t* src, int64_t i) {
-  Block b;
-  std::memcpy(&b, src + i * static_cast<int64_t>(sizeof(Block)), sizeof(Block));
-  return b;
-}
-
-template <typename Block>
-void store_block(const Block& b, uint8_t* dst, int64_t i) {
-  std::memcpy(dst + i * static_cast<int64_t>(sizeof(Block)), &b, sizeof(Block));
-}
 
 //! x ≈ scale * code - offset, codes in [0, nmax]. The format needs offset >= 0 (the sub-block minimum is
 //! clipped to <= 0).

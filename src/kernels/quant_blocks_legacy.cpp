@@ -63,17 +63,6 @@ uint32_t load_qh(const uint8_t* qh) {
          static_cast<uint32_t>(qh[3]) << 24;
 }
 
-template <typename Block>
-Block load_block(const uint8_t* src, int64_t i) {
-  Block b;
-  std::memcpy(&b, src + i * static_cast<int64_t>(sizeof(Block)), sizeof(Block));
-  return b;
-}
-
-template <typename Block>
-void store_block(const Block& b, uint8_t* dst, int64_t i) {
-  std::memcpy(dst + i * static_cast<int64_t>(sizeof(Block)), &b, sizeof(Block));
-}
 
 }  // namespace
 
