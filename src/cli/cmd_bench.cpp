@@ -52,9 +52,8 @@ int cmd_bench(int argc, char** argv) {
   embedder.embed(seqs);
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   double tps = static_cast<double>(tokens) / seconds;
-  std::fprintf(stderr, "qembed bench: %zu docs, %lld tokens, %.3f s, %.1f tok/s, %d threads, simd %s\n",
-               seqs.size(), static_cast<long long>(tokens), seconds, tps, embedder.n_threads(),
-               simd_level_name(simd_level()));
+  std::fprintf(stderr, "qembed bench: %zu docs, %lld tokens, %.3f s, %.1f tok/s, %d threads, simd %s\n", seqs.size(),
+               static_cast<long long>(tokens), seconds, tps, embedder.n_threads(), simd_level_name(simd_level()));
   std::printf("{\"docs\": %zu, \"tokens\": %lld, \"seconds\": %.4f, \"tok_per_s\": %.2f}\n", seqs.size(),
               static_cast<long long>(tokens), seconds, tps);
   return 0;

@@ -1,6 +1,5 @@
 // qembed info: what a model file is, without computing anything.
 #include <cstdio>
-
 #include <nlohmann/json.hpp>
 
 #include "cli/args.hpp"

@@ -16,9 +16,7 @@ std::vector<FlagSpec> prompt_flag_specs() {
   };
 }
 
-std::string PromptChoice::apply(const std::string& text) const {
-  return task ? format_instruction(*task, text) : text;
-}
+std::string PromptChoice::apply(const std::string& text) const { return task ? format_instruction(*task, text) : text; }
 
 const std::string& checked_text(const nlohmann::json& obj, int64_t input_index) {
   const std::string& text = obj.at("text").get_ref<const std::string&>();

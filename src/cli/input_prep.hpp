@@ -1,11 +1,10 @@
 #pragma once
 // Flags shared by the commands that turn texts into model input: the model, the prompt and truncation.
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "cli/args.hpp"
 #include "model/model.hpp"

@@ -41,12 +41,12 @@ std::vector<std::vector<float>> Embedder::embed(const std::vector<std::vector<in
     std::vector<std::span<const int32_t>> batch;
     int64_t tokens = 0;
     size_t first = i;
-    while (i < seqs.size() && (batch.empty() || tokens + static_cast<int64_t>(seqs[i].size()) <=
-                                                    options_.max_batch_tokens)) {
+    while (i < seqs.size() &&
+           (batch.empty() || tokens + static_cast<int64_t>(seqs[i].size()) <= options_.max_batch_tokens)) {
       for (int32_t id : seqs[i]) {
         if (id < 0 || id >= model_.config.n_vocab) {
-          throw Error("input " + std::to_string(i) + ": token id " + std::to_string(id) + " is outside the vocabulary [0, " +
-                      std::to_string(model_.config.n_vocab) + ")");
+          throw Error("input " + std::to_string(i) + ": token id " + std::to_string(id) +
+                      " is outside the vocabulary [0, " + std::to_string(model_.config.n_vocab) + ")");
         }
       }
       if (seqs[i].empty()) throw Error("input " + std::to_string(i) + " has no tokens");

@@ -14,9 +14,9 @@
 namespace qembed {
 
 struct EmbedderOptions {
-  int n_threads = 0;             //!< 0: all hardware threads
+  int n_threads = 0;                //!< 0: all hardware threads
   int64_t max_batch_tokens = 8192;  //!< tokens per forward batch (a longer single input runs alone)
-  int64_t chunk_tokens = 512;    //!< activation chunk inside a batch
+  int64_t chunk_tokens = 512;       //!< activation chunk inside a batch
 };
 
 class Embedder {

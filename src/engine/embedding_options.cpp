@@ -24,8 +24,8 @@ void check_dimensions(int64_t dims, int64_t n_embd) {
   if (dims == 0) return;
   int64_t lo = std::min<int64_t>(32, n_embd);
   if (dims < lo || dims > n_embd) {
-    throw Error("dimensions " + std::to_string(dims) + " is out of range: this model supports " +
-                std::to_string(lo) + " to " + std::to_string(n_embd));
+    throw Error("dimensions " + std::to_string(dims) + " is out of range: this model supports " + std::to_string(lo) +
+                " to " + std::to_string(n_embd));
   }
 }
 
@@ -50,9 +50,9 @@ void fit_tokens(std::vector<int32_t>& tokens, int32_t eos_id, bool append_eos, i
   int64_t n = static_cast<int64_t>(tokens.size());
   if (n <= max_tokens) return;
   if (!truncate) {
-    throw Error("input " + std::to_string(input_index) + " has " + std::to_string(n) +
-                " tokens, the limit is " + std::to_string(max_tokens) + " (enable truncation to keep the first " +
-                std::to_string(max_tokens) + ")");
+    throw Error("input " + std::to_string(input_index) + " has " + std::to_string(n) + " tokens, the limit is " +
+                std::to_string(max_tokens) + " (enable truncation to keep the first " + std::to_string(max_tokens) +
+                ")");
   }
   tokens.resize(static_cast<size_t>(max_tokens));
   if (append_eos) tokens.back() = eos_id;

@@ -32,8 +32,8 @@ ForwardPass::ForwardPass(const Model& model, ThreadPool& pool, int64_t chunk_tok
 int64_t ForwardPass::activation_bytes(int64_t n_tokens) const {
   const Qwen3Config& c = model_.config;
   int64_t chunk = std::min(n_tokens, chunk_tokens_);
-  int64_t per_batch = n_tokens * (c.n_embd + 2 * c.kv_dim());                  // h, k, v
-  int64_t per_chunk = chunk * (2 * c.n_embd + 2 * c.q_dim() + 2 * c.n_ff);     // x, tmp, q, att, gate, up
+  int64_t per_batch = n_tokens * (c.n_embd + 2 * c.kv_dim());               // h, k, v
+  int64_t per_chunk = chunk * (2 * c.n_embd + 2 * c.q_dim() + 2 * c.n_ff);  // x, tmp, q, att, gate, up
   return static_cast<int64_t>(sizeof(float)) * (per_batch + per_chunk);
 }
 

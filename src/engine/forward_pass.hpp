@@ -37,7 +37,7 @@ class ForwardPass {
   int64_t chunk_tokens_;
   RopeTable rope_;
   // Scratch reused across calls, sized on demand.
-  std::vector<float> k_, v_;                     // (T, kv_dim) one layer's keys/values for the whole batch
+  std::vector<float> k_, v_;                          // (T, kv_dim) one layer's keys/values for the whole batch
   std::vector<float> x_, q_, att_, tmp_, gate_, up_;  // per-chunk (chunk, ...)
 };
 

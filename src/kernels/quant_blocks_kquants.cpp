@@ -18,7 +18,6 @@ namespace qembed::quant_detail {
 
 namespace {
 
-
 //! x ≈ scale * code - offset, codes in [0, nmax]. The format needs offset >= 0 (the sub-block minimum is
 //! clipped to <= 0).
 struct AffineFit {

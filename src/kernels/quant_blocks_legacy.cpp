@@ -63,7 +63,6 @@ uint32_t load_qh(const uint8_t* qh) {
          static_cast<uint32_t>(qh[3]) << 24;
 }
 
-
 }  // namespace
 
 // ---- dequantization ----

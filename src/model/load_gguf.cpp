@@ -30,8 +30,8 @@ Qwen3Config read_config(const GgufFile& f, const std::string& arch) {
   c.head_dim = f.get_int(arch + ".attention.key_length").value_or(head_dim_default);
   int64_t value_length = f.get_int(arch + ".attention.value_length").value_or(c.head_dim);
   if (value_length != c.head_dim) {
-    throw Error(f.path() + ": attention.value_length " + std::to_string(value_length) +
-                " differs from key_length " + std::to_string(c.head_dim) + " (not a Qwen3 layout)");
+    throw Error(f.path() + ": attention.value_length " + std::to_string(value_length) + " differs from key_length " +
+                std::to_string(c.head_dim) + " (not a Qwen3 layout)");
   }
   c.rope_theta = f.get_float(arch + ".rope.freq_base").value_or(1e6);
   c.rms_eps = static_cast<float>(f.get_float(arch + ".attention.layer_norm_rms_epsilon").value_or(1e-6));

@@ -34,17 +34,17 @@ class Model {
   ~Model();
 
   Qwen3Config config;
-  WeightMatrix token_embd;         // (n_vocab, n_embd): row = token
+  WeightMatrix token_embd;  // (n_vocab, n_embd): row = token
   std::vector<LayerWeights> layers;
   std::vector<float> output_norm;  // (n_embd)
   std::unique_ptr<Tokenizer> tokenizer;
-  bool append_eos = true;          //!< append <|endoftext|> to every input (Qwen3 last-token pooling)
+  bool append_eos = true;  //!< append <|endoftext|> to every input (Qwen3 last-token pooling)
 
   std::string path;
-  std::string format;              //!< "gguf" or "safetensors"
-  std::string name;                //!< general.name or the folder name
-  std::string architecture;        //!< "qwen3"
-  uint64_t file_bytes = 0;         //!< total size of the weight file(s)
+  std::string format;                             //!< "gguf" or "safetensors"
+  std::string name;                               //!< general.name or the folder name
+  std::string architecture;                       //!< "qwen3"
+  uint64_t file_bytes = 0;                        //!< total size of the weight file(s)
   std::map<std::string, int> tensor_type_counts;  //!< ggml type name -> number of tensors
 
   //! Opaque owner of the mapped file(s) the weight views point into.

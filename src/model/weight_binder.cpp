@@ -93,17 +93,39 @@ void bind_qwen3_weights(Model& model, const TensorFinder& find, const std::strin
       std::string g = layer_tensor_name(names.gguf, il);
       std::string h = layer_tensor_name(names.hf, il);
       switch (names.role) {
-        case TensorRole::AttnNorm: L.attn_norm = b.vector(g, h, c.n_embd); break;
-        case TensorRole::QNorm: L.q_norm = b.vector(g, h, c.head_dim); break;
-        case TensorRole::KNorm: L.k_norm = b.vector(g, h, c.head_dim); break;
-        case TensorRole::FfnNorm: L.ffn_norm = b.vector(g, h, c.n_embd); break;
-        case TensorRole::Wq: L.wq = b.matrix(g, h, c.n_embd, c.q_dim()); break;
-        case TensorRole::Wk: L.wk = b.matrix(g, h, c.n_embd, c.kv_dim()); break;
-        case TensorRole::Wv: L.wv = b.matrix(g, h, c.n_embd, c.kv_dim()); break;
-        case TensorRole::Wo: L.wo = b.matrix(g, h, c.q_dim(), c.n_embd); break;
-        case TensorRole::WGate: L.w_gate = b.matrix(g, h, c.n_embd, c.n_ff); break;
-        case TensorRole::WUp: L.w_up = b.matrix(g, h, c.n_embd, c.n_ff); break;
-        case TensorRole::WDown: L.w_down = b.matrix(g, h, c.n_ff, c.n_embd); break;
+        case TensorRole::AttnNorm:
+          L.attn_norm = b.vector(g, h, c.n_embd);
+          break;
+        case TensorRole::QNorm:
+          L.q_norm = b.vector(g, h, c.head_dim);
+          break;
+        case TensorRole::KNorm:
+          L.k_norm = b.vector(g, h, c.head_dim);
+          break;
+        case TensorRole::FfnNorm:
+          L.ffn_norm = b.vector(g, h, c.n_embd);
+          break;
+        case TensorRole::Wq:
+          L.wq = b.matrix(g, h, c.n_embd, c.q_dim());
+          break;
+        case TensorRole::Wk:
+          L.wk = b.matrix(g, h, c.n_embd, c.kv_dim());
+          break;
+        case TensorRole::Wv:
+          L.wv = b.matrix(g, h, c.n_embd, c.kv_dim());
+          break;
+        case TensorRole::Wo:
+          L.wo = b.matrix(g, h, c.q_dim(), c.n_embd);
+          break;
+        case TensorRole::WGate:
+          L.w_gate = b.matrix(g, h, c.n_embd, c.n_ff);
+          break;
+        case TensorRole::WUp:
+          L.w_up = b.matrix(g, h, c.n_embd, c.n_ff);
+          break;
+        case TensorRole::WDown:
+          L.w_down = b.matrix(g, h, c.n_ff, c.n_embd);
+          break;
       }
     }
   }

@@ -23,8 +23,8 @@ struct TensorSource {
 };
 
 //! Finds a tensor by its GGUF name (first argument) or HF name (second); nullopt when absent.
-using TensorFinder = std::function<std::optional<TensorSource>(const std::string& gguf_name,
-                                                               const std::string& hf_name)>;
+using TensorFinder =
+    std::function<std::optional<TensorSource>(const std::string& gguf_name, const std::string& hf_name)>;
 
 //! Fills model.token_embd, layers and output_norm (model.config must be set). Throws Error prefixed by `where`
 //! naming the missing or mis-shaped tensor.
