@@ -1,5 +1,6 @@
 // qembed info: what a model file is, without computing anything.
 #include <cstdio>
+#include <cstdlib>
 #include <nlohmann/json.hpp>
 
 #include "cli/args.hpp"
@@ -8,6 +9,15 @@
 #include "kernels/cpu_features.hpp"
 
 namespace qembed::cli {
+
+namespace {
+// An f32 hyper-parameter as the double with the same shortest decimal form (1e-06, not 9.99999997e-07).
+double shortest_double(float v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", static_cast<double>(v));
+  return std::strtod(buf, nullptr);
+}
+}  // namespace
 
 int cmd_info(int argc, char** argv) {
   const std::vector<FlagSpec> specs = {
@@ -39,7 +49,7 @@ int cmd_info(int argc, char** argv) {
       {"vocab_size", c.n_vocab},
       {"tokenizer_tokens", model->tokenizer->n_vocab()},
       {"rope_theta", c.rope_theta},
-      {"rms_eps", c.rms_eps},
+      {"rms_eps", shortest_double(c.rms_eps)},
       {"pooling", "last (EOS)"},
       {"appends_eos", model->append_eos},
       {"tensor_types", types},
