@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Per-query latency of short instructed queries ("Instruct: {task}\nQuery:{q}", 30 built-in queries of 3-15
-# words, one at a time, text to embedding) through llama.cpp on the 0.6B-shape benchmark model.
+# words, one at a time, text to embedding) through llama.cpp and through `qembed serve` (prompt_name "query") on the 0.6B-shape benchmark model.
 #
 #   scripts/bench_query_latency.sh [--type Q8_0] [--threads 2]
 #
@@ -36,6 +36,15 @@ printf 'llama.cpp %s, %s threads: p50 %s ms, p90 %s ms, mean %s ms over %s queri
   "$THREADS" "$(jq -r .p50_ms <<< "$llama_json")" "$(jq -r .p90_ms <<< "$llama_json")" \
   "$(jq -r .mean_ms <<< "$llama_json")" "$(jq -r .queries <<< "$llama_json")" "$(jq -r .mean_tokens <<< "$llama_json")"
 
-jq -nc --arg type "$TYPE" --argjson threads "$THREADS" --argjson llama "$llama_json" \
+qembed_json="$(QEMBED_BUILD_DIR="$BUILD_DIR" node "$ROOT/tests/server/query_latency.mjs" --model "$model" \
+  --threads "$THREADS" | tail -n 1)" || die "qembed latency run failed"
+ratio="$(jq -n "$(jq -r .p50_ms <<< "$llama_json") / $(jq -r .p50_ms <<< "$qembed_json") * 100 | round / 100")"
+printf 'qembed serve %s, %s threads: p50 %s ms, p90 %s ms, mean %s ms (%s tokens avg)\nllama p50 / qembed p50: %s\n' \
+  "$TYPE" "$THREADS" "$(jq -r .p50_ms <<< "$qembed_json")" "$(jq -r .p90_ms <<< "$qembed_json")" \
+  "$(jq -r .mean_ms <<< "$qembed_json")" "$(jq -r .mean_tokens <<< "$qembed_json")" "$ratio"
+
+jq -nc --arg type "$TYPE" --argjson threads "$THREADS" --argjson llama "$llama_json" --argjson qembed "$qembed_json" \
+  --argjson ratio "$ratio" \
   '{bench: "query_latency", shape: "0.6b", type: $type, threads: $threads,
-    llama: {p50_ms: $llama.p50_ms, p90_ms: $llama.p90_ms, mean_ms: $llama.mean_ms, queries: $llama.queries}}'
+    llama: {p50_ms: $llama.p50_ms, p90_ms: $llama.p90_ms, mean_ms: $llama.mean_ms, queries: $llama.queries},
+    qembed: $qembed, p50_ratio: $ratio}'
