@@ -30,6 +30,7 @@ std::vector<FlagSpec> serve_flags() {
       {"max-concurrent-requests", true, "requests in progress before answering 429 (default 512)"},
       {"max-client-batch-size", true, "inputs per request before answering 413 (default 2048)"},
       {"payload-limit", true, "request body bytes before answering 413 (default 2000000)"},
+      {"max-connections", true, "open HTTP connections; past it new ones get 503 and are closed (default 4096)"},
       {"max-input-tokens", true, "tokens per input, EOS included (default: the model's context)"},
       {"max-queue-tokens", true, "tokens admitted and not yet computed before 429 (default 16 x max-batch-tokens)"},
       {"auto-truncate", false, "truncate inputs over the limit unless a request says otherwise"},
@@ -128,6 +129,7 @@ int cmd_serve(int argc, char** argv) {
   o.max_concurrent_requests = args.get_int("max-concurrent-requests", o.max_concurrent_requests, 1, 1 << 20);
   o.max_client_batch_size = args.get_int("max-client-batch-size", o.max_client_batch_size, 1, 1 << 20);
   o.payload_limit_bytes = args.get_int("payload-limit", o.payload_limit_bytes, 1024, int64_t{1} << 32);
+  o.max_connections = args.get_int("max-connections", o.max_connections, 1, 1 << 20);
   o.max_input_tokens = args.get_int("max-input-tokens", 0, 2, 1 << 22);
   o.max_queue_tokens = args.get_int("max-queue-tokens", 0, 16, int64_t{1} << 32);
   o.auto_truncate = args.has("auto-truncate");

@@ -145,6 +145,7 @@ Response App::reject(int status, const std::string& message) {
   Response res{static_cast<http::status>(status), 11};
   res.set(http::field::content_type, "application/json");
   res.set(http::field::server, "qembed");
+  if (status == 429 || status == 503) res.set(http::field::retry_after, "1");
   res.body() = error_body(status, message);
   metrics_.request_done("other", status, 0);
   std::fprintf(stderr, "qembed: rejected request: %d %s\n", status, message.c_str());

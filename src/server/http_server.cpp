@@ -22,12 +22,46 @@ using tcp = net::ip::tcp;
 
 namespace {
 
+//! Body bytes reserved from HttpServer's budget; released exactly once (explicitly, or when destroyed).
+class BodyReservation {
+ public:
+  BodyReservation() = default;
+  BodyReservation(const BodyReservation&) = delete;
+  BodyReservation& operator=(const BodyReservation&) = delete;
+  ~BodyReservation() { release(); }
+  //! Reserves n bytes (n <= 0: nothing to hold); false when they do not fit.
+  bool acquire(HttpServer& server, int64_t n) {
+    release();
+    if (n <= 0) return true;
+    if (!server.reserve_body(n)) return false;
+    server_ = &server;
+    bytes_ = n;
+    return true;
+  }
+  void release() {
+    if (!server_) return;
+    server_->release_body(bytes_);
+    server_ = nullptr;
+    bytes_ = 0;
+  }
+
+ private:
+  HttpServer* server_ = nullptr;
+  int64_t bytes_ = 0;
+};
+
 //! One connection: read a request, hand it to the handler, write its response, repeat while keep-alive.
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket socket, HttpServer& server, const HttpOptions& options, const Handler& handler,
           const RejectHandler& reject)
-      : stream_(std::move(socket)), server_(server), options_(options), handler_(handler), reject_(reject) {}
+      : stream_(std::move(socket)), server_(server), options_(options), handler_(handler), reject_(reject) {
+    ++server_.metrics().open_connections;
+  }
+  ~Session() {
+    body_.release();
+    --server_.metrics().open_connections;
+  }
 
   void start() {
     net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->read_request(); });
@@ -57,7 +91,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void read_request() {
     parser_.emplace();
     parser_->body_limit(static_cast<uint64_t>(options_.body_limit_bytes));
-    parser_->header_limit(64 * 1024);
+    parser_->header_limit(static_cast<uint32_t>(kHeaderLimitBytes));
     stream_.expires_after(std::chrono::seconds(options_.idle_timeout_s));
     // Header first: a client sending "Expect: 100-continue" (curl does for bodies over 1 MB) waits for the
     // interim response before sending its body.
@@ -67,6 +101,21 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void on_header(beast::error_code ec) {
     if (ec) return on_read(ec);
+    // The body is read only once its bytes are reserved: Content-Length, or the whole limit when chunked.
+    int64_t need = 0;
+    if (parser_->chunked()) {
+      need = options_.body_limit_bytes;
+    } else if (auto n = parser_->content_length()) {
+      need = static_cast<int64_t>(*n);
+    }
+    if (!body_.acquire(server_, need)) {
+      Response res = reject_(429, "the server is buffering its limit of " + std::to_string(server_.body_budget()) +
+                                      " request body bytes (--max-concurrent-requests x --payload-limit); retry later");
+      res.keep_alive(false);  // the body stays unread: the stream cannot go on
+      keep_alive_ = false;
+      res.prepare_payload();
+      return send(std::move(res));
+    }
     auto read_body = [self = shared_from_this()] {
       http::async_read(self->stream_, self->buffer_, *self->parser_,
                        [self](beast::error_code ec, size_t) { self->on_read(ec); });
@@ -150,8 +199,29 @@ class Session : public std::enable_shared_from_this<Session> {
         self->counted_busy_ = false;
         --self->server_.busy_;
       }
-      if (ec || !self->keep_alive_) return self->close();
+      self->body_.release();
+      if (ec) return self->close();
+      if (!self->keep_alive_) return self->linger_close();
+      if (self->buffer_.size() == 0) self->buffer_.shrink_to_fit();  // an idle connection holds no buffer
       self->read_request();
+    });
+  }
+
+  // After a response with "Connection: close": stop sending, then read and discard what the client still sends
+  // (an unread body) for a moment, so that closing does not reset the connection before the client has read the
+  // response.
+  void linger_close() {
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream_.expires_after(std::chrono::seconds(2));
+    buffer_.clear();
+    drain();
+  }
+
+  void drain() {
+    stream_.async_read_some(buffer_.prepare(4096), [self = shared_from_this()](beast::error_code ec, size_t) {
+      if (ec) return self->close();
+      self->drain();
     });
   }
 
@@ -168,7 +238,8 @@ class Session : public std::enable_shared_from_this<Session> {
   const HttpOptions& options_;
   const Handler& handler_;
   const RejectHandler& reject_;
-  beast::flat_buffer buffer_;
+  beast::flat_buffer buffer_{static_cast<size_t>(kConnectionBufferBytes)};
+  BodyReservation body_;  // the current request's body bytes
   std::optional<http::request_parser<http::string_body>> parser_;
   std::shared_ptr<std::atomic<bool>> exchange_gone_;
   bool keep_alive_ = true;
@@ -190,7 +261,21 @@ struct HttpServer::Impl {
   void accept() {
     acceptor.async_accept(net::make_strand(server.ioc_), [this](beast::error_code ec, tcp::socket socket) {
       if (ec == net::error::operation_aborted || !acceptor.is_open()) return;
-      if (!ec) {
+      if (!ec && server.metrics().open_connections.load() >= options.max_connections) {
+        // Over the connection cap: a best-effort 503 (the send buffer of a new socket is empty), then close.
+        ++server.metrics().connections_rejected_total;
+        static const std::string k503 = [] {
+          const std::string body = R"({"error":{"message":"the server has its limit of open connections; retry later",)"
+                                   R"("type":"server_error","param":null,"code":null}})";
+          return "HTTP/1.1 503 Service Unavailable\r\nServer: qembed\r\nContent-Type: application/json\r\n"
+                 "Retry-After: 1\r\nConnection: close\r\nContent-Length: " +
+                 std::to_string(body.size()) + "\r\n\r\n" + body;
+        }();
+        [[maybe_unused]] ssize_t n =
+            ::send(socket.native_handle(), k503.data(), k503.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+        beast::error_code ignored;
+        socket.close(ignored);
+      } else if (!ec) {
         beast::error_code ignored;
         socket.set_option(tcp::no_delay(true), ignored);
         std::make_shared<Session>(std::move(socket), server, options, handler, reject)->start();
@@ -210,6 +295,13 @@ bool Session::server_closing() const { return server_.closing_flag(); }
 
 HttpServer::HttpServer(const HttpOptions& options, Handler handler, RejectHandler reject)
     : ioc_(std::max(1, options.io_threads)) {
+  if (options.metrics) {
+    metrics_ = options.metrics;
+  } else {
+    own_metrics_ = std::make_unique<Metrics>();
+    metrics_ = own_metrics_.get();
+  }
+  body_budget_ = options.body_budget_bytes > 0 ? options.body_budget_bytes : 512 * options.body_limit_bytes;
   impl_ = std::make_unique<Impl>(*this, options, std::move(handler), std::move(reject));
   const std::string where = options.host + ":" + std::to_string(options.port);
   beast::error_code ec;
@@ -226,6 +318,17 @@ HttpServer::HttpServer(const HttpOptions& options, Handler handler, RejectHandle
 }
 
 HttpServer::~HttpServer() { stop(); }
+
+bool HttpServer::reserve_body(int64_t n) {
+  std::atomic<int64_t>& used = metrics_->body_bytes_reserved;
+  int64_t cur = used.load();
+  do {
+    if (n > body_budget_ - cur) return false;
+  } while (!used.compare_exchange_weak(cur, cur + n));
+  return true;
+}
+
+void HttpServer::release_body(int64_t n) { metrics_->body_bytes_reserved -= n; }
 
 void HttpServer::start() {
   impl_->accept();

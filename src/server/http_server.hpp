@@ -4,6 +4,11 @@
 // through Exchange::respond, at once or later from any thread (the inference worker), so no I/O thread ever
 // blocks on a computation. While a request waits, the connection watches its socket and raises client_gone when
 // the peer closes, so the scheduler can drop the work before computing it.
+//
+// Memory: a connection's read buffer is capped (kConnectionBufferBytes, headers up to kHeaderLimitBytes), at most
+// max_connections are open (past it a connection is answered 503 and closed at once), and a request body is read
+// only after its bytes are reserved from a server-wide budget (body_budget_bytes): Content-Length bytes, or the
+// whole body limit for a chunked body. A request that does not fit is answered 429 without reading its body.
 #include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/beast/http/message.hpp>
@@ -15,7 +20,17 @@
 #include <thread>
 #include <vector>
 
+#include "server/metrics.hpp"
+
 namespace qembed::server {
+
+//! Largest request header block (request line + fields).
+inline constexpr int64_t kHeaderLimitBytes = 64 * 1024;
+//! Cap of one connection's read buffer: a full header block plus one read's worth.
+inline constexpr int64_t kConnectionBufferBytes = kHeaderLimitBytes + 16 * 1024;
+//! Worst-case memory of one open connection besides its reserved body: the read buffer plus the session, parser
+//! and socket state (a few KiB), rounded up.
+inline constexpr int64_t kConnectionBytes = kConnectionBufferBytes + 16 * 1024;
 
 using Request = boost::beast::http::request<boost::beast::http::string_body>;
 using Response = boost::beast::http::response<boost::beast::http::string_body>;
@@ -41,6 +56,9 @@ struct HttpOptions {
   int io_threads = 1;
   int64_t body_limit_bytes = 2'000'000;
   int64_t idle_timeout_s = 60;
+  int64_t max_connections = 4096;  //!< open connections; past it new ones get 503 and are closed
+  int64_t body_budget_bytes = 0;   //!< request body bytes buffered at once; 0: 512 x body_limit_bytes
+  Metrics* metrics = nullptr;      //!< connection and body-budget gauges (nullptr: kept privately)
 };
 
 class HttpServer {
@@ -64,9 +82,18 @@ class HttpServer {
   int64_t busy() const { return busy_.load(); }
   std::atomic<int64_t> busy_{0};
   boost::asio::io_context& io_context() { return ioc_; }
+  //! Reserves n body bytes from the budget; false (nothing reserved) when they do not fit.
+  bool reserve_body(int64_t n);
+  void release_body(int64_t n);
+  int64_t body_budget() const { return body_budget_; }
+  Metrics& metrics() { return *metrics_; }
 
  private:
-  boost::asio::io_context ioc_;  // declared first: outlives the acceptor and every connection
+  // Declared before ioc_: a connection dropped when ioc_ is destroyed still releases its reservation into them.
+  std::unique_ptr<Metrics> own_metrics_;
+  Metrics* metrics_ = nullptr;
+  int64_t body_budget_ = 0;
+  boost::asio::io_context ioc_;  // declared before the rest: outlives the acceptor and every connection
   struct Impl;
   std::unique_ptr<Impl> impl_;
   std::vector<std::thread> threads_;

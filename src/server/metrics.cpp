@@ -129,6 +129,12 @@ std::string Metrics::render() const {
         static_cast<double>(requests_in_flight.load()));
   gauge(out, "qembed_tokens_total", "tokens computed since start", static_cast<double>(tokens_total.load()), "counter");
   gauge(out, "qembed_inputs_total", "inputs computed since start", static_cast<double>(inputs_total.load()), "counter");
+  gauge(out, "qembed_open_connections", "HTTP connections open now", static_cast<double>(open_connections.load()));
+  gauge(out, "qembed_connections_rejected_total", "connections closed at once because --max-connections were open",
+        static_cast<double>(connections_rejected_total.load()), "counter");
+  gauge(out, "qembed_body_bytes_reserved",
+        "request body bytes reserved (budget: max-concurrent-requests x payload-limit)",
+        static_cast<double>(body_bytes_reserved.load()));
   gauge(out, "qembed_resident_memory_bytes", "resident set size of the process", static_cast<double>(resident_bytes()));
   return out;
 }

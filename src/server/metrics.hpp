@@ -38,13 +38,16 @@ class Metrics {
   //! One forward batch.
   void batch(int64_t n_inputs, int64_t n_tokens);
 
-  std::atomic<int64_t> queue_size{0};          //!< inputs queued, not yet computed
-  std::atomic<int64_t> queue_tokens{0};        //!< tokens queued, not yet computed
-  std::atomic<int64_t> requests_running{0};    //!< requests with inputs in the current batch
-  std::atomic<int64_t> requests_waiting{0};    //!< requests queued, none of their inputs started
-  std::atomic<int64_t> requests_in_flight{0};  //!< accepted embedding/tokenize requests not yet answered
-  std::atomic<int64_t> tokens_total{0};        //!< tokens computed since start
-  std::atomic<int64_t> inputs_total{0};        //!< inputs computed since start
+  std::atomic<int64_t> queue_size{0};                  //!< inputs queued, not yet computed
+  std::atomic<int64_t> queue_tokens{0};                //!< tokens queued, not yet computed
+  std::atomic<int64_t> requests_running{0};            //!< requests with inputs in the current batch
+  std::atomic<int64_t> requests_waiting{0};            //!< requests queued, none of their inputs started
+  std::atomic<int64_t> requests_in_flight{0};          //!< accepted embedding/tokenize requests not yet answered
+  std::atomic<int64_t> tokens_total{0};                //!< tokens computed since start
+  std::atomic<int64_t> inputs_total{0};                //!< inputs computed since start
+  std::atomic<int64_t> open_connections{0};            //!< HTTP connections open now
+  std::atomic<int64_t> connections_rejected_total{0};  //!< connections closed at once past --max-connections
+  std::atomic<int64_t> body_bytes_reserved{0};         //!< request body bytes reserved from the body budget
 
   //! The /metrics body.
   std::string render() const;

@@ -24,8 +24,8 @@ double mib(int64_t bytes) { return static_cast<double>(bytes) / (1024.0 * 1024.0
 //! The worst-case memory of this configuration, printed at start-up. Admission (concurrency, payload, queue
 //! bounds) keeps the server within it.
 struct MemoryBound {
-  int64_t weights = 0, activations = 0, queue = 0, bodies = 0;
-  int64_t total() const { return weights + activations + queue + bodies; }
+  int64_t weights = 0, activations = 0, queue = 0, bodies = 0, connections = 0;
+  int64_t total() const { return weights + activations + queue + bodies + connections; }
 };
 
 MemoryBound memory_bound(const Model& model, const ServerOptions& o, const SchedulerOptions& s) {
@@ -39,8 +39,10 @@ MemoryBound memory_bound(const Model& model, const ServerOptions& o, const Sched
   b.activations = probe.activation_bytes(std::max(s.max_batch_tokens, max_input));
   // Admitted work: token ids, then one pooled vector plus its formatted text (<= 16 bytes a float) per input.
   b.queue = s.max_queue_tokens * 4 + s.max_queue_inputs * model.config.n_embd * (4 + 4 + 16);
-  // Request bodies of the requests in progress.
+  // Request bodies being read or in progress: the HTTP layer's body budget, reserved before a body is read.
   b.bodies = o.max_concurrent_requests * o.payload_limit_bytes;
+  // Open connections, each with its capped read buffer and state.
+  b.connections = o.max_connections * kConnectionBytes;
   return b;
 }
 
@@ -69,6 +71,9 @@ int run_server(const ServerOptions& options) {
   http_opts.io_threads = options.io_threads;
   http_opts.body_limit_bytes = options.payload_limit_bytes;
   http_opts.idle_timeout_s = options.keep_alive_timeout_s;
+  http_opts.max_connections = options.max_connections;
+  http_opts.body_budget_bytes = options.max_concurrent_requests * options.payload_limit_bytes;
+  http_opts.metrics = &metrics;
   App* app_ptr = nullptr;
   HttpServer http(
       http_opts, [&](Request&& req, std::shared_ptr<Exchange> ex) { app_ptr->handle(std::move(req), std::move(ex)); },
@@ -98,17 +103,19 @@ int run_server(const ServerOptions& options) {
   std::string served = options.served_model_name.empty() ? model->name : options.served_model_name;
   if (served.empty()) served = "qembed";
   app.set_ready(*model, scheduler, served, load_s);
-  std::fprintf(stderr,
-               "qembed: serving \"%s\" (%lld layers, %lld dims, %d compute threads) loaded in %.0f ms\n"
-               "qembed: memory bound %.0f MiB = weights %.0f + activations %.0f (%lld tokens per batch) + queue %.0f "
-               "(%lld tokens, %lld inputs) + request bodies %.0f (%lld x %lld bytes)\n"
-               "qembed: ready on http://%s:%d\n",
-               served.c_str(), static_cast<long long>(model->config.n_layer),
-               static_cast<long long>(model->config.n_embd), embedder.n_threads(), load_s * 1000, mib(mem.total()),
-               mib(mem.weights), mib(mem.activations), static_cast<long long>(so.max_batch_tokens), mib(mem.queue),
-               static_cast<long long>(so.max_queue_tokens), static_cast<long long>(so.max_queue_inputs),
-               mib(mem.bodies), static_cast<long long>(options.max_concurrent_requests),
-               static_cast<long long>(options.payload_limit_bytes), options.host.c_str(), http.port());
+  std::fprintf(
+      stderr,
+      "qembed: serving \"%s\" (%lld layers, %lld dims, %d compute threads) loaded in %.0f ms\n"
+      "qembed: memory bound %.0f MiB = weights %.0f + activations %.0f (%lld tokens per batch) + queue %.0f "
+      "(%lld tokens, %lld inputs) + request bodies %.0f (%lld x %lld bytes) + connections %.0f (%lld x %lld KiB)\n"
+      "qembed: ready on http://%s:%d\n",
+      served.c_str(), static_cast<long long>(model->config.n_layer), static_cast<long long>(model->config.n_embd),
+      embedder.n_threads(), load_s * 1000, mib(mem.total()), mib(mem.weights), mib(mem.activations),
+      static_cast<long long>(so.max_batch_tokens), mib(mem.queue), static_cast<long long>(so.max_queue_tokens),
+      static_cast<long long>(so.max_queue_inputs), mib(mem.bodies),
+      static_cast<long long>(options.max_concurrent_requests), static_cast<long long>(options.payload_limit_bytes),
+      mib(mem.connections), static_cast<long long>(options.max_connections),
+      static_cast<long long>(kConnectionBytes / 1024), options.host.c_str(), http.port());
 
   int sig = 0;
   sigwait(&signals, &sig);

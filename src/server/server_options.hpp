@@ -20,6 +20,7 @@ struct ServerOptions {
   int64_t max_concurrent_requests = 512;       //!< requests in progress; past it -> 429 at once
   int64_t max_client_batch_size = 2048;        //!< inputs per request; past it -> 413
   int64_t payload_limit_bytes = 2'000'000;     //!< request body bytes; past it -> 413
+  int64_t max_connections = 4096;              //!< open HTTP connections; past it -> 503 and closed at once
   int64_t max_input_tokens = 0;                //!< per input, EOS included; 0: the model's context
   int64_t max_queue_tokens = 0;                //!< tokens admitted but not computed; 0: 8 x max_batch_tokens
   bool auto_truncate = false;                  //!< default of a request's `truncate`
