@@ -51,16 +51,12 @@ void ForwardPass::qk_norm_rope(const LayerWeights& L, const Batch& b, int64_t c0
   pool_.parallel_for(n, [&](int64_t i0, int64_t i1, int) {
     for (int64_t i = i0; i < i1; ++i) {
       int64_t pos = b.pos[c0 + i];
-      for (int64_t hh = 0; hh < c.n_head; ++hh) {
-        float* qh = &q_[i * QD + hh * HD];
-        rmsnorm(qh, L.q_norm.data(), qh, HD, c.rms_eps);
-        rope_.apply(qh, pos);
-      }
-      for (int64_t hh = 0; hh < c.n_head_kv; ++hh) {
-        float* kh = &k_[(c0 + i) * KVD + hh * HD];
-        rmsnorm(kh, L.k_norm.data(), kh, HD, c.rms_eps);
-        rope_.apply(kh, pos);
-      }
+      float* q = &q_[i * QD];
+      float* k = &k_[(c0 + i) * KVD];
+      for (int64_t hh = 0; hh < c.n_head; ++hh) rmsnorm(q + hh * HD, L.q_norm.data(), q + hh * HD, HD, c.rms_eps);
+      for (int64_t hh = 0; hh < c.n_head_kv; ++hh) rmsnorm(k + hh * HD, L.k_norm.data(), k + hh * HD, HD, c.rms_eps);
+      rope_.apply_heads(q, c.n_head, pos);
+      rope_.apply_heads(k, c.n_head_kv, pos);
     }
   });
 }
@@ -158,6 +154,10 @@ std::vector<float> ForwardPass::run(const std::vector<std::span<const int32_t>>&
   }
   const int64_t T = b.n_tokens();
   const int64_t chunk = std::min(T, chunk_tokens_);
+  // Rotary cos/sin once per position instead of per head and layer (at most n_ctx x head_dim floats).
+  int64_t longest = 0;
+  for (int64_t s = 0; s < b.n_seq(); ++s) longest = std::max(longest, b.seq_start[s + 1] - b.seq_start[s]);
+  rope_.reserve(longest);
   std::vector<float> h(static_cast<size_t>(T * E));  // (T, E) residual stream
   k_.resize(T * c.kv_dim());
   v_.resize(T * c.kv_dim());
