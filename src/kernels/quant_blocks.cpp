@@ -12,25 +12,38 @@ namespace qembed {
 
 using namespace quant_detail;
 
+namespace {
+
+// 16-bit float rows (F16, BF16): read or write each value through memcpy, since rows in a mapped file may sit at
+// any alignment.
+template <float (*ToF32)(uint16_t)>
+void decode_16bit(const uint8_t* src, float* dst, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
+    uint16_t h;
+    std::memcpy(&h, src + 2 * i, 2);
+    dst[i] = ToF32(h);
+  }
+}
+
+template <uint16_t (*FromF32)(float)>
+void encode_16bit(const float* src, uint8_t* dst, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
+    const uint16_t h = FromF32(src[i]);
+    std::memcpy(dst + 2 * i, &h, 2);
+  }
+}
+
+}  // namespace
+
 void dequantize_row_ref(GgmlType type, const uint8_t* src, float* dst, int64_t n) {
   switch (type) {
     case GgmlType::F32:
       std::memcpy(dst, src, static_cast<size_t>(n) * sizeof(float));
       return;
     case GgmlType::F16:
-      for (int64_t i = 0; i < n; ++i) {
-        uint16_t h;
-        std::memcpy(&h, src + 2 * i, 2);
-        dst[i] = f16_to_f32(h);
-      }
-      return;
+      return decode_16bit<f16_to_f32>(src, dst, n);
     case GgmlType::BF16:
-      for (int64_t i = 0; i < n; ++i) {
-        uint16_t h;
-        std::memcpy(&h, src + 2 * i, 2);
-        dst[i] = bf16_to_f32(h);
-      }
-      return;
+      return decode_16bit<bf16_to_f32>(src, dst, n);
     case GgmlType::Q8_0:
       return dequantize_q8_0(src, dst, n);
     case GgmlType::Q4_0:
@@ -57,17 +70,9 @@ void quantize_row_ref(GgmlType type, const float* src, uint8_t* dst, int64_t n) 
       std::memcpy(dst, src, static_cast<size_t>(n) * sizeof(float));
       return;
     case GgmlType::F16:
-      for (int64_t i = 0; i < n; ++i) {
-        const uint16_t h = f32_to_f16(src[i]);
-        std::memcpy(dst + 2 * i, &h, 2);
-      }
-      return;
+      return encode_16bit<f32_to_f16>(src, dst, n);
     case GgmlType::BF16:
-      for (int64_t i = 0; i < n; ++i) {
-        const uint16_t h = f32_to_bf16(src[i]);
-        std::memcpy(dst + 2 * i, &h, 2);
-      }
-      return;
+      return encode_16bit<f32_to_bf16>(src, dst, n);
     case GgmlType::Q8_0:
       return quantize_q8_0(src, dst, n);
     case GgmlType::Q4_0:
