@@ -3,7 +3,9 @@
 #include <cmath>
 
 #include "kernels/attention.hpp"
+#include "kernels/cpu_features.hpp"
 #include "kernels/matmul.hpp"
+#include "kernels/matmul_int8.hpp"
 #include "kernels/ops.hpp"
 #include "kernels/quant_blocks.hpp"
 
@@ -21,7 +23,12 @@ void rmsnorm_ref(const float* x, const float* w, float* y, int64_t n, double eps
 
 }  // namespace
 
-std::vector<float> forward_reference(const Model& model, std::span<const int32_t> tokens) {
+std::vector<float> forward_reference(const Model& model, std::span<const int32_t> tokens, ReferenceMatmul mode) {
+  const bool like_int8 = mode == ReferenceMatmul::kLikeFast && simd_level() >= SimdLevel::Avx512Vnni;
+  auto matmul_ref = [&](const WeightMatrix& w, const float* x, int64_t n, float* y) {
+    if (like_int8 && w.int8 != nullptr) return matmul_int8_ref(*w.int8, x, n, y);
+    qembed::matmul_ref(w, x, n, y);
+  };
   const Qwen3Config& c = model.config;
   const int64_t T = static_cast<int64_t>(tokens.size());
   const int64_t E = c.n_embd, QD = c.q_dim(), KVD = c.kv_dim(), HD = c.head_dim, FF = c.n_ff;

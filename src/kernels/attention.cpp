@@ -49,6 +49,8 @@ void attend_row_scalar(const float* q, const float* k, const float* v, int64_t k
 
 detail::AttendRowFn attend_row_for(SimdLevel level) {
   switch (level) {
+    case SimdLevel::Avx512Bf16:
+    case SimdLevel::Avx512Vnni:
     case SimdLevel::Avx512: return detail::attend_row_avx512;
     case SimdLevel::Avx2: return detail::attend_row_avx2;
     case SimdLevel::Scalar: break;
@@ -100,7 +102,7 @@ void attention_tiled(const AttentionShape& s, const float* q, int64_t n_q, int64
   const int64_t hd = s.head_dim, group = s.n_head / s.n_head_kv, kv_stride = s.n_head_kv * hd;
   const float scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(hd)));
   const int64_t q_stride = s.n_head * hd;
-  if (level == SimdLevel::Avx512 && hd <= detail::kAttentionBlockMaxHeadDim &&
+  if (level >= SimdLevel::Avx512 && hd <= detail::kAttentionBlockMaxHeadDim &&
       g_blocked.load(std::memory_order_relaxed)) {
     for (int64_t h = h_begin; h < h_end; ++h) {
       const int64_t kvh = h / group;

@@ -33,9 +33,9 @@ SimdLevel detect_hardware_level() {
   __get_cpuid_count(7, 1, &a1, &b1, &c1, &d1);
   const bool avx512bf16 = (a1 >> 5) & 1;
   const bool zmm_state = (xcr0 & 0xe0) == 0xe0;  // opmask, ZMM_Hi256, Hi16_ZMM
-  // The AVX-512 translation units are compiled with F/BW/VL/DQ/VNNI/BF16, so all must be present.
-  if (avx512f && avx512dq && avx512bw && avx512vl && avx512vnni && avx512bf16 && zmm_state) return SimdLevel::Avx512;
-  return SimdLevel::Avx2;
+  if (!(avx512f && avx512dq && avx512bw && avx512vl && zmm_state)) return SimdLevel::Avx2;
+  if (!avx512vnni) return SimdLevel::Avx512;
+  return avx512bf16 ? SimdLevel::Avx512Bf16 : SimdLevel::Avx512Vnni;
 }
 
 SimdLevel cap_from_env(SimdLevel hw) {
@@ -45,6 +45,8 @@ SimdLevel cap_from_env(SimdLevel hw) {
   if (std::strcmp(env, "scalar") == 0) cap = SimdLevel::Scalar;
   else if (std::strcmp(env, "avx2") == 0) cap = SimdLevel::Avx2;
   else if (std::strcmp(env, "avx512") == 0) cap = SimdLevel::Avx512;
+  else if (std::strcmp(env, "avx512vnni") == 0) cap = SimdLevel::Avx512Vnni;
+  else if (std::strcmp(env, "avx512bf16") == 0) cap = SimdLevel::Avx512Bf16;
   return static_cast<int>(cap) < static_cast<int>(hw) ? cap : hw;
 }
 
@@ -77,8 +79,16 @@ const char* simd_level_name(SimdLevel level) {
     case SimdLevel::Scalar: return "scalar";
     case SimdLevel::Avx2: return "avx2";
     case SimdLevel::Avx512: return "avx512";
+    case SimdLevel::Avx512Vnni: return "avx512vnni";
+    case SimdLevel::Avx512Bf16: return "avx512bf16";
   }
   return "unknown";
+}
+
+std::vector<SimdLevel> simd_levels_available() {
+  std::vector<SimdLevel> out;
+  for (int v = 0; v <= static_cast<int>(simd_level_hardware()); ++v) out.push_back(static_cast<SimdLevel>(v));
+  return out;
 }
 
 }  // namespace qembed

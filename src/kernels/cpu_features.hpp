@@ -1,8 +1,16 @@
 #pragma once
-// Runtime SIMD level detection. QEMBED_SIMD=scalar|avx2|avx512 caps the level (for tests and comparisons).
+// Runtime SIMD level detection. QEMBED_SIMD=scalar|avx2|avx512|avx512vnni|avx512bf16 caps the level (for tests
+// and comparisons). Each level has its own translation units, compiled for that level only:
+//   scalar      portable C++ (the oracle every other level is tested against)
+//   avx2        AVX2 + FMA + F16C f32 kernels
+//   avx512      AVX-512 F/BW/VL/DQ f32 kernels
+//   avx512vnni  + int8 dot products (vpdpbusd) for quantized weights over int8-quantized activations
+//   avx512bf16  + BF16 dot products (vdpbf16ps) for BF16 weights over bf16-rounded activations
+#include <vector>
+
 namespace qembed {
 
-enum class SimdLevel { Scalar = 0, Avx2 = 1, Avx512 = 2 };
+enum class SimdLevel { Scalar = 0, Avx2 = 1, Avx512 = 2, Avx512Vnni = 3, Avx512Bf16 = 4 };
 
 //! The best level this CPU and OS support, capped by QEMBED_SIMD if set. Cached after the first call.
 SimdLevel simd_level();
@@ -11,5 +19,7 @@ const char* simd_level_name(SimdLevel level);
 SimdLevel simd_level_hardware();
 //! Overrides the cached level (tests, benchmarks); capped at simd_level_hardware(). Not for use mid-call.
 void set_simd_level(SimdLevel level);
+//! Every level from scalar up to simd_level_hardware() (for tests that check each level against scalar).
+std::vector<SimdLevel> simd_levels_available();
 
 }  // namespace qembed

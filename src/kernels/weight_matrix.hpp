@@ -8,6 +8,8 @@
 
 namespace qembed {
 
+struct Int8Weights;
+
 //! W: (n_out, n_in) row-major in the stored type; row o holds the n_in input weights of output o.
 //! This is the PyTorch [out, in] layout, which GGUF stores as ne = {n_in, n_out}.
 struct WeightMatrix {
@@ -17,6 +19,8 @@ struct WeightMatrix {
   int64_t n_out = 0;           //!< rows (ne[1])
   const uint8_t* data = nullptr;
   size_t row_bytes = 0;        //!< ggml_row_bytes(type, n_in)
+  //! The same weights repacked for int8 dot products (set at load on CPUs with AVX-512 VNNI), or null.
+  const Int8Weights* int8 = nullptr;
 
   const uint8_t* row(int64_t o) const { return data + static_cast<size_t>(o) * row_bytes; }
 };

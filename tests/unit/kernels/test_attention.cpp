@@ -21,13 +21,6 @@ std::vector<float> random_vector(size_t n, uint32_t seed, float scale) {
   return v;
 }
 
-std::vector<SimdLevel> levels() {
-  std::vector<SimdLevel> out{SimdLevel::Scalar};
-  if (simd_level_hardware() >= SimdLevel::Avx2) out.push_back(SimdLevel::Avx2);
-  if (simd_level_hardware() >= SimdLevel::Avx512) out.push_back(SimdLevel::Avx512);
-  return out;
-}
-
 struct Case {
   AttentionShape shape;
   int64_t n_q, q_pos0;
@@ -55,7 +48,7 @@ void check_case(const Case& c, uint32_t seed) {
   std::vector<float> ref(q.size());
   attention_ref(s, q.data(), c.n_q, c.q_pos0, k.data(), v.data(), n_kv, ref.data());
   const SimdLevel saved = simd_level();
-  for (SimdLevel level : levels()) {
+  for (SimdLevel level : simd_levels_available()) {
     set_simd_level(level);
     std::vector<float> out(q.size(), std::nanf(""));
     for (int64_t q0 = 0; q0 < c.n_q; q0 += c.q_block)

@@ -1,0 +1,66 @@
+#pragma once
+// Quantized weights repacked at load for int8 dot products (AVX-512 VNNI vpdpbusd).
+//
+// Every supported ggml type decodes exactly to  w = s * (u - z) + m  per sub-block of `blk` values, with u an
+// unsigned 8-bit code, s and m floats per (row, sub-block) and z a per-type integer zero point:
+//   Q8_0 u = q + 128, z = 128        Q4_0 u = nibble, z = 8        Q5_0 u = 5-bit code, z = 16
+//   Q4_1 / Q5_1 / Q4_K / Q5_K: z = 0 and an offset m (block min)   Q6_K u = 6-bit code, z = 32, blk = 16
+// The matmul then quantizes each activation sub-block to int8 (x ≈ dx * xq) and computes
+//   sum_k w x ≈ s * dx * (sum_k u * xq - z * sum_k xq) + m * dx * sum_k xq
+// with exact integer inner sums. The only approximation is the activation rounding (as llama.cpp does for the
+// same types); the weights are used exactly as stored.
+//
+// Layout: rows in groups of 16 (one zmm of int32 lanes), the last group zero-padded. Record (group g, sub-block b)
+// is contiguous and 64-byte aligned:
+//   u     [blk/4][16 rows][4 codes]  — the operand order of vpdpbusd: lane r gets 4 consecutive codes of row r
+//   s     [16] f32
+//   m     [16] f32                   — only when has_offset
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+#include "formats/ggml_types.hpp"
+#include "kernels/weight_matrix.hpp"
+
+namespace qembed {
+
+struct Int8Weights {
+  static constexpr int kGroupRows = 16;
+
+  int64_t n_in = 0, n_out = 0;
+  int blk = 32;             //!< values per sub-block (16 or 32)
+  int zero_point = 0;       //!< z
+  bool has_offset = false;  //!< records carry m
+  int64_t n_groups = 0;     //!< ceil(n_out / 16)
+  int64_t n_blocks = 0;     //!< n_in / blk
+  size_t record_bytes = 0;
+
+  const uint8_t* record(int64_t g, int64_t b) const {
+    return data_ + (static_cast<size_t>(g) * static_cast<size_t>(n_blocks) + static_cast<size_t>(b)) * record_bytes;
+  }
+  uint8_t* record(int64_t g, int64_t b) {
+    return data_ + (static_cast<size_t>(g) * static_cast<size_t>(n_blocks) + static_cast<size_t>(b)) * record_bytes;
+  }
+  size_t bytes() const { return static_cast<size_t>(n_groups * n_blocks) * record_bytes; }
+
+  //! Allocates (64-byte aligned, zero-filled) storage for the shape.
+  void allocate();
+
+ private:
+  struct FreeDeleter {
+    void operator()(uint8_t* p) const;
+  };
+  std::unique_ptr<uint8_t, FreeDeleter> storage_;
+  uint8_t* data_ = nullptr;
+};
+
+//! Whether pack_int8 supports this type (the quantized types; float types stay on the f32/bf16 paths).
+bool int8_packable(GgmlType type);
+//! Repacks a quantized matrix (rows [o_begin, o_end) of group-aligned ranges may be packed concurrently by
+//! calling pack_int8_rows on a shared, allocated Int8Weights).
+Int8Weights int8_layout_for(const WeightMatrix& w);
+void pack_int8_rows(const WeightMatrix& w, int64_t o_begin, int64_t o_end, Int8Weights& out);
+//! Convenience: layout + allocate + pack every row.
+std::unique_ptr<Int8Weights> pack_int8(const WeightMatrix& w);
+
+}  // namespace qembed
