@@ -1,10 +1,11 @@
-// Int8 matmul driver and its scalar oracle. Activations are quantized once per call (in parallel over tokens);
-// the output is split across threads by groups of 16 rows, and each thread walks token blocks small enough that
-// their int8 activations stay in L2 while the group's records stream past.
+// Int8 matmul driver and its scalar oracle. Activations are quantized once per call (in parallel over token
+// tiles); the output is split across threads by groups of 16 rows, and each thread walks token blocks small
+// enough that their int8 activations stay in L2 while the group's records stream past.
 #include "kernels/matmul_int8.hpp"
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <vector>
 
 #include "kernels/matmul_int8_kernels.hpp"
@@ -13,43 +14,56 @@ namespace qembed {
 namespace detail {
 namespace {
 
-void quantize_row_scalar(const float* x, int64_t n_in, int blk, int zero_point, int8_t* q, float* d, int32_t* zsum,
-                         float* dsum) {
+constexpr int kT = kInt8TileTokens;
+
+void quantize_tile_scalar(const float* x, int mt, int64_t n_in, int blk, int zero_point, uint8_t* records) {
+  const int64_t rec_bytes = int8_act_record_bytes(blk);
   for (int64_t b = 0; b < n_in / blk; ++b) {
-    const float* xb = x + b * blk;
-    float amax = 0.0f;
-    for (int k = 0; k < blk; ++k) amax = std::max(amax, std::fabs(xb[k]));
-    const float db = int8_scale(amax), id = int8_inverse(db);
-    int32_t sum = 0;
-    for (int k = 0; k < blk; ++k) {
-      const int v = static_cast<int>(std::nearbyint(xb[k] * id));
-      q[b * blk + k] = static_cast<int8_t>(v);
-      sum += v;
+    uint8_t* rec = records + b * rec_bytes;
+    std::memset(rec, 0, static_cast<size_t>(rec_bytes));
+    auto* q = reinterpret_cast<int8_t*>(rec);
+    auto* zsum = reinterpret_cast<int32_t*>(rec + blk * kT);
+    auto* d = reinterpret_cast<float*>(rec + blk * kT + 4 * kT);
+    auto* dsum = reinterpret_cast<float*>(rec + blk * kT + 8 * kT);
+    for (int t = 0; t < mt; ++t) {
+      const float* xb = x + t * n_in + b * blk;
+      float amax = 0.0f;
+      for (int k = 0; k < blk; ++k) amax = std::max(amax, std::fabs(xb[k]));
+      const float db = int8_scale(amax), id = int8_inverse(db);
+      int32_t sum = 0;
+      for (int k = 0; k < blk; ++k) {
+        const int v = static_cast<int>(std::nearbyint(xb[k] * id));
+        q[(k / 4) * (4 * kT) + t * 4 + k % 4] = static_cast<int8_t>(v);
+        sum += v;
+      }
+      zsum[t] = -zero_point * sum;
+      d[t] = db;
+      dsum[t] = db * static_cast<float>(sum);
     }
-    d[b] = db;
-    zsum[b] = -zero_point * sum;
-    dsum[b] = db * static_cast<float>(sum);
   }
 }
 
-constexpr int kScalarMr = 4;
-
-void tile_scalar(const Int8Weights& w, int64_t g, const Int8ActivationsView& a, int64_t t0, int mt, float* y,
-                 int64_t ldy, int n_valid) {
+void tile_scalar(const Int8Weights& w, int64_t g, const uint8_t* act, int mt, float* y, int64_t ldy, int n_valid) {
   constexpr int G = Int8Weights::kGroupRows;
+  const int64_t act_bytes = int8_act_record_bytes(w.blk);
   for (int t = 0; t < mt; ++t) {
-    const int64_t tok = t0 + t;
     float acc[G] = {};
     for (int64_t b = 0; b < w.n_blocks; ++b) {
       const uint8_t* rec = w.record(g, b);
-      const int8_t* xq = a.q + tok * a.n_in + b * w.blk;
+      const uint8_t* arec = act + b * act_bytes;
+      const auto* q = reinterpret_cast<const int8_t*>(arec);
+      const int32_t zsum = reinterpret_cast<const int32_t*>(arec + w.blk * kT)[t];
+      const float dx = reinterpret_cast<const float*>(arec + w.blk * kT + 4 * kT)[t];
+      const float dsum = reinterpret_cast<const float*>(arec + w.blk * kT + 8 * kT)[t];
       const float* s = reinterpret_cast<const float*>(rec + w.blk * G);
-      const float dx = a.d[tok * a.n_blocks + b];
       for (int r = 0; r < G; ++r) {
-        int32_t dot = a.zsum[tok * a.n_blocks + b];
-        for (int k = 0; k < w.blk; ++k) dot += static_cast<int32_t>(rec[(k / 4) * (4 * G) + r * 4 + (k % 4)]) * xq[k];
+        int32_t dot = zsum;
+        for (int k = 0; k < w.blk; ++k) {
+          const int lane = (k / 4) * 4;
+          dot += static_cast<int32_t>(rec[lane * G + r * 4 + k % 4]) * q[lane * kT + t * 4 + k % 4];
+        }
         acc[r] += static_cast<float>(dot) * (s[r] * dx);
-        if (w.has_offset) acc[r] += s[G + r] * a.dsum[tok * a.n_blocks + b];
+        if (w.has_offset) acc[r] += s[G + r] * dsum;
       }
     }
     for (int r = 0; r < n_valid; ++r) y[t * ldy + r] = acc[r];
@@ -58,51 +72,42 @@ void tile_scalar(const Int8Weights& w, int64_t g, const Int8ActivationsView& a, 
 
 // Tokens per block: 64 tokens of int8 activations (<= 64 x 3072 bytes for the 0.6B FFN) stay in L2.
 constexpr int64_t kTokenBlock = 64;
-
-struct ActivationBuffers {
-  std::vector<int8_t> q;
-  std::vector<float> d, dsum;
-  std::vector<int32_t> zsum;
-};
+static_assert(kTokenBlock % kT == 0);
 
 void run(const Int8Kernels& kern, const Int8Weights& w, const float* x, int64_t n_tokens, float* y,
          ThreadPool* pool) {
   if (n_tokens <= 0 || w.n_out <= 0) return;
-  const int64_t n_in = w.n_in, nb = w.n_blocks, n_out = w.n_out;
+  const int64_t n_in = w.n_in, n_out = w.n_out;
+  const int64_t n_tiles = (n_tokens + kT - 1) / kT;
+  const int64_t tile_bytes = w.n_blocks * int8_act_record_bytes(w.blk);
   // Per calling thread (calls from different threads may overlap), reused across calls: no allocation per layer.
-  thread_local ActivationBuffers buf;
-  const auto need = static_cast<size_t>(n_tokens);
-  if (buf.q.size() < need * static_cast<size_t>(n_in)) buf.q.resize(need * static_cast<size_t>(n_in));
-  if (buf.d.size() < need * static_cast<size_t>(nb)) {
-    buf.d.resize(need * static_cast<size_t>(nb));
-    buf.dsum.resize(need * static_cast<size_t>(nb));
-    buf.zsum.resize(need * static_cast<size_t>(nb));
-  }
-  ActivationBuffers& b = buf;
-  auto quantize = [&](int64_t t0, int64_t t1, int) {
-    for (int64_t t = t0; t < t1; ++t) {
-      kern.quantize_row(x + t * n_in, n_in, w.blk, w.zero_point, &b.q[t * n_in], &b.d[t * nb], &b.zsum[t * nb],
-                        &b.dsum[t * nb]);
+  thread_local std::vector<uint8_t> buf;
+  if (buf.size() < static_cast<size_t>(n_tiles * tile_bytes)) buf.resize(static_cast<size_t>(n_tiles * tile_bytes));
+  uint8_t* act = buf.data();
+  auto quantize = [&](int64_t i0, int64_t i1, int) {
+    for (int64_t i = i0; i < i1; ++i) {
+      const int mt = static_cast<int>(std::min<int64_t>(kT, n_tokens - i * kT));
+      kern.quantize_tile(x + i * kT * n_in, mt, n_in, w.blk, w.zero_point, act + i * tile_bytes);
     }
   };
-  const Int8ActivationsView a{b.q.data(), b.d.data(), b.zsum.data(), b.dsum.data(), n_in, nb};
   auto compute = [&](int64_t g0, int64_t g1, int) {
     for (int64_t tb = 0; tb < n_tokens; tb += kTokenBlock) {
       const int64_t te = std::min(n_tokens, tb + kTokenBlock);
       for (int64_t g = g0; g < g1; ++g) {
         const int n_valid = static_cast<int>(std::min<int64_t>(Int8Weights::kGroupRows, n_out - g * 16));
-        for (int64_t t = tb; t < te; t += kern.mr) {
-          const int mt = static_cast<int>(std::min<int64_t>(kern.mr, te - t));
-          kern.tile(w, g, a, t, mt, y + t * n_out + g * Int8Weights::kGroupRows, n_out, n_valid);
+        for (int64_t t = tb; t < te; t += kT) {
+          const int mt = static_cast<int>(std::min<int64_t>(kT, te - t));
+          kern.tile(w, g, act + (t / kT) * tile_bytes, mt, y + t * n_out + g * Int8Weights::kGroupRows, n_out,
+                    n_valid);
         }
       }
     }
   };
   if (pool == nullptr) {
-    quantize(0, n_tokens, 0);
+    quantize(0, n_tiles, 0);
     compute(0, w.n_groups, 0);
   } else {
-    pool->parallel_for(n_tokens, quantize);
+    pool->parallel_for(n_tiles, quantize);
     pool->parallel_for(w.n_groups, compute);
   }
 }
@@ -110,7 +115,7 @@ void run(const Int8Kernels& kern, const Int8Weights& w, const float* x, int64_t 
 }  // namespace
 
 const Int8Kernels& int8_kernels_scalar() {
-  static const Int8Kernels k{kScalarMr, quantize_row_scalar, tile_scalar};
+  static const Int8Kernels k{quantize_tile_scalar, tile_scalar};
   return k;
 }
 

@@ -1,5 +1,5 @@
-// AVX-512 VNNI int8 kernels: activation quantization and a (up to 8 tokens x 16 rows) tile. Per sub-block and
-// token: the integer accumulator starts at the zero-point correction, takes blk/4 vpdpbusd (u8 weight codes x s8
+// AVX-512 VNNI int8 kernels: activation quantization into tile-major records and a (up to 8 tokens x 16 rows)
+// tile. Per sub-block and token: the integer accumulator starts at the zero-point correction, takes blk/4 vpdpbusd (u8 weight codes x s8
 // activation codes, 4 products per int32 lane), then one scale FMA (and one offset FMA for types with a min).
 // GCC 12 flags _mm512_undefined_* inside its own intrinsics headers as maybe-uninitialized (a false positive).
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
@@ -12,71 +12,76 @@
 namespace qembed::detail {
 namespace {
 
-constexpr int kMr = 8;
+constexpr int kT = kInt8TileTokens;
 
-void quantize_row(const float* x, int64_t n_in, int blk, int zero_point, int8_t* q, float* d, int32_t* zsum,
-                  float* dsum) {
-  const __m512 sign_off = _mm512_castsi512_ps(_mm512_set1_epi32(0x7fffffff));
+void quantize_tile(const float* x, int mt, int64_t n_in, int blk, int zero_point, uint8_t* records) {
+  const int64_t rec_bytes = int8_act_record_bytes(blk);
+  const __m512 abs_mask = _mm512_castsi512_ps(_mm512_set1_epi32(0x7fffffff));
   for (int64_t b = 0; b < n_in / blk; ++b) {
-    const float* xb = x + b * blk;
-    const __m512 v0 = _mm512_loadu_ps(xb);
-    const __m512 v1 = blk == 32 ? _mm512_loadu_ps(xb + 16) : _mm512_setzero_ps();
-    const __m512 a = _mm512_max_ps(_mm512_and_ps(v0, sign_off), _mm512_and_ps(v1, sign_off));
-    const float db = int8_scale(_mm512_reduce_max_ps(a)), id = int8_inverse(db);
-    const __m512 vid = _mm512_set1_ps(id);
-    // cvtps_epi32 rounds to nearest even (default MXCSR), like std::nearbyint in the scalar oracle.
-    const __m512i q0 = _mm512_cvtps_epi32(_mm512_mul_ps(v0, vid));
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(q + b * blk), _mm512_cvtepi32_epi8(q0));
-    __m512i sum = q0;
-    if (blk == 32) {
+    uint8_t* rec = records + b * rec_bytes;
+    if (mt < kT) std::memset(rec, 0, static_cast<size_t>(rec_bytes));
+    auto* zsum = reinterpret_cast<int32_t*>(rec + blk * kT);
+    auto* d = reinterpret_cast<float*>(rec + blk * kT + 4 * kT);
+    auto* dsum = reinterpret_cast<float*>(rec + blk * kT + 8 * kT);
+    for (int t = 0; t < mt; ++t) {
+      const float* xb = x + t * n_in + b * blk;
+      const __m512 v0 = _mm512_loadu_ps(xb);
+      const __m512 v1 = blk == 32 ? _mm512_loadu_ps(xb + 16) : _mm512_setzero_ps();
+      const __m512 a = _mm512_max_ps(_mm512_and_ps(v0, abs_mask), _mm512_and_ps(v1, abs_mask));
+      const float db = int8_scale(_mm512_reduce_max_ps(a)), id = int8_inverse(db);
+      const __m512 vid = _mm512_set1_ps(id);
+      // cvtps_epi32 rounds to nearest even (default MXCSR), like std::nearbyint in the scalar oracle.
+      const __m512i q0 = _mm512_cvtps_epi32(_mm512_mul_ps(v0, vid));
       const __m512i q1 = _mm512_cvtps_epi32(_mm512_mul_ps(v1, vid));
-      _mm_storeu_si128(reinterpret_cast<__m128i*>(q + b * blk + 16), _mm512_cvtepi32_epi8(q1));
-      sum = _mm512_add_epi32(sum, q1);
+      // Groups of 4 codes go to their (k/4, t) slots: int32 j of the packed codes lands at int32 j * kT + t.
+      alignas(16) int32_t packed[8];
+      _mm_store_si128(reinterpret_cast<__m128i*>(packed), _mm512_cvtepi32_epi8(q0));
+      __m512i sum = q0;
+      if (blk == 32) {
+        _mm_store_si128(reinterpret_cast<__m128i*>(packed + 4), _mm512_cvtepi32_epi8(q1));
+        sum = _mm512_add_epi32(sum, q1);
+      }
+      auto* dst = reinterpret_cast<int32_t*>(rec) + t;
+      for (int j = 0; j < blk / 4; ++j) dst[j * kT] = packed[j];
+      const int32_t s = _mm512_reduce_add_epi32(sum);
+      zsum[t] = -zero_point * s;
+      d[t] = db;
+      dsum[t] = db * static_cast<float>(s);
     }
-    const int32_t s = _mm512_reduce_add_epi32(sum);
-    d[b] = db;
-    zsum[b] = -zero_point * s;
-    dsum[b] = db * static_cast<float>(s);
   }
 }
 
-inline __m512i bcast4(const int8_t* p) {
-  int32_t v;
-  std::memcpy(&v, p, 4);
-  return _mm512_set1_epi32(v);
-}
-
 template <int MT, int BLK, bool kOffset>
-void tile_mt(const Int8Weights& w, int64_t g, const Int8ActivationsView& a, int64_t t0, float* y, int64_t ldy,
-             int n_valid) {
+void tile_mt(const Int8Weights& w, int64_t g, const uint8_t* act, float* y, int64_t ldy, int n_valid) {
   constexpr int G = Int8Weights::kGroupRows;
+  constexpr int64_t kActBytes = BLK * kT + 3 * 4 * kT;
   __m512 facc[MT];
 #pragma GCC unroll 8
   for (int t = 0; t < MT; ++t) facc[t] = _mm512_setzero_ps();
-  const int8_t* xq = a.q + t0 * a.n_in;
-  const int64_t row_d = t0 * a.n_blocks;
   const uint8_t* rec = w.record(g, 0);
-  for (int64_t b = 0; b < w.n_blocks; ++b, rec += w.record_bytes) {
+  for (int64_t b = 0; b < w.n_blocks; ++b, rec += w.record_bytes, act += kActBytes) {
+    const auto* zsum = reinterpret_cast<const int32_t*>(act + BLK * kT);
+    const auto* dx = reinterpret_cast<const float*>(act + BLK * kT + 4 * kT);
+    const auto* dsum = reinterpret_cast<const float*>(act + BLK * kT + 8 * kT);
     __m512i acc[MT];
 #pragma GCC unroll 8
-    for (int t = 0; t < MT; ++t) acc[t] = _mm512_set1_epi32(a.zsum[row_d + t * a.n_blocks + b]);
+    for (int t = 0; t < MT; ++t) acc[t] = _mm512_set1_epi32(zsum[t]);
 #pragma GCC unroll 8
     for (int j = 0; j < BLK / 4; ++j) {
       const __m512i wv = _mm512_load_si512(rec + 64 * j);
+      const auto* xq = reinterpret_cast<const int32_t*>(act) + j * kT;
 #pragma GCC unroll 8
-      for (int t = 0; t < MT; ++t) acc[t] = _mm512_dpbusd_epi32(acc[t], wv, bcast4(xq + t * a.n_in + b * BLK + 4 * j));
+      for (int t = 0; t < MT; ++t) acc[t] = _mm512_dpbusd_epi32(acc[t], wv, _mm512_set1_epi32(xq[t]));
     }
     const __m512 s = _mm512_load_ps(rec + BLK * G);
 #pragma GCC unroll 8
     for (int t = 0; t < MT; ++t) {
-      const __m512 scale = _mm512_mul_ps(s, _mm512_set1_ps(a.d[row_d + t * a.n_blocks + b]));
-      facc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc[t]), scale, facc[t]);
+      facc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc[t]), _mm512_mul_ps(s, _mm512_set1_ps(dx[t])), facc[t]);
     }
     if constexpr (kOffset) {
       const __m512 m = _mm512_load_ps(rec + BLK * G + 64);
 #pragma GCC unroll 8
-      for (int t = 0; t < MT; ++t)
-        facc[t] = _mm512_fmadd_ps(m, _mm512_set1_ps(a.dsum[row_d + t * a.n_blocks + b]), facc[t]);
+      for (int t = 0; t < MT; ++t) facc[t] = _mm512_fmadd_ps(m, _mm512_set1_ps(dsum[t]), facc[t]);
     }
   }
   const __mmask16 mask = n_valid >= 16 ? __mmask16(0xffff) : __mmask16((1u << n_valid) - 1);
@@ -85,34 +90,32 @@ void tile_mt(const Int8Weights& w, int64_t g, const Int8ActivationsView& a, int6
 }
 
 template <int BLK, bool kOffset>
-void tile_blk(const Int8Weights& w, int64_t g, const Int8ActivationsView& a, int64_t t0, int mt, float* y,
-              int64_t ldy, int n_valid) {
+void tile_blk(const Int8Weights& w, int64_t g, const uint8_t* act, int mt, float* y, int64_t ldy, int n_valid) {
   switch (mt) {
-    case 8: return tile_mt<8, BLK, kOffset>(w, g, a, t0, y, ldy, n_valid);
-    case 7: return tile_mt<7, BLK, kOffset>(w, g, a, t0, y, ldy, n_valid);
-    case 6: return tile_mt<6, BLK, kOffset>(w, g, a, t0, y, ldy, n_valid);
-    case 5: return tile_mt<5, BLK, kOffset>(w, g, a, t0, y, ldy, n_valid);
-    case 4: return tile_mt<4, BLK, kOffset>(w, g, a, t0, y, ldy, n_valid);
-    case 3: return tile_mt<3, BLK, kOffset>(w, g, a, t0, y, ldy, n_valid);
-    case 2: return tile_mt<2, BLK, kOffset>(w, g, a, t0, y, ldy, n_valid);
-    default: return tile_mt<1, BLK, kOffset>(w, g, a, t0, y, ldy, n_valid);
+    case 8: return tile_mt<8, BLK, kOffset>(w, g, act, y, ldy, n_valid);
+    case 7: return tile_mt<7, BLK, kOffset>(w, g, act, y, ldy, n_valid);
+    case 6: return tile_mt<6, BLK, kOffset>(w, g, act, y, ldy, n_valid);
+    case 5: return tile_mt<5, BLK, kOffset>(w, g, act, y, ldy, n_valid);
+    case 4: return tile_mt<4, BLK, kOffset>(w, g, act, y, ldy, n_valid);
+    case 3: return tile_mt<3, BLK, kOffset>(w, g, act, y, ldy, n_valid);
+    case 2: return tile_mt<2, BLK, kOffset>(w, g, act, y, ldy, n_valid);
+    default: return tile_mt<1, BLK, kOffset>(w, g, act, y, ldy, n_valid);
   }
 }
 
-void tile(const Int8Weights& w, int64_t g, const Int8ActivationsView& a, int64_t t0, int mt, float* y, int64_t ldy,
-          int n_valid) {
+void tile(const Int8Weights& w, int64_t g, const uint8_t* act, int mt, float* y, int64_t ldy, int n_valid) {
   if (w.blk == 16) {
-    return w.has_offset ? tile_blk<16, true>(w, g, a, t0, mt, y, ldy, n_valid)
-                        : tile_blk<16, false>(w, g, a, t0, mt, y, ldy, n_valid);
+    return w.has_offset ? tile_blk<16, true>(w, g, act, mt, y, ldy, n_valid)
+                        : tile_blk<16, false>(w, g, act, mt, y, ldy, n_valid);
   }
-  return w.has_offset ? tile_blk<32, true>(w, g, a, t0, mt, y, ldy, n_valid)
-                      : tile_blk<32, false>(w, g, a, t0, mt, y, ldy, n_valid);
+  return w.has_offset ? tile_blk<32, true>(w, g, act, mt, y, ldy, n_valid)
+                      : tile_blk<32, false>(w, g, act, mt, y, ldy, n_valid);
 }
 
 }  // namespace
 
 const Int8Kernels& int8_kernels_avx512vnni() {
-  static const Int8Kernels k{kMr, quantize_row, tile};
+  static const Int8Kernels k{quantize_tile, tile};
   return k;
 }
 

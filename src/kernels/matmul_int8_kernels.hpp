@@ -7,24 +7,23 @@
 
 namespace qembed::detail {
 
+//! Tokens per activation tile: the int8 activations are stored tile-major so a kernel reads one stream.
+constexpr int kInt8TileTokens = 8;
+
 //! Activations quantized per sub-block of w.blk values: x[t][k] ≈ d[t][b] * q[t][k] for k in sub-block b.
-//! zsum = -z * sum q (the zero-point correction, exact in int32), dsum = d * sum q (for the offset term m).
-struct Int8ActivationsView {
-  const int8_t* q;  //!< (n_tokens, n_in)
-  const float* d;   //!< (n_tokens, n_blocks), as are zsum and dsum
-  const int32_t* zsum;
-  const float* dsum;
-  int64_t n_in, n_blocks;
-};
+//! Storage: for each tile of 8 tokens and sub-block b, one record
+//!   q    [blk/4][8 tokens][4 codes]  int8 — 4 codes of a token broadcast as one int32 against 16 rows
+//!   zsum [8] int32                   — -z * sum q, the zero-point correction (exact)
+//!   d    [8] f32
+//!   dsum [8] f32                     — d * sum q, for the offset term m
+//! Tokens past the end of the last tile are zeros.
+inline int64_t int8_act_record_bytes(int blk) { return blk * kInt8TileTokens + 3 * 4 * kInt8TileTokens; }
 
 struct Int8Kernels {
-  int mr;  //!< most tokens per tile call
-  //! Quantizes one token row x (n_in values) into q/d/zsum/dsum for sub-blocks of `blk` values.
-  void (*quantize_row)(const float* x, int64_t n_in, int blk, int zero_point, int8_t* q, float* d, int32_t* zsum,
-                       float* dsum);
-  //! y[t*ldy + r] = sum over sub-blocks for tokens t0..t0+mt-1 (mt <= mr) and rows r < n_valid of group g.
-  void (*tile)(const Int8Weights& w, int64_t g, const Int8ActivationsView& a, int64_t t0, int mt, float* y,
-               int64_t ldy, int n_valid);
+  //! Quantizes tokens x[0..mt) (rows of n_in values, mt <= 8) into the n_in / blk records of one tile.
+  void (*quantize_tile)(const float* x, int mt, int64_t n_in, int blk, int zero_point, uint8_t* records);
+  //! y[t*ldy + r] for tokens t < mt of the tile whose records start at `act`, and rows r < n_valid of group g.
+  void (*tile)(const Int8Weights& w, int64_t g, const uint8_t* act, int mt, float* y, int64_t ldy, int n_valid);
 };
 
 const Int8Kernels& int8_kernels_scalar();

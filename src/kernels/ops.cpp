@@ -1,11 +1,16 @@
-// Row-wise element ops of the Qwen3 layer. Plain loops with independent partial sums the compiler vectorizes.
+// Row-wise element ops of the Qwen3 layer. The scalar versions here are plain loops (the oracle, and the path
+// below AVX-512); ops_avx512.cpp has the vector ones.
 #include "kernels/ops.hpp"
 
 #include <cmath>
 
+#include "kernels/cpu_features.hpp"
+#include "kernels/ops_kernels.hpp"
+
 namespace qembed {
 
 void rmsnorm(const float* x, const float* w, float* y, int64_t n, float eps) {
+  if (simd_level() >= SimdLevel::Avx512) return detail::rmsnorm_avx512(x, w, y, n, eps);
   constexpr int kLanes = 16;
   float part[kLanes] = {};
   int64_t i = 0;
@@ -19,6 +24,7 @@ void rmsnorm(const float* x, const float* w, float* y, int64_t n, float eps) {
 }
 
 void silu_mul(const float* gate, const float* up, float* out, int64_t n) {
+  if (simd_level() >= SimdLevel::Avx512) return detail::silu_mul_avx512(gate, up, out, n);
   for (int64_t i = 0; i < n; ++i) {
     const float g = gate[i];
     out[i] = g / (1.0f + std::exp(-g)) * up[i];

@@ -5,6 +5,7 @@
 #include <random>
 #include <vector>
 
+#include "kernels/cpu_features.hpp"
 #include "kernels/ops.hpp"
 
 namespace qembed {
@@ -18,11 +19,22 @@ std::vector<float> random_vector(size_t n, uint32_t seed, float scale = 1.0f) {
   return v;
 }
 
+class LevelScope {
+ public:
+  explicit LevelScope(SimdLevel l) : saved_(simd_level()) { set_simd_level(l); }
+  ~LevelScope() { set_simd_level(saved_); }
+
+ private:
+  SimdLevel saved_;
+};
+
 TEST(Ops, RmsnormMatchesDoubleFormula) {
+  for (SimdLevel level : simd_levels_available())
   for (int64_t n : {1, 3, 16, 17, 64, 1000, 1024, 4096}) {
     const auto x = random_vector(static_cast<size_t>(n), 1 + n, 3.0f);
     const auto w = random_vector(static_cast<size_t>(n), 2 + n);
     const float eps = 1e-6f;
+    LevelScope scope(level);
     std::vector<float> y(x.size());
     rmsnorm(x.data(), w.data(), y.data(), n, eps);
     double ss = 0;
@@ -30,7 +42,8 @@ TEST(Ops, RmsnormMatchesDoubleFormula) {
     const double inv = 1.0 / std::sqrt(ss / n + eps);
     for (int64_t i = 0; i < n; ++i) {
       const double ref = x[i] * inv * w[i];
-      ASSERT_NEAR(y[i], ref, 1e-5 * std::fabs(ref) + 1e-6) << "n=" << n << " i=" << i;
+      ASSERT_NEAR(y[i], ref, 1e-5 * std::fabs(ref) + 1e-6)
+          << simd_level_name(level) << " n=" << n << " i=" << i;
     }
     // In place (y aliases x) gives the same values.
     std::vector<float> z = x;
@@ -40,21 +53,28 @@ TEST(Ops, RmsnormMatchesDoubleFormula) {
 }
 
 TEST(Ops, SiluMulMatchesDoubleFormula) {
-  const int64_t n = 1000;
-  auto gate = random_vector(n, 5, 6.0f);
-  gate[0] = -100.0f;  // exp overflow side: silu -> -0
-  gate[1] = 100.0f;
-  const auto up = random_vector(n, 6);
-  std::vector<float> out(n);
-  silu_mul(gate.data(), up.data(), out.data(), n);
-  for (int64_t i = 0; i < n; ++i) {
-    const double g = gate[i];
-    const double ref = g / (1.0 + std::exp(-g)) * up[i];
-    ASSERT_NEAR(out[i], ref, 1e-6 * std::fabs(ref) + 1e-30) << i;
+  for (SimdLevel level : simd_levels_available()) {
+    LevelScope scope(level);
+    for (int64_t n : {1, 15, 17, 1000}) {
+      auto gate = random_vector(static_cast<size_t>(n), 5, 6.0f);
+      if (n > 2) {
+        gate[0] = -100.0f;  // exp overflow side: silu -> -0
+        gate[1] = 100.0f;
+        gate[2] = -87.5f;
+      }
+      const auto up = random_vector(static_cast<size_t>(n), 6);
+      std::vector<float> out(static_cast<size_t>(n));
+      silu_mul(gate.data(), up.data(), out.data(), n);
+      for (int64_t i = 0; i < n; ++i) {
+        const double g = gate[i];
+        const double ref = g / (1.0 + std::exp(-g)) * up[i];
+        ASSERT_NEAR(out[i], ref, 1e-6 * std::fabs(ref) + 1e-30) << simd_level_name(level) << " n=" << n << " " << i;
+      }
+      std::vector<float> alias = gate;  // out aliases gate
+      silu_mul(alias.data(), up.data(), alias.data(), n);
+      for (int64_t i = 0; i < n; ++i) ASSERT_EQ(alias[i], out[i]);
+    }
   }
-  std::vector<float> alias = gate;  // out aliases gate
-  silu_mul(alias.data(), up.data(), alias.data(), n);
-  for (int64_t i = 0; i < n; ++i) ASSERT_EQ(alias[i], out[i]);
 }
 
 void expect_rope_matches(int64_t hd, double theta, int64_t pos, const RopeTable& rope) {
