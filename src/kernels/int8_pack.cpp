@@ -13,17 +13,6 @@
 
 namespace qembed {
 
-void Int8Weights::FreeDeleter::operator()(uint8_t* p) const { std::free(p); }
-
-void Int8Weights::allocate() {
-  const size_t n = bytes();
-  void* p = std::aligned_alloc(64, n > 0 ? n : 64);
-  if (p == nullptr) throw std::bad_alloc();
-  std::memset(p, 0, n);
-  storage_.reset(static_cast<uint8_t*>(p));
-  data_ = storage_.get();
-}
-
 namespace {
 
 using quant_detail::load_block;

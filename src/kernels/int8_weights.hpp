@@ -20,6 +20,7 @@
 #include <memory>
 
 #include "formats/ggml_types.hpp"
+#include "kernels/aligned_buffer.hpp"
 #include "kernels/weight_matrix.hpp"
 
 namespace qembed {
@@ -35,23 +36,18 @@ struct Int8Weights {
   int64_t n_blocks = 0;     //!< n_in / blk
   size_t record_bytes = 0;
 
-  const uint8_t* record(int64_t g, int64_t b) const {
-    return data_ + (static_cast<size_t>(g) * static_cast<size_t>(n_blocks) + static_cast<size_t>(b)) * record_bytes;
+  size_t offset(int64_t g, int64_t b) const {
+    return (static_cast<size_t>(g) * static_cast<size_t>(n_blocks) + static_cast<size_t>(b)) * record_bytes;
   }
-  uint8_t* record(int64_t g, int64_t b) {
-    return data_ + (static_cast<size_t>(g) * static_cast<size_t>(n_blocks) + static_cast<size_t>(b)) * record_bytes;
-  }
+  const uint8_t* record(int64_t g, int64_t b) const { return storage_.data() + offset(g, b); }
+  uint8_t* record(int64_t g, int64_t b) { return storage_.data() + offset(g, b); }
   size_t bytes() const { return static_cast<size_t>(n_groups * n_blocks) * record_bytes; }
 
   //! Allocates (64-byte aligned, zero-filled) storage for the shape.
-  void allocate();
+  void allocate() { storage_ = AlignedBuffer(bytes()); }
 
  private:
-  struct FreeDeleter {
-    void operator()(uint8_t* p) const;
-  };
-  std::unique_ptr<uint8_t, FreeDeleter> storage_;
-  uint8_t* data_ = nullptr;
+  AlignedBuffer storage_;
 };
 
 //! Whether pack_int8 supports this type (the quantized types; float types stay on the f32/bf16 paths).

@@ -1,6 +1,4 @@
-// Int8 matmul driver and its scalar oracle. Activations are quantized once per call (in parallel over token
-// tiles); the output is split across threads by groups of 16 rows, and each thread walks token blocks small
-// enough that their int8 activations stay in L2 while the group's records stream past.
+// Int8 matmul: the scalar oracle's kernels and the driver (packed_matmul_driver.hpp) for both kernel sets.
 #include "kernels/matmul_int8.hpp"
 
 #include <algorithm>
@@ -9,6 +7,7 @@
 #include <vector>
 
 #include "kernels/matmul_int8_kernels.hpp"
+#include "kernels/packed_matmul_driver.hpp"
 
 namespace qembed {
 namespace detail {
@@ -70,46 +69,15 @@ void tile_scalar(const Int8Weights& w, int64_t g, const uint8_t* act, int mt, fl
   }
 }
 
-// Tokens per block: 64 tokens of int8 activations (<= 64 x 3072 bytes for the 0.6B FFN) stay in L2.
-constexpr int64_t kTokenBlock = 64;
-static_assert(kTokenBlock % kT == 0);
-
 void run(const Int8Kernels& kern, const Int8Weights& w, const float* x, int64_t n_tokens, float* y,
          ThreadPool* pool) {
-  if (n_tokens <= 0 || w.n_out <= 0) return;
-  const int64_t n_in = w.n_in, n_out = w.n_out;
-  const int64_t n_tiles = (n_tokens + kT - 1) / kT;
   const int64_t tile_bytes = w.n_blocks * int8_act_record_bytes(w.blk);
-  // Per calling thread (calls from different threads may overlap), reused across calls: no allocation per layer.
-  thread_local std::vector<uint8_t> buf;
-  if (buf.size() < static_cast<size_t>(n_tiles * tile_bytes)) buf.resize(static_cast<size_t>(n_tiles * tile_bytes));
-  uint8_t* act = buf.data();
-  auto quantize = [&](int64_t i0, int64_t i1, int) {
-    for (int64_t i = i0; i < i1; ++i) {
-      const int mt = static_cast<int>(std::min<int64_t>(kT, n_tokens - i * kT));
-      kern.quantize_tile(x + i * kT * n_in, mt, n_in, w.blk, w.zero_point, act + i * tile_bytes);
-    }
-  };
-  auto compute = [&](int64_t g0, int64_t g1, int) {
-    for (int64_t tb = 0; tb < n_tokens; tb += kTokenBlock) {
-      const int64_t te = std::min(n_tokens, tb + kTokenBlock);
-      for (int64_t g = g0; g < g1; ++g) {
-        const int n_valid = static_cast<int>(std::min<int64_t>(Int8Weights::kGroupRows, n_out - g * 16));
-        for (int64_t t = tb; t < te; t += kT) {
-          const int mt = static_cast<int>(std::min<int64_t>(kT, te - t));
-          kern.tile(w, g, act + (t / kT) * tile_bytes, mt, y + t * n_out + g * Int8Weights::kGroupRows, n_out,
-                    n_valid);
-        }
-      }
-    }
-  };
-  if (pool == nullptr) {
-    quantize(0, n_tiles, 0);
-    compute(0, w.n_groups, 0);
-  } else {
-    pool->parallel_for(n_tiles, quantize);
-    pool->parallel_for(w.n_groups, compute);
-  }
+  run_packed_matmul(
+      x, w.n_in, n_tokens, w.n_out, tile_bytes, y, pool,
+      [&](const float* xt, int mt, uint8_t* rec) { kern.quantize_tile(xt, mt, w.n_in, w.blk, w.zero_point, rec); },
+      [&](int64_t g, const uint8_t* act, int mt, float* yt, int n_valid) {
+        kern.tile(w, g, act, mt, yt, w.n_out, n_valid);
+      });
 }
 
 }  // namespace

@@ -8,7 +8,7 @@
 namespace qembed::detail {
 
 //! Tokens per activation tile: the int8 activations are stored tile-major so a kernel reads one stream.
-constexpr int kInt8TileTokens = 8;
+constexpr int kInt8TileTokens = 8;  // == kPackedTileTokens (packed_matmul_driver.hpp)
 
 //! Activations quantized per sub-block of w.blk values: x[t][k] ≈ d[t][b] * q[t][k] for k in sub-block b.
 //! Storage: for each tile of 8 tokens and sub-block b, one record
