@@ -46,17 +46,20 @@ std::vector<int32_t> Embedder::tokenize(std::string_view text, bool truncate, in
   return ids;
 }
 
-bool Embedder::remember_prefix(std::vector<int32_t> ids) {
+PrefixStatus Embedder::remember_prefix(std::vector<int32_t> ids) {
   const Qwen3Config& c = model_.config;
   const auto n = static_cast<int64_t>(ids.size());
-  if (n < PrefixCache::kMinMatchTokens || n > c.n_ctx || !prefix_cache_.fits(n, c.n_layer, c.kv_dim())) return false;
+  if (n < PrefixCache::kMinMatchTokens || n > c.n_ctx || !prefix_cache_.fits(n, c.n_layer, c.kv_dim())) {
+    return PrefixStatus::kNotCacheable;
+  }
   check_ids(ids, c.n_vocab, "prefix");
-  if (prefix_cache_.find(ids, n).n_tokens == n) return false;  // an entry already covers it
+  if (prefix_cache_.find(ids, n).n_tokens == n) return PrefixStatus::kCached;
   // A prompt that shares its start with a cached one (same "Instruct: " head, another task) computes only the rest.
   PrefixMatch past = prefix_cache_.find(ids, n - 1);
+  prefix_cache_.make_room(PrefixEntry::bytes_for(n, c.n_layer, c.kv_dim()));
   prefix_cache_.insert(forward_->capture(ids, past));
   ++prefix_stats_.entries_computed;
-  return true;
+  return PrefixStatus::kComputed;
 }
 
 std::vector<std::vector<float>> Embedder::embed(const std::vector<std::vector<int32_t>>& seqs,

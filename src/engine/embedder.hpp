@@ -23,6 +23,13 @@ struct EmbedderOptions {
   int64_t prefix_cache_bytes = int64_t{256} << 20;  //!< K/V kept for remembered prefixes; 0 disables the cache
 };
 
+//! What remember_prefix() found.
+enum class PrefixStatus {
+  kCached,        //!< an entry already covered the ids
+  kComputed,      //!< the model ran and the entry was stored
+  kNotCacheable,  //!< too short, too long or the cache is disabled: nothing done
+};
+
 //! What the prefix cache saved since the Embedder was made.
 struct PrefixStats {
   int64_t inputs_reused = 0;     //!< sequences that started from a cached entry
@@ -52,10 +59,9 @@ class Embedder {
                                         std::vector<int64_t>* reused_tokens = nullptr);
 
   //! Makes sure the K/V of `ids` (a prompt's tokens, without EOS) are cached, computing them now if no entry
-  //! covers them. Returns whether it ran the model. Ids too short to be worth it (< PrefixCache::kMinMatchTokens),
-  //! longer than the context or larger than the cache budget are ignored. Throws Error for ids outside the
-  //! vocabulary.
-  bool remember_prefix(std::vector<int32_t> ids);
+  //! covers them. Ids too short to be worth it (< PrefixCache::kMinMatchTokens), longer than the context or larger
+  //! than the cache budget are not cacheable. Throws Error for ids outside the vocabulary.
+  PrefixStatus remember_prefix(std::vector<int32_t> ids);
 
   const PrefixCache& prefix_cache() const { return prefix_cache_; }
   const PrefixStats& prefix_stats() const { return prefix_stats_; }

@@ -48,13 +48,17 @@ void PrefixCache::insert(std::shared_ptr<const PrefixEntry> entry) {
       break;
     }
   }
-  while (!lru_.empty() && bytes_ + need > budget_bytes_) {
+  make_room(need);
+  bytes_ += need;
+  lru_.push_front(std::move(entry));
+}
+
+void PrefixCache::make_room(int64_t bytes) {
+  while (!lru_.empty() && bytes_ + bytes > budget_bytes_) {
     bytes_ -= lru_.back()->bytes();
     lru_.pop_back();
     ++evictions_;
   }
-  bytes_ += need;
-  lru_.push_front(std::move(entry));
 }
 
 void PrefixCache::clear() {

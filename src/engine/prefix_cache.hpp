@@ -58,6 +58,9 @@ class PrefixCache {
   //! Stores an entry as the most recently used, evicting least recently used ones until the total fits the
   //! budget. An entry that does not fit on its own is not stored.
   void insert(std::shared_ptr<const PrefixEntry> entry);
+  //! Evicts least recently used entries until `bytes` more fit (before computing an entry, so the cache and the
+  //! entry being computed stay within the budget together).
+  void make_room(int64_t bytes);
   void clear();
 
  private:
