@@ -68,7 +68,7 @@ class PrefixCache {
   int64_t bytes_ = 0;
   int64_t evictions_ = 0;
   // Most recently used first. A linear scan is enough: the budget holds a few hundred to a few thousand prompt
-  // tokens' K/V (229 KiB a token on the 0.6B shape), i.e. tens of entries, against a per-batch forward pass.
+  // tokens' K/V (224 KiB a token on the 0.6B shape), i.e. tens of entries, against a per-batch forward pass.
   std::list<std::shared_ptr<const PrefixEntry>> lru_;
 };
 
