@@ -25,6 +25,8 @@ std::vector<FlagSpec> embed_flags() {
       {"no-normalize", false, "return the raw pooled vector (no L2 normalization)"},
       {"threads", true, "compute threads (default: all cores)"},
       {"batch-tokens", true, "tokens per forward batch (default 8192)"},
+      {"prefix-cache-mb", true,
+       "MiB of prompt keys/values kept so inputs skip their instruction (default 256; 0: off)"},
       {"progress", false, "show a progress bar even when stderr is not a terminal"},
       {"help", false, "show this help"},
   };
@@ -62,7 +64,9 @@ int cmd_embed(int argc, char** argv) {
   EmbedderOptions opt;
   opt.n_threads = static_cast<int>(args.get_int("threads", 0, 1, 1024));
   opt.max_batch_tokens = args.get_int("batch-tokens", 8192, 64, 1 << 20);
+  opt.prefix_cache_bytes = args.get_int("prefix-cache-mb", 256, 0, 1 << 20) << 20;
   Embedder embedder(*model, opt);
+  prompt.remember(embedder);
 
   const std::string input = args.get_or("input", "-");
   JsonlReader reader(input);
@@ -99,6 +103,12 @@ int cmd_embed(int argc, char** argv) {
   }
   writer.flush();
   progress.finish();
+  if (prompt.task) {
+    const PrefixStats& st = embedder.prefix_stats();
+    std::fprintf(stderr, "qembed: prompt cache: %lld of %lld inputs started from the cached prompt (%lld positions)\n",
+                 static_cast<long long>(st.inputs_reused), static_cast<long long>(index),
+                 static_cast<long long>(st.tokens_reused));
+  }
   return 0;
 }
 

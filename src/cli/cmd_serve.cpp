@@ -39,6 +39,8 @@ std::vector<FlagSpec> serve_flags() {
       {"cors-origin", true, "allowed browser origin, or * (default: no CORS headers)"},
       {"log-format", true, "text or json: one line per request on stderr (default text)"},
       {"shutdown-timeout", true, "seconds SIGTERM waits for requests in flight (default 30)"},
+      {"prefix-cache-mb", true,
+       "MiB of prompt keys/values kept so queries skip their instruction (default 256; 0: off)"},
       {"help", false, "show this help"},
   };
 }
@@ -149,6 +151,7 @@ int cmd_serve(int argc, char** argv) {
     throw Error("--log-format must be text or json, got \"" + o.log_format + "\"");
   }
   o.shutdown_timeout_s = static_cast<double>(args.get_int("shutdown-timeout", 30, 0, 3600));
+  o.prefix_cache_mb = args.get_int("prefix-cache-mb", o.prefix_cache_mb, 0, 1 << 20);
   return server::run_server(o);
 }
 

@@ -18,6 +18,11 @@ std::vector<FlagSpec> prompt_flag_specs() {
 
 std::string PromptChoice::apply(const std::string& text) const { return task ? format_instruction(*task, text) : text; }
 
+void PromptChoice::remember(Embedder& embedder) const {
+  if (!task || !embedder.prefix_cache().enabled()) return;
+  embedder.remember_prefix(embedder.model().tokenizer->encode(apply("")));
+}
+
 const std::string& checked_text(const nlohmann::json& obj, int64_t input_index) {
   const std::string& text = obj.at("text").get_ref<const std::string&>();
   if (text.empty()) throw Error("input " + std::to_string(input_index) + ": empty text");

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "cli/args.hpp"
+#include "engine/embedder.hpp"
 #include "model/model.hpp"
 
 namespace qembed::cli {
@@ -18,6 +19,9 @@ struct PromptChoice {
   std::optional<std::string> task;  //!< the instruction; nullopt for documents
   //! The text the tokenizer sees.
   std::string apply(const std::string& text) const;
+  //! Caches the prompt's keys/values in `embedder` so every input computes only its own text (no-op without a
+  //! prompt).
+  void remember(Embedder& embedder) const;
 };
 
 //! The "text" of a JSONL object; an Error naming the input when it is empty.

@@ -1,7 +1,10 @@
 #include "engine/forward_pass.hpp"
 
 #include <algorithm>
+#include <cstring>
+#include <string>
 
+#include "common/error.hpp"
 #include "kernels/attention.hpp"
 #include "kernels/matmul.hpp"
 #include "kernels/quant_blocks.hpp"
@@ -14,13 +17,49 @@ namespace {
 constexpr int64_t kAttentionQueryTile = 32;
 }  // namespace
 
-//! The packed batch: sequence boundaries plus, per token, its id and position inside its sequence.
+//! The packed batch: sequence boundaries plus, per computed token, its id, its position inside its sequence and
+//! the row of its keys/values. A sequence's K/V rows are its cached positions followed by its computed ones, so
+//! attention reads one contiguous (positions, kv_dim) block per sequence.
 struct ForwardPass::Batch {
-  std::vector<int64_t> seq_start;  // (n_seq + 1) cumulative token offsets
-  std::vector<int32_t> ids;        // (T)
-  std::vector<int32_t> pos;        // (T)
+  std::vector<int64_t> seq_start;        // (n_seq + 1) cumulative offsets of the computed tokens
+  std::vector<int64_t> kv_start;         // (n_seq + 1) cumulative K/V row offsets (cached + computed)
+  std::vector<const PrefixEntry*> past;  // (n_seq) the entry of the cached positions, or null
+  std::vector<int64_t> n_past;           // (n_seq) cached positions
+  std::vector<int32_t> ids;              // (T) computed tokens only
+  std::vector<int32_t> pos;              // (T)
+  std::vector<int64_t> kv_row;           // (T)
   int64_t n_tokens() const { return static_cast<int64_t>(ids.size()); }
   int64_t n_seq() const { return static_cast<int64_t>(seq_start.size()) - 1; }
+  int64_t n_kv_rows() const { return kv_start.back(); }
+
+  Batch(const std::vector<std::span<const int32_t>>& seqs, const std::vector<PrefixMatch>& matches) {
+    if (!matches.empty() && matches.size() != seqs.size()) {
+      throw Error("forward pass: " + std::to_string(matches.size()) + " prefix matches for " +
+                  std::to_string(seqs.size()) + " sequences");
+    }
+    seq_start.push_back(0);
+    kv_start.push_back(0);
+    for (size_t s = 0; s < seqs.size(); ++s) {
+      const std::span<const int32_t> seq = seqs[s];
+      const PrefixMatch m = matches.empty() ? PrefixMatch{} : matches[s];
+      const int64_t p = m ? m.n_tokens : 0;
+      const auto n = static_cast<int64_t>(seq.size());
+      // The last token is pooled, so it is always computed; the cached ids must be this sequence's.
+      if (p > 0 &&
+          (p >= n || p > m.entry->n_tokens() || !std::equal(seq.begin(), seq.begin() + p, m.entry->ids.begin()))) {
+        throw Error("forward pass: prefix cache entry does not match sequence " + std::to_string(s));
+      }
+      past.push_back(p > 0 ? m.entry.get() : nullptr);
+      n_past.push_back(p);
+      for (int64_t i = p; i < n; ++i) {
+        ids.push_back(seq[i]);
+        pos.push_back(static_cast<int32_t>(i));
+        kv_row.push_back(kv_start.back() + i);
+      }
+      seq_start.push_back(static_cast<int64_t>(ids.size()));
+      kv_start.push_back(kv_start.back() + n);
+    }
+  }
 };
 
 ForwardPass::ForwardPass(const Model& model, ThreadPool& pool, int64_t chunk_tokens)
@@ -32,8 +71,8 @@ ForwardPass::ForwardPass(const Model& model, ThreadPool& pool, int64_t chunk_tok
 int64_t ForwardPass::activation_bytes(int64_t n_tokens) const {
   const Qwen3Config& c = model_.config;
   int64_t chunk = std::min(n_tokens, chunk_tokens_);
-  int64_t per_batch = n_tokens * (c.n_embd + 2 * c.kv_dim());               // h, k, v
-  int64_t per_chunk = chunk * (2 * c.n_embd + 2 * c.q_dim() + 2 * c.n_ff);  // x, tmp, q, att, gate, up
+  int64_t per_batch = n_tokens * (c.n_embd + 2 * c.kv_dim());                                // h, k, v
+  int64_t per_chunk = chunk * (2 * c.n_embd + 2 * c.q_dim() + 2 * c.n_ff + 2 * c.kv_dim());  // x..up, kc, vc
   return static_cast<int64_t>(sizeof(float)) * (per_batch + per_chunk);
 }
 
@@ -52,11 +91,14 @@ void ForwardPass::qk_norm_rope(const LayerWeights& L, const Batch& b, int64_t c0
     for (int64_t i = i0; i < i1; ++i) {
       int64_t pos = b.pos[c0 + i];
       float* q = &q_[i * QD];
-      float* k = &k_[(c0 + i) * KVD];
+      const float* k_new = &kc_[i * KVD];
+      float* k = &k_[b.kv_row[c0 + i] * KVD];
       for (int64_t hh = 0; hh < c.n_head; ++hh) rmsnorm(q + hh * HD, L.q_norm.data(), q + hh * HD, HD, c.rms_eps);
-      for (int64_t hh = 0; hh < c.n_head_kv; ++hh) rmsnorm(k + hh * HD, L.k_norm.data(), k + hh * HD, HD, c.rms_eps);
+      for (int64_t hh = 0; hh < c.n_head_kv; ++hh)
+        rmsnorm(k_new + hh * HD, L.k_norm.data(), k + hh * HD, HD, c.rms_eps);
       rope_.apply_heads(q, c.n_head, pos);
       rope_.apply_heads(k, c.n_head_kv, pos);
+      std::memcpy(&v_[b.kv_row[c0 + i] * KVD], &vc_[i * KVD], sizeof(float) * KVD);
     }
   });
 }
@@ -66,8 +108,9 @@ void ForwardPass::attention_chunk(const Batch& b, int64_t c0, int64_t n) {
   const int64_t QD = c.q_dim(), KVD = c.kv_dim();
   const AttentionShape shape{c.n_head, c.n_head_kv, c.head_dim};
   // Work items: (sequence slice inside this chunk) x (query tile) x (head).
+  // kv_begin: the sequence's first K/V row (position 0, cached or not); q_pos0: the slice's first position.
   struct Item {
-    int64_t seq_begin, q_abs_begin, q_abs_end, q_begin, q_end, head;
+    int64_t kv_begin, q_pos0, q_abs_begin, q_abs_end, q_begin, q_end, head;
   };
   std::vector<Item> items;
   for (int64_t s = 0; s < b.n_seq(); ++s) {
@@ -75,7 +118,7 @@ void ForwardPass::attention_chunk(const Batch& b, int64_t c0, int64_t n) {
     if (qa >= qb) continue;
     for (int64_t t = 0; t < qb - qa; t += kAttentionQueryTile) {
       for (int64_t hh = 0; hh < c.n_head; ++hh) {
-        items.push_back({b.seq_start[s], qa, qb, t, std::min(t + kAttentionQueryTile, qb - qa), hh});
+        items.push_back({b.kv_start[s], b.pos[qa], qa, qb, t, std::min(t + kAttentionQueryTile, qb - qa), hh});
       }
     }
   }
@@ -92,18 +135,30 @@ void ForwardPass::attention_chunk(const Batch& b, int64_t c0, int64_t n) {
       const Item& it = balanced[i];
       const float* q = &q_[(it.q_abs_begin - c0) * QD];
       float* out = &att_[(it.q_abs_begin - c0) * QD];
-      const float* k = &k_[it.seq_begin * KVD];
-      const float* v = &v_[it.seq_begin * KVD];
+      const float* k = &k_[it.kv_begin * KVD];
+      const float* v = &v_[it.kv_begin * KVD];
       int64_t n_q = it.q_abs_end - it.q_abs_begin;
-      int64_t q_pos0 = it.q_abs_begin - it.seq_begin;
-      attention_tiled(shape, q, n_q, q_pos0, k, v, q_pos0 + n_q, out, it.q_begin, it.q_end, it.head, it.head + 1);
+      attention_tiled(shape, q, n_q, it.q_pos0, k, v, it.q_pos0 + n_q, out, it.q_begin, it.q_end, it.head, it.head + 1);
     }
   });
 }
 
-void ForwardPass::run_layer(const LayerWeights& L, const Batch& b, float* h) {
+void ForwardPass::copy_past(int64_t layer, const Batch& b) {
+  const int64_t KVD = model_.config.kv_dim();
+  pool_.parallel_for(b.n_seq(), [&](int64_t s0, int64_t s1, int) {
+    for (int64_t s = s0; s < s1; ++s) {
+      if (!b.past[s]) continue;
+      const auto n = static_cast<size_t>(b.n_past[s] * KVD);
+      std::memcpy(&k_[b.kv_start[s] * KVD], b.past[s]->k(layer), sizeof(float) * n);
+      std::memcpy(&v_[b.kv_start[s] * KVD], b.past[s]->v(layer), sizeof(float) * n);
+    }
+  });
+}
+
+void ForwardPass::run_layer(int64_t layer, const Batch& b, float* h) {
+  const LayerWeights& L = model_.layers[layer];
   const Qwen3Config& c = model_.config;
-  const int64_t E = c.n_embd, KVD = c.kv_dim(), FF = c.n_ff;
+  const int64_t E = c.n_embd, FF = c.n_ff;
   const int64_t T = b.n_tokens();
   auto add_rows = [&](float* dst, const float* src, int64_t n_rows) {
     pool_.parallel_for(n_rows, [&](int64_t r0, int64_t r1, int) {
@@ -116,14 +171,15 @@ void ForwardPass::run_layer(const LayerWeights& L, const Batch& b, float* h) {
     });
   };
   // Chunks run in order, so when chunk [c0, c0+n) attends, the keys/values of every earlier position of its
-  // sequences are already in k_/v_.
+  // sequences are already in k_/v_ (computed by an earlier chunk, or copied from the prefix cache).
+  copy_past(layer, b);
   for (int64_t c0 = 0; c0 < T; c0 += chunk_tokens_) {
     const int64_t n = std::min(chunk_tokens_, T - c0);
     float* hc = h + c0 * E;
     norm_rows(hc, L.attn_norm, x_.data(), n);
     matmul(L.wq, x_.data(), n, q_.data(), pool_);
-    matmul(L.wk, x_.data(), n, &k_[c0 * KVD], pool_);
-    matmul(L.wv, x_.data(), n, &v_[c0 * KVD], pool_);
+    matmul(L.wk, x_.data(), n, kc_.data(), pool_);
+    matmul(L.wv, x_.data(), n, vc_.data(), pool_);
     qk_norm_rope(L, b, c0, n);
     attention_chunk(b, c0, n);
     matmul(L.wo, att_.data(), n, tmp_.data(), pool_);
@@ -140,43 +196,54 @@ void ForwardPass::run_layer(const LayerWeights& L, const Batch& b, float* h) {
   }
 }
 
-std::vector<float> ForwardPass::run(const std::vector<std::span<const int32_t>>& seqs) {
+std::vector<float> ForwardPass::run(const std::vector<std::span<const int32_t>>& seqs,
+                                    const std::vector<PrefixMatch>& past) {
+  return run_batch(Batch(seqs, past), nullptr);
+}
+
+std::shared_ptr<PrefixEntry> ForwardPass::capture(std::span<const int32_t> ids, const PrefixMatch& past) {
   const Qwen3Config& c = model_.config;
-  const int64_t E = c.n_embd;
-  Batch b;
-  b.seq_start.push_back(0);
-  for (const auto& s : seqs) {
-    for (size_t i = 0; i < s.size(); ++i) {
-      b.ids.push_back(s[i]);
-      b.pos.push_back(static_cast<int32_t>(i));
-    }
-    b.seq_start.push_back(static_cast<int64_t>(b.ids.size()));
-  }
-  const int64_t T = b.n_tokens();
+  auto entry = std::make_shared<PrefixEntry>(std::vector<int32_t>(ids.begin(), ids.end()), c.n_layer, c.kv_dim());
+  run_batch(Batch({ids}, {past}), entry.get());
+  return entry;
+}
+
+std::vector<float> ForwardPass::run_batch(const Batch& b, PrefixEntry* capture_into) {
+  const Qwen3Config& c = model_.config;
+  const int64_t E = c.n_embd, KVD = c.kv_dim();
+  const int64_t T = b.n_tokens(), KV = b.n_kv_rows();
   const int64_t chunk = std::min(T, chunk_tokens_);
   // Rotary cos/sin once per position instead of per head and layer (at most n_ctx x head_dim floats).
   int64_t longest = 0;
-  for (int64_t s = 0; s < b.n_seq(); ++s) longest = std::max(longest, b.seq_start[s + 1] - b.seq_start[s]);
+  for (int64_t s = 0; s < b.n_seq(); ++s) longest = std::max(longest, b.kv_start[s + 1] - b.kv_start[s]);
   rope_.reserve(longest);
-  std::vector<float> h(static_cast<size_t>(T * E));  // (T, E) residual stream
-  k_.resize(T * c.kv_dim());
-  v_.resize(T * c.kv_dim());
+  std::vector<float> h(static_cast<size_t>(T * E));  // (T, E) residual stream of the computed tokens
+  k_.resize(KV * KVD);
+  v_.resize(KV * KVD);
   x_.resize(chunk * E);
   tmp_.resize(chunk * E);
   q_.resize(chunk * c.q_dim());
   att_.resize(chunk * c.q_dim());
   gate_.resize(chunk * c.n_ff);
   up_.resize(chunk * c.n_ff);
+  kc_.resize(chunk * KVD);
+  vc_.resize(chunk * KVD);
 
   embed_tokens(b, h.data());
-  for (const LayerWeights& L : model_.layers) run_layer(L, b, h.data());
+  for (int64_t l = 0; l < c.n_layer; ++l) {
+    run_layer(l, b, h.data());
+    if (capture_into) {  // one sequence: its rows are k_/v_ [0, n)
+      std::memcpy(capture_into->k(l), k_.data(), sizeof(float) * capture_into->n_tokens() * KVD);
+      std::memcpy(capture_into->v(l), v_.data(), sizeof(float) * capture_into->n_tokens() * KVD);
+    }
+  }
 
   std::vector<float> pooled(static_cast<size_t>(b.n_seq() * E));  // (n_seq, E)
   for (int64_t s = 0; s < b.n_seq(); ++s) {
     rmsnorm(&h[(b.seq_start[s + 1] - 1) * E], model_.output_norm.data(), &pooled[s * E], E, c.rms_eps);
   }
   // Give back batch-sized scratch so a one-off 32K input does not pin its memory for the process lifetime.
-  if (T > 4 * chunk_tokens_) {
+  if (KV > 4 * chunk_tokens_) {
     std::vector<float>().swap(k_);
     std::vector<float>().swap(v_);
   }

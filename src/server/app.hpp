@@ -58,6 +58,8 @@ class App {
   std::string prompt_prefix(const std::optional<std::string>& prompt_name,
                             const std::optional<std::string>& instruction) const;
   std::vector<std::vector<int32_t>> tokenize_inputs(const EmbedRequest& req) const;
+  //! The prompt's token ids (no EOS) when its K/V should be cached for this request's inputs, else empty.
+  std::vector<int32_t> prefix_ids(const EmbedRequest& req) const;
   void respond_embeddings(const Ctx& ctx, const EmbedRequest& req, Job& job, Api api);
   void tokenize(const Ctx& ctx, const nlohmann::json& body);
   nlohmann::json info() const;

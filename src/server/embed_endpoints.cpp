@@ -127,12 +127,28 @@ std::vector<std::vector<int32_t>> App::tokenize_inputs(const EmbedRequest& req) 
   return seqs;
 }
 
+std::vector<int32_t> App::prefix_ids(const EmbedRequest& req) const {
+  if (req.prefix.empty() || req.inputs.are_tokens || options_.prefix_cache_mb <= 0) return {};
+  std::vector<int32_t> ids;
+  try {
+    ids = model_->tokenizer->encode(req.prefix);
+  } catch (const Error&) {
+    return {};  // the inputs were tokenized with it already; without an entry they are only computed in full
+  }
+  // The prompt's own tokenization need not be a prefix of an input's (the boundary token can merge with the
+  // text); the cache matches token ids, so a differing last token costs one position, not the reuse. A prompt
+  // as long as the input limit could never be followed by a token: not worth its memory.
+  if (static_cast<int64_t>(ids.size()) >= max_input_tokens_) return {};
+  return ids;
+}
+
 void App::embed(const Ctx& ctx, const json& body, Api api) {
   if (api != Api::kTEI) check_model(body);
   auto req = std::make_shared<EmbedRequest>(parse_embed(body, api));
   const Clock::time_point t0 = Clock::now();
   auto job = std::make_shared<Job>();
   job->seqs = tokenize_inputs(*req);
+  job->prefix_ids = prefix_ids(*req);
   req->inputs = Inputs{};  // the texts are no longer needed
   ctx->tokenize_ms = ms_between(t0, Clock::now());
   ctx->n_inputs = static_cast<int64_t>(job->seqs.size());

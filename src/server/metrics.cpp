@@ -135,6 +135,20 @@ std::string Metrics::render() const {
   gauge(out, "qembed_body_bytes_reserved",
         "request body bytes reserved (budget: max-concurrent-requests x payload-limit)",
         static_cast<double>(body_bytes_reserved.load()));
+  gauge(out, "qembed_prefix_cache_hits_total", "requests whose prompt keys/values were already cached",
+        static_cast<double>(prefix_hits_total.load()), "counter");
+  gauge(out, "qembed_prefix_cache_misses_total", "requests whose prompt keys/values were computed, then cached",
+        static_cast<double>(prefix_misses_total.load()), "counter");
+  gauge(out, "qembed_prefix_cache_tokens_reused_total", "token positions taken from the prefix cache, not computed",
+        static_cast<double>(prefix_tokens_reused_total.load()), "counter");
+  gauge(out, "qembed_prefix_cache_inputs_reused_total", "inputs computed on top of a cached prompt",
+        static_cast<double>(prefix_inputs_reused_total.load()), "counter");
+  gauge(out, "qembed_prefix_cache_evictions_total", "prefix cache entries evicted to stay within --prefix-cache-mb",
+        static_cast<double>(prefix_evictions_total.load()), "counter");
+  gauge(out, "qembed_prefix_cache_bytes", "bytes of keys/values held by the prefix cache",
+        static_cast<double>(prefix_cache_bytes.load()));
+  gauge(out, "qembed_prefix_cache_entries", "prompts held by the prefix cache",
+        static_cast<double>(prefix_cache_entries.load()));
   gauge(out, "qembed_resident_memory_bytes", "resident set size of the process", static_cast<double>(resident_bytes()));
   return out;
 }

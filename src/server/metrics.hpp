@@ -48,6 +48,14 @@ class Metrics {
   std::atomic<int64_t> open_connections{0};            //!< HTTP connections open now
   std::atomic<int64_t> connections_rejected_total{0};  //!< connections closed at once past --max-connections
   std::atomic<int64_t> body_bytes_reserved{0};         //!< request body bytes reserved from the body budget
+  // Prefix cache (updated by the worker).
+  std::atomic<int64_t> prefix_hits_total{0};           //!< requests whose prompt K/V were already cached
+  std::atomic<int64_t> prefix_misses_total{0};         //!< requests whose prompt K/V were computed and cached
+  std::atomic<int64_t> prefix_tokens_reused_total{0};  //!< positions taken from the cache instead of computed
+  std::atomic<int64_t> prefix_inputs_reused_total{0};  //!< inputs that started from a cached prompt
+  std::atomic<int64_t> prefix_evictions_total{0};      //!< entries evicted to stay within the budget
+  std::atomic<int64_t> prefix_cache_bytes{0};          //!< bytes held by the cache now
+  std::atomic<int64_t> prefix_cache_entries{0};        //!< entries held now
 
   //! The /metrics body.
   std::string render() const;

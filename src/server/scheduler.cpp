@@ -44,6 +44,22 @@ Admission Scheduler::submit(const std::shared_ptr<Job>& job) {
   return Admission::kQueued;
 }
 
+void Scheduler::remember_prefixes(const std::vector<Job*>& jobs) {
+  for (Job* job : jobs) {
+    if (job->prefix_ids.empty()) continue;
+    // Asked again on every batch of the job: an entry may have been evicted since its previous batch.
+    const PrefixStatus status = embedder_.remember_prefix(job->prefix_ids);
+    if (!job->prefix_counted && status != PrefixStatus::kNotCacheable) {
+      job->prefix_counted = true;
+      ++(status == PrefixStatus::kCached ? metrics_.prefix_hits_total : metrics_.prefix_misses_total);
+    }
+  }
+  const PrefixCache& cache = embedder_.prefix_cache();
+  metrics_.prefix_cache_bytes = cache.bytes();
+  metrics_.prefix_cache_entries = cache.n_entries();
+  metrics_.prefix_evictions_total = cache.evictions();
+}
+
 void Scheduler::complete(Job& job, bool ok, const std::string& error) {
   if (job.completed) return;
   job.completed = true;
@@ -141,9 +157,11 @@ void Scheduler::run_batch(std::vector<Item>& items) {
   metrics_.batch(static_cast<int64_t>(seqs.size()), tokens);
 
   std::vector<std::vector<float>> pooled;
+  std::vector<int64_t> reused;
   std::string error;
   try {
-    pooled = embedder_.embed(seqs);
+    remember_prefixes(jobs);
+    pooled = embedder_.embed(seqs, &reused);
   } catch (const std::bad_alloc&) {
     error = "out of memory while computing the batch";
   } catch (const std::exception& e) {
@@ -159,6 +177,10 @@ void Scheduler::run_batch(std::vector<Item>& items) {
   }
   metrics_.tokens_total += tokens;
   metrics_.inputs_total += static_cast<int64_t>(seqs.size());
+  for (int64_t n : reused) {
+    metrics_.prefix_tokens_reused_total += n;
+    metrics_.prefix_inputs_reused_total += n > 0;
+  }
   for (size_t k = 0; k < items.size(); ++k) {
     Job& job = *items[k].first;
     job.pooled[items[k].second] = std::move(pooled[k]);

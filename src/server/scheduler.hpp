@@ -27,6 +27,9 @@ using Clock = std::chrono::steady_clock;
 //! One request's inputs on their way through the queue.
 struct Job {
   std::vector<std::vector<int32_t>> seqs;  //!< model input ids, EOS included
+  //! The ids of the prompt every input starts with (no EOS), or empty: the worker makes sure its K/V are in the
+  //! prefix cache before computing the job's inputs, which then start from them.
+  std::vector<int32_t> prefix_ids;
   std::vector<std::vector<float>> pooled;  //!< (n_seqs, n_embd) once computed
   //! Set (by the connection) when the client disconnects: the job's inputs not yet computed are dropped.
   std::shared_ptr<std::atomic<bool>> cancelled = std::make_shared<std::atomic<bool>>(false);
@@ -37,9 +40,10 @@ struct Job {
   int64_t n_tokens = 0;
 
   // Worker-only state.
-  size_t next = 0;         //!< first input not yet taken into a batch
-  size_t done = 0;         //!< inputs computed
-  bool completed = false;  //!< on_done was called
+  size_t next = 0;              //!< first input not yet taken into a batch
+  size_t done = 0;              //!< inputs computed
+  bool completed = false;       //!< on_done was called
+  bool prefix_counted = false;  //!< the prompt's cache hit or miss is in the metrics
 };
 
 //! What submit() did with a job.
@@ -77,6 +81,8 @@ class Scheduler {
   using Item = std::pair<std::shared_ptr<Job>, size_t>;  // (job, input index)
   void cut_batch(std::vector<Item>& items, std::vector<std::shared_ptr<Job>>& dropped);
   void run_batch(std::vector<Item>& items);
+  //! Caches the prompts of the batch's jobs (a job's first batch counts a hit or a miss).
+  void remember_prefixes(const std::vector<Job*>& jobs);
   //! Calls on_done once and releases the job's share of the admission bounds.
   void complete(Job& job, bool ok, const std::string& error);
 

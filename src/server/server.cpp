@@ -24,8 +24,8 @@ double mib(int64_t bytes) { return static_cast<double>(bytes) / (1024.0 * 1024.0
 //! The worst-case memory of this configuration, printed at start-up. Admission (concurrency, payload, queue
 //! bounds) keeps the server within it.
 struct MemoryBound {
-  int64_t weights = 0, activations = 0, queue = 0, bodies = 0, connections = 0;
-  int64_t total() const { return weights + activations + queue + bodies + connections; }
+  int64_t weights = 0, activations = 0, prefix_cache = 0, queue = 0, bodies = 0, connections = 0;
+  int64_t total() const { return weights + activations + prefix_cache + queue + bodies + connections; }
 };
 
 MemoryBound memory_bound(const Model& model, const ServerOptions& o, const SchedulerOptions& s) {
@@ -37,6 +37,8 @@ MemoryBound memory_bound(const Model& model, const ServerOptions& o, const Sched
   const int64_t max_input =
       o.max_input_tokens > 0 ? std::min(o.max_input_tokens, model.config.n_ctx) : model.config.n_ctx;
   b.activations = probe.activation_bytes(std::max(s.max_batch_tokens, max_input));
+  // Cached prompt K/V; an entry being computed counts against the same budget (it is only stored if it fits).
+  b.prefix_cache = o.prefix_cache_mb << 20;
   // Admitted work: token ids, then one pooled vector plus its formatted text (<= 16 bytes a float) per input.
   b.queue = s.max_queue_tokens * 4 + s.max_queue_inputs * model.config.n_embd * (4 + 4 + 16);
   // Request bodies being read or in progress: the HTTP layer's body budget, reserved before a body is read.
@@ -90,6 +92,7 @@ int run_server(const ServerOptions& options) {
   EmbedderOptions eo;
   eo.n_threads = options.n_threads;
   eo.max_batch_tokens = options.max_batch_tokens;
+  eo.prefix_cache_bytes = options.prefix_cache_mb << 20;
   Embedder embedder(*model, eo);
 
   SchedulerOptions so;
@@ -106,13 +109,14 @@ int run_server(const ServerOptions& options) {
   std::fprintf(
       stderr,
       "qembed: serving \"%s\" (%lld layers, %lld dims, %d compute threads) loaded in %.0f ms\n"
-      "qembed: memory bound %.0f MiB = weights %.0f + activations %.0f (%lld tokens per batch) + queue %.0f "
-      "(%lld tokens, %lld inputs) + request bodies %.0f (%lld x %lld bytes) + connections %.0f (%lld x %lld KiB)\n"
+      "qembed: memory bound %.0f MiB = weights %.0f + activations %.0f (%lld tokens per batch) + prefix cache %.0f "
+      "+ queue %.0f (%lld tokens, %lld inputs) + request bodies %.0f (%lld x %lld bytes) + connections %.0f (%lld x "
+      "%lld KiB)\n"
       "qembed: ready on http://%s:%d\n",
       served.c_str(), static_cast<long long>(model->config.n_layer), static_cast<long long>(model->config.n_embd),
       embedder.n_threads(), load_s * 1000, mib(mem.total()), mib(mem.weights), mib(mem.activations),
-      static_cast<long long>(so.max_batch_tokens), mib(mem.queue), static_cast<long long>(so.max_queue_tokens),
-      static_cast<long long>(so.max_queue_inputs), mib(mem.bodies),
+      static_cast<long long>(so.max_batch_tokens), mib(mem.prefix_cache), mib(mem.queue),
+      static_cast<long long>(so.max_queue_tokens), static_cast<long long>(so.max_queue_inputs), mib(mem.bodies),
       static_cast<long long>(options.max_concurrent_requests), static_cast<long long>(options.payload_limit_bytes),
       mib(mem.connections), static_cast<long long>(options.max_connections),
       static_cast<long long>(kConnectionBytes / 1024), options.host.c_str(), http.port());

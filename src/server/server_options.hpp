@@ -30,6 +30,7 @@ struct ServerOptions {
   std::string log_format = "text";             //!< "text" | "json"
   double shutdown_timeout_s = 30;              //!< how long SIGTERM waits for in-flight requests
   int64_t keep_alive_timeout_s = 60;           //!< idle keep-alive connections are closed after this
+  int64_t prefix_cache_mb = 256;               //!< K/V of request prompts kept for reuse; 0 disables
 };
 
 }  // namespace qembed::server

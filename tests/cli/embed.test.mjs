@@ -76,6 +76,22 @@ test("query prompts use the exact Qwen3 format", () => {
   assert.match(r.stderr, /unknown prompt name "passage"/);
 });
 
+test("query prompts start from the cached prompt and embed as if computed in full", () => {
+  const m = tinyGguf();
+  // "x" and "The" merge with the colon of "Query:", the others do not: both kinds must reuse the prompt.
+  const queries = ["what is the capital of China?", "x", "The sky is blue", " spaced", "42 answers"].map((text) => ({ text }));
+  const cached = qembed(["embed", "--model", m, "--threads", "2", "--prompt-name", "query"], jsonl(queries));
+  assert.equal(cached.status, 0, cached.stderr);
+  assert.match(cached.stderr, /prompt cache: 5 of 5 inputs started from the cached prompt/);
+  const full = qembed(["embed", "--model", m, "--threads", "2", "--prompt-name", "query", "--prefix-cache-mb", "0"],
+                      jsonl(queries));
+  assert.equal(full.status, 0, full.stderr);
+  assert.match(full.stderr, /prompt cache: 0 of 5 inputs/);
+  const a = parseJsonl(cached.stdout), b = parseJsonl(full.stdout);
+  assert.equal(a.length, 5);
+  for (let i = 0; i < 5; i++) assert.ok(cosine(a[i].embedding, b[i].embedding) >= 0.99999, `query ${i}`);
+});
+
 test("over-context input is an error naming the input and both counts, unless --truncate", () => {
   const m = model("tiny-ctx64.gguf", ["--shape", "custom", "--layers", "2", "--hidden", "256", "--heads", "4", "--kv-heads", "2", "--head-dim", "64", "--ffn", "512", "--ctx", "64", "--format", "gguf", "--type", "F32", "--seed", "7"]);
   const long = { text: "word ".repeat(200) };

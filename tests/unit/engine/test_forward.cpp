@@ -1,5 +1,4 @@
 // The fast forward pass against the scalar reference, and batching/chunking invariance.
-#include <cmath>
 #include <random>
 
 #include <gtest/gtest.h>
@@ -12,27 +11,13 @@
 #include "kernels/cpu_features.hpp"
 #include "model/model.hpp"
 #include "test_model_fixture.hpp"
+#include "test_vectors.hpp"
 
 namespace qembed {
 namespace {
 
-double cosine(const std::vector<float>& a, const std::vector<float>& b) {
-  double ab = 0, aa = 0, bb = 0;
-  for (size_t i = 0; i < a.size(); ++i) {
-    ab += static_cast<double>(a[i]) * b[i];
-    aa += static_cast<double>(a[i]) * a[i];
-    bb += static_cast<double>(b[i]) * b[i];
-  }
-  return ab / std::sqrt(aa * bb);
-}
-
-std::vector<int32_t> random_tokens(std::mt19937& rng, int n, int32_t eos) {
-  std::uniform_int_distribution<int32_t> d(0, 151000);
-  std::vector<int32_t> t(n);
-  for (auto& x : t) x = d(rng);
-  t.back() = eos;
-  return t;
-}
+using testing::cosine;
+using testing::random_tokens;
 
 class ForwardTest : public ::testing::TestWithParam<std::string> {};
 
