@@ -95,7 +95,10 @@ TEST_P(PrefixForwardTest, CachedPrefixEqualsFullComputationInMixedBatches) {
     EXPECT_EQ(reused[i], cases[i].reused);
     reused_total += reused[i];
     EXPECT_GT(cosine(got[i], want[i]), 0.99999);
-    EXPECT_GT(cosine(got[i], forward_reference(*model, seqs[i])), 0.99999);
+    // The reference in the fast pass's arithmetic (int8/bf16 activation rounding where this CPU uses it, where a
+    // last-ulp difference can flip a code: 0.99995; see test_forward.cpp).
+    EXPECT_GT(cosine(got[i], forward_reference(*model, seqs[i], ReferenceMatmul::kLikeFast)),
+              model->repacked_bytes > 0 ? 0.99995 : 0.99999);
     std::vector<int64_t> alone_reused;
     EXPECT_GT(cosine(got[i], cached.embed({seqs[i]}, &alone_reused)[0]), 0.99999) << "batch invariance";
     EXPECT_EQ(alone_reused[0], cases[i].reused);
@@ -147,7 +150,10 @@ TEST(PrefixForward, DisabledCacheStoresNothingAndChangesNothing) {
   const auto got = off.embed(seqs, &reused);
   EXPECT_EQ(reused, (std::vector<int64_t>{0, 0}));
   for (size_t i = 0; i < seqs.size(); ++i) {
-    EXPECT_GT(cosine(got[i], forward_reference(*model, seqs[i])), 0.99999);
+    // The reference in the fast pass's arithmetic (int8/bf16 activation rounding where this CPU uses it, where a
+    // last-ulp difference can flip a code: 0.99995; see test_forward.cpp).
+    EXPECT_GT(cosine(got[i], forward_reference(*model, seqs[i], ReferenceMatmul::kLikeFast)),
+              model->repacked_bytes > 0 ? 0.99995 : 0.99999);
   }
 }
 
