@@ -5,7 +5,6 @@
 #include "kernels/attention.hpp"
 #include "kernels/cpu_features.hpp"
 #include "kernels/matmul.hpp"
-#include "kernels/matmul_bf16.hpp"
 #include "kernels/matmul_int8.hpp"
 #include "kernels/ops.hpp"
 #include "kernels/quant_blocks.hpp"
@@ -26,10 +25,8 @@ void rmsnorm_ref(const float* x, const float* w, float* y, int64_t n, double eps
 
 std::vector<float> forward_reference(const Model& model, std::span<const int32_t> tokens, ReferenceMatmul mode) {
   const bool like_int8 = mode == ReferenceMatmul::kLikeFast && simd_level() >= SimdLevel::Avx512Vnni;
-  const bool like_bf16 = mode == ReferenceMatmul::kLikeFast && simd_level() >= SimdLevel::Avx512Bf16;
   auto matmul_ref = [&](const WeightMatrix& w, const float* x, int64_t n, float* y) {
     if (like_int8 && w.int8 != nullptr) return matmul_int8_ref(*w.int8, x, n, y);
-    if (like_bf16 && w.bf16 != nullptr) return matmul_bf16_ref(*w.bf16, x, n, y);
     qembed::matmul_ref(w, x, n, y);
   };
   const Qwen3Config& c = model.config;

@@ -12,8 +12,8 @@ namespace qembed {
 //! Which arithmetic the reference's projections use.
 enum class ReferenceMatmul {
   kFloat,     //!< the model's math: dequantized weights times f32 activations (matmul_ref)
-  kLikeFast,  //!< what the fast pass computes on this CPU: for weights repacked at load (and a SIMD level that
-              //!< uses them), the int8 / bf16 paths' activation rounding (matmul_int8_ref, matmul_bf16_ref)
+  kLikeFast,  //!< what the fast pass computes on this CPU: for weights repacked to int8 at load (and a SIMD
+              //!< level that uses them), the int8 path's activation rounding (matmul_int8_ref)
 };
 
 //! Final hidden state of the last token after the output norm, (n_embd). Not normalized.

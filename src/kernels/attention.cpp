@@ -49,7 +49,6 @@ void attend_row_scalar(const float* q, const float* k, const float* v, int64_t k
 
 detail::AttendRowFn attend_row_for(SimdLevel level) {
   switch (level) {
-    case SimdLevel::Avx512Bf16:
     case SimdLevel::Avx512Vnni:
     case SimdLevel::Avx512: return detail::attend_row_avx512;
     case SimdLevel::Avx2: return detail::attend_row_avx2;

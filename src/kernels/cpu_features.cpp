@@ -29,13 +29,9 @@ SimdLevel detect_hardware_level() {
   if (!avx2) return SimdLevel::Scalar;
   const bool avx512f = (b >> 16) & 1, avx512dq = (b >> 17) & 1, avx512bw = (b >> 30) & 1, avx512vl = (b >> 31) & 1;
   const bool avx512vnni = (c >> 11) & 1;
-  unsigned a1 = 0, b1 = 0, c1 = 0, d1 = 0;
-  __get_cpuid_count(7, 1, &a1, &b1, &c1, &d1);
-  const bool avx512bf16 = (a1 >> 5) & 1;
   const bool zmm_state = (xcr0 & 0xe0) == 0xe0;  // opmask, ZMM_Hi256, Hi16_ZMM
   if (!(avx512f && avx512dq && avx512bw && avx512vl && zmm_state)) return SimdLevel::Avx2;
-  if (!avx512vnni) return SimdLevel::Avx512;
-  return avx512bf16 ? SimdLevel::Avx512Bf16 : SimdLevel::Avx512Vnni;
+  return avx512vnni ? SimdLevel::Avx512Vnni : SimdLevel::Avx512;
 }
 
 SimdLevel cap_from_env(SimdLevel hw) {
@@ -46,7 +42,6 @@ SimdLevel cap_from_env(SimdLevel hw) {
   else if (std::strcmp(env, "avx2") == 0) cap = SimdLevel::Avx2;
   else if (std::strcmp(env, "avx512") == 0) cap = SimdLevel::Avx512;
   else if (std::strcmp(env, "avx512vnni") == 0) cap = SimdLevel::Avx512Vnni;
-  else if (std::strcmp(env, "avx512bf16") == 0) cap = SimdLevel::Avx512Bf16;
   return static_cast<int>(cap) < static_cast<int>(hw) ? cap : hw;
 }
 
@@ -80,7 +75,6 @@ const char* simd_level_name(SimdLevel level) {
     case SimdLevel::Avx2: return "avx2";
     case SimdLevel::Avx512: return "avx512";
     case SimdLevel::Avx512Vnni: return "avx512vnni";
-    case SimdLevel::Avx512Bf16: return "avx512bf16";
   }
   return "unknown";
 }

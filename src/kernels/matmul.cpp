@@ -7,7 +7,6 @@
 #include <vector>
 
 #include "kernels/cpu_features.hpp"
-#include "kernels/matmul_bf16.hpp"
 #include "kernels/matmul_int8.hpp"
 #include "kernels/matmul_kernels.hpp"
 #include "kernels/quant_blocks.hpp"
@@ -53,7 +52,6 @@ void tile_scalar(const float* packed, int64_t kc, const float* x, int mt, float*
 
 const MatmulKernels& kernels_for(SimdLevel level) {
   switch (level) {
-    case SimdLevel::Avx512Bf16:
     case SimdLevel::Avx512Vnni:
     case SimdLevel::Avx512: return matmul_kernels_avx512();
     case SimdLevel::Avx2: return matmul_kernels_avx2();
@@ -105,7 +103,6 @@ void matmul(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y, T
   if (n_tokens <= 0 || w.n_out <= 0) return;
   const SimdLevel level = simd_level();
   if (w.int8 != nullptr && level >= SimdLevel::Avx512Vnni) return matmul_int8(*w.int8, x, n_tokens, y, pool);
-  if (w.bf16 != nullptr && level >= SimdLevel::Avx512Bf16) return matmul_bf16(*w.bf16, x, n_tokens, y, pool);
   const detail::MatmulKernels& kern = detail::kernels_for(level);
   const int64_t nr = kern.nr, mr = kern.mr;
   const int64_t n_in = w.n_in, n_out = w.n_out;

@@ -9,7 +9,6 @@
 namespace qembed {
 
 struct Int8Weights;
-struct Bf16Weights;
 
 //! W: (n_out, n_in) row-major in the stored type; row o holds the n_in input weights of output o.
 //! This is the PyTorch [out, in] layout, which GGUF stores as ne = {n_in, n_out}.
@@ -22,8 +21,6 @@ struct WeightMatrix {
   size_t row_bytes = 0;        //!< ggml_row_bytes(type, n_in)
   //! The same weights repacked for int8 dot products (set at load on CPUs with AVX-512 VNNI), or null.
   const Int8Weights* int8 = nullptr;
-  //! BF16 weights repacked for vdpbf16ps (set at load on CPUs with AVX-512 BF16), or null.
-  const Bf16Weights* bf16 = nullptr;
 
   const uint8_t* row(int64_t o) const { return data + static_cast<size_t>(o) * row_bytes; }
 };

@@ -5,7 +5,6 @@
 
 #include "formats/gguf_reader.hpp"
 #include "formats/safetensors.hpp"
-#include "kernels/bf16_weights.hpp"
 #include "kernels/int8_weights.hpp"
 #include "model/model.hpp"
 
@@ -15,7 +14,6 @@ struct Model::Storage {
   std::unique_ptr<GgufFile> gguf;
   std::unique_ptr<HfCheckpoint> hf;
   std::vector<std::unique_ptr<Int8Weights>> int8;  //!< repacked layer matrices (repack_for_cpu)
-  std::vector<std::unique_ptr<Bf16Weights>> bf16;
 };
 
 }  // namespace qembed

@@ -36,10 +36,10 @@ TEST_P(ForwardTest, FastMatchesReferenceAndIsBatchInvariant) {
   Embedder embedder(*model, opt);
   std::vector<std::vector<float>> batched = embedder.embed(seqs);
   ASSERT_EQ(batched.size(), seqs.size());
-  // Against the model's math (f32 activations): 0.99999, or 0.9999 where this CPU runs the weights on a repacked
-  // path (int8 for quantized types, bf16 for BF16), whose activation rounding costs ~5e-5 of cosine here (the
-  // parity threshold for these types is 0.9995; docs/performance.md). Against the fast pass's own arithmetic
-  // (forward_reference kLikeFast): 0.99995, as a last-ulp difference can flip an activation's int8/bf16 code.
+  // Against the model's math (f32 activations): 0.99999, or 0.9999 where this CPU runs quantized weights on the
+  // int8 path, whose activation rounding costs ~5e-5 of cosine here (the parity threshold for these types is
+  // 0.9995 / 0.995; docs/design.md "Numerics"). Against the fast pass's own arithmetic (forward_reference
+  // kLikeFast): 0.99995, as a last-ulp difference can flip an activation's int8 code.
   const bool packed_path = model->repacked_bytes > 0 && simd_level() >= SimdLevel::Avx512Vnni;
   const double model_threshold = packed_path ? 0.9999 : 0.99999;
   for (size_t i = 0; i < seqs.size(); ++i) {

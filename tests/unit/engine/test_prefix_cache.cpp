@@ -95,7 +95,7 @@ TEST_P(PrefixForwardTest, CachedPrefixEqualsFullComputationInMixedBatches) {
     EXPECT_EQ(reused[i], cases[i].reused);
     reused_total += reused[i];
     EXPECT_GT(cosine(got[i], want[i]), 0.99999);
-    // The reference in the fast pass's arithmetic (int8/bf16 activation rounding where this CPU uses it, where a
+    // The reference in the fast pass's arithmetic (int8 activation rounding where this CPU uses it, where a
     // last-ulp difference can flip a code: 0.99995; see test_forward.cpp).
     EXPECT_GT(cosine(got[i], forward_reference(*model, seqs[i], ReferenceMatmul::kLikeFast)),
               model->repacked_bytes > 0 ? 0.99995 : 0.99999);
@@ -150,7 +150,7 @@ TEST(PrefixForward, DisabledCacheStoresNothingAndChangesNothing) {
   const auto got = off.embed(seqs, &reused);
   EXPECT_EQ(reused, (std::vector<int64_t>{0, 0}));
   for (size_t i = 0; i < seqs.size(); ++i) {
-    // The reference in the fast pass's arithmetic (int8/bf16 activation rounding where this CPU uses it, where a
+    // The reference in the fast pass's arithmetic (int8 activation rounding where this CPU uses it, where a
     // last-ulp difference can flip a code: 0.99995; see test_forward.cpp).
     EXPECT_GT(cosine(got[i], forward_reference(*model, seqs[i], ReferenceMatmul::kLikeFast)),
               model->repacked_bytes > 0 ? 0.99995 : 0.99999);
