@@ -55,6 +55,8 @@ int cmd_info(int argc, char** argv) {
       {"tensor_types", types},
       {"file_bytes", model->file_bytes},
       {"simd", simd_level_name(simd_level())},
+      // Weights repacked at load for this CPU's kernels (int8 copies of quantized matrices on AVX-512 VNNI).
+      {"repacked_bytes", model->repacked_bytes},
   };
   if (args.has("json")) {
     std::printf("%s\n", j.dump().c_str());
