@@ -1,6 +1,7 @@
 // AVX-512 VNNI int8 kernels: activation quantization into tile-major records and a (up to 8 tokens x 16 rows)
-// tile. Per sub-block and token: the integer accumulator starts at the zero-point correction, takes blk/4 vpdpbusd (u8 weight codes x s8
-// activation codes, 4 products per int32 lane), then one scale FMA (and one offset FMA for types with a min).
+// tile. Per sub-block and token: the integer accumulator starts at the zero-point correction, takes blk/4
+// vpdpbusd (u8 weight codes x s8 activation codes, 4 products per int32 lane), then one scale FMA (and one offset
+// FMA for types with a min).
 // GCC 12 flags _mm512_undefined_* inside its own intrinsics headers as maybe-uninitialized (a false positive).
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>

@@ -4,11 +4,12 @@
 #include <cstdint>
 
 #include "kernels/int8_weights.hpp"
+#include "kernels/packed_matmul_driver.hpp"
 
 namespace qembed::detail {
 
 //! Tokens per activation tile: the int8 activations are stored tile-major so a kernel reads one stream.
-constexpr int kInt8TileTokens = 8;  // == kPackedTileTokens (packed_matmul_driver.hpp)
+constexpr int kInt8TileTokens = kPackedTileTokens;
 
 //! Activations quantized per sub-block of w.blk values: x[t][k] ≈ d[t][b] * q[t][k] for k in sub-block b.
 //! Storage: for each tile of 8 tokens and sub-block b, one record
@@ -29,7 +30,7 @@ struct Int8Kernels {
 const Int8Kernels& int8_kernels_scalar();
 const Int8Kernels& int8_kernels_avx512vnni();
 
-//! Shared by every quantize_row: the scale of a sub-block with largest magnitude amax, and its inverse (0 for an
+//! Shared by every quantize_tile: the scale of a sub-block with largest magnitude amax, and its inverse (0 for an
 //! all-zero sub-block, so every code is 0). Both paths use these exact float operations, so codes match bit for bit.
 inline float int8_scale(float amax) { return amax / 127.0f; }
 inline float int8_inverse(float d) { return d != 0.0f ? 1.0f / d : 0.0f; }
