@@ -65,9 +65,11 @@ int cmd_bench(int argc, char** argv) {
     std::vector<double> sorted = ms;
     std::sort(sorted.begin(), sorted.end());
     auto pct = [&](double p) { return sorted[std::min(sorted.size() - 1, static_cast<size_t>(p * sorted.size()))]; };
-    std::fprintf(stderr, "qembed bench: %zu inputs one at a time, %.1f tokens avg, p50 %.1f ms, p90 %.1f ms, %d threads, "
-                 "simd %s\n", seqs.size(), static_cast<double>(tokens) / seqs.size(), pct(0.5), pct(0.9),
-                 embedder.n_threads(), simd_level_name(simd_level()));
+    std::fprintf(stderr,
+                 "qembed bench: %zu inputs one at a time, %.1f tokens avg, p50 %.1f ms, p90 %.1f ms, %d threads, "
+                 "simd %s\n",
+                 seqs.size(), static_cast<double>(tokens) / seqs.size(), pct(0.5), pct(0.9), embedder.n_threads(),
+                 simd_level_name(simd_level()));
     std::printf("{\"inputs\": %zu, \"mean_tokens\": %.1f, \"p50_ms\": %.2f, \"p90_ms\": %.2f, \"mean_ms\": %.2f}\n",
                 seqs.size(), static_cast<double>(tokens) / seqs.size(), pct(0.5), pct(0.9), total / ms.size());
     return 0;

@@ -69,8 +69,7 @@ void tile_scalar(const Int8Weights& w, int64_t g, const uint8_t* act, int mt, fl
   }
 }
 
-void run(const Int8Kernels& kern, const Int8Weights& w, const float* x, int64_t n_tokens, float* y,
-         ThreadPool* pool) {
+void run(const Int8Kernels& kern, const Int8Weights& w, const float* x, int64_t n_tokens, float* y, ThreadPool* pool) {
   const int64_t tile_bytes = w.n_blocks * int8_act_record_bytes(w.blk);
   run_packed_matmul(
       x, w.n_in, n_tokens, w.n_out, tile_bytes, y, pool,

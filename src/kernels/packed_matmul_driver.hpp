@@ -11,15 +11,15 @@
 
 namespace qembed::detail {
 
-constexpr int kPackedTileTokens = 8;   //!< tokens per activation tile (and most per micro-kernel call)
-constexpr int kPackedGroupRows = 16;   //!< output rows per weight group (one zmm of lanes)
+constexpr int kPackedTileTokens = 8;  //!< tokens per activation tile (and most per micro-kernel call)
+constexpr int kPackedGroupRows = 16;  //!< output rows per weight group (one zmm of lanes)
 constexpr int64_t kPackedTokenBlock = 64;
 
 //! prepare(x_tile, mt, records): converts tokens [0, mt) of a tile (rows of x) into tile_bytes of records.
 //! tile(g, records, mt, y, n_valid): writes y[t * n_out + r] for t < mt, r < n_valid of group g.
 template <class Prepare, class Tile>
-void run_packed_matmul(const float* x, int64_t n_in, int64_t n_tokens, int64_t n_out, int64_t tile_bytes,
-                       float* y, ThreadPool* pool, Prepare prepare, Tile tile) {
+void run_packed_matmul(const float* x, int64_t n_in, int64_t n_tokens, int64_t n_out, int64_t tile_bytes, float* y,
+                       ThreadPool* pool, Prepare prepare, Tile tile) {
   if (n_tokens <= 0 || n_out <= 0) return;
   constexpr int kT = kPackedTileTokens;
   const int64_t n_tiles = (n_tokens + kT - 1) / kT;

@@ -49,11 +49,17 @@ void repack_for_cpu(Model& model) {
   std::vector<std::pair<size_t, int64_t>> items;
   for (size_t i = 0; i < todo.size(); ++i)
     for (int64_t o = 0; o < todo[i]->n_out; o += kRowsPerItem) items.emplace_back(i, o);
+  // Items left per matrix: whoever packs a matrix's last item releases its file pages at once, so the peak at
+  // load is about the packed copies plus the matrices in flight, not the packed copies plus the whole file.
+  std::vector<std::atomic<int64_t>> left(todo.size());
+  for (size_t i = 0; i < todo.size(); ++i) left[i] = (todo[i]->n_out + kRowsPerItem - 1) / kRowsPerItem;
   std::atomic<size_t> next{0};
   auto worker = [&] {
     for (size_t it; (it = next.fetch_add(1)) < items.size();) {
       const auto [i, o] = items[it];
       pack_int8_rows(*todo[i], o, std::min(todo[i]->n_out, o + kRowsPerItem), *packed[i]);
+      if (left[i].fetch_sub(1) == 1)
+        release_pages(todo[i]->data, todo[i]->row_bytes * static_cast<size_t>(todo[i]->n_out));
     }
   };
   const unsigned n_threads = std::max(1u, std::thread::hardware_concurrency());
@@ -64,7 +70,6 @@ void repack_for_cpu(Model& model) {
   for (size_t i = 0; i < todo.size(); ++i) {
     todo[i]->int8 = packed[i].get();
     model.repacked_bytes += packed[i]->bytes();
-    release_pages(todo[i]->data, todo[i]->row_bytes * static_cast<size_t>(todo[i]->n_out));
     model.storage->int8.push_back(std::move(packed[i]));
   }
 }
