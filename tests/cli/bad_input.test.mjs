@@ -3,10 +3,13 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { test } from "node:test";
+import { after, test } from "node:test";
 import { assertCleanError, jsonl, qembed, tinyGguf } from "./helpers.mjs";
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "qembed-bad-"));
+// The corrupted copies are model-sized: remove each after use and the folder at the end (a run used to leave
+// ~4 GB behind in /tmp).
+after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 const file = (name, bytes) => {
   const p = path.join(tmp, name);
   fs.writeFileSync(p, bytes);
@@ -26,7 +29,9 @@ test("wrong magic, empty file, truncated and corrupted GGUF", () => {
   const good = fs.readFileSync(tinyGguf());
   // Truncated in the header, in the tensor infos, and in the data section.
   for (const cut of [6, 30, 2000, 200_000, Math.floor(good.length / 2), good.length - 1]) {
-    const r = embedWith(file(`cut${cut}.gguf`, good.subarray(0, cut)));
+    const cutFile = file(`cut${cut}.gguf`, good.subarray(0, cut));
+    const r = embedWith(cutFile);
+    fs.rmSync(cutFile);
     assertCleanError(assert, r, /cut\d+\.gguf/);
   }
   // Absurd counts: n_tensors and n_kv = 2^62.
@@ -46,7 +51,9 @@ test("random byte corruption never crashes", () => {
     const bad = Buffer.from(good);
     // Corrupt the metadata/tensor-info region, where structure lives.
     for (let k = 0; k < 4; k++) bad[Math.floor(rand() * Math.min(bad.length, 4_000_000))] = Math.floor(rand() * 256);
-    const r = embedWith(file(`flip${trial}.gguf`, bad));
+    const flipped = file(`flip${trial}.gguf`, bad);
+    const r = embedWith(flipped);
+    fs.rmSync(flipped);
     assert.equal(r.signal, null, `trial ${trial} crashed: ${r.stderr}`);
     assert.ok(r.status === 0 || r.status === 1, `trial ${trial} status ${r.status}: ${r.stderr}`);
     if (r.status === 1) assert.match(r.stderr, /qembed: error: /);

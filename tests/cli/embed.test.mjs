@@ -106,9 +106,10 @@ test("over-context input is an error naming the input and both counts, unless --
   assert.equal(tok.tokens.at(-1), 151643, "truncated input still ends in EOS");
 });
 
-test("files in and out, and a batch budget smaller than the input set, keep order and values", () => {
+test("files in and out, and a batch budget smaller than the input set, keep order and values", (t) => {
   const m = tinyGguf();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "qembed-cli-"));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
   const many = Array.from({ length: 40 }, (_, i) => ({ text: `document number ${i} ` + "lorem ipsum ".repeat(i % 7) }));
   fs.writeFileSync(path.join(dir, "in.jsonl"), jsonl(many));
   const a = qembed(["embed", "--model", m, "--input", path.join(dir, "in.jsonl"), "--output", path.join(dir, "out.jsonl"), "--batch-tokens", "64"]);
@@ -137,8 +138,9 @@ test("info describes the model", () => {
   assert.match(text.stdout, /embedding_dims\s+256/);
 });
 
-test("bench prints a JSON summary as its last line", () => {
+test("bench prints a JSON summary as its last line", (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "qembed-bench-"));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
   fs.writeFileSync(path.join(dir, "docs.jsonl"), jsonl(TEXTS));
   const r = qembed(["bench", "--model", tinyGguf(), "--input", path.join(dir, "docs.jsonl"), "--threads", "2"]);
   assert.equal(r.status, 0, r.stderr);
