@@ -20,6 +20,18 @@ const char* simd_level_name(SimdLevel level);
 SimdLevel simd_level_hardware();
 //! Overrides the cached level (tests, benchmarks); capped at simd_level_hardware(). Not for use mid-call.
 void set_simd_level(SimdLevel level);
+//! set_simd_level for one scope, restoring the previous level on exit (tests, benchmarks).
+class ScopedSimdLevel {
+ public:
+  explicit ScopedSimdLevel(SimdLevel level) : saved_(simd_level()) { set_simd_level(level); }
+  ~ScopedSimdLevel() { set_simd_level(saved_); }
+  ScopedSimdLevel(const ScopedSimdLevel&) = delete;
+  ScopedSimdLevel& operator=(const ScopedSimdLevel&) = delete;
+
+ private:
+  SimdLevel saved_;
+};
+
 //! Every level from scalar up to simd_level_hardware() (for tests that check each level against scalar).
 std::vector<SimdLevel> simd_levels_available();
 

@@ -6,6 +6,7 @@
 
 #include <cstring>
 
+#include "kernels/avx512_common.hpp"
 #include "kernels/matmul_kernels.hpp"
 
 namespace qembed::detail {
@@ -13,8 +14,6 @@ namespace {
 
 constexpr int kNr = 32;
 constexpr int kMr = 12;
-
-inline __mmask16 tail_mask(int64_t n) { return n >= 16 ? __mmask16(0xffff) : __mmask16((1u << n) - 1); }
 
 void decode_f16(const uint8_t* src, int64_t kc, float* dst) {
   const uint16_t* s = reinterpret_cast<const uint16_t*>(src);

@@ -8,6 +8,7 @@
 
 #include <cstring>
 
+#include "kernels/avx512_common.hpp"
 #include "kernels/matmul_int8_kernels.hpp"
 
 namespace qembed::detail {
@@ -85,7 +86,7 @@ void tile_mt(const Int8Weights& w, int64_t g, const uint8_t* act, float* y, int6
       for (int t = 0; t < MT; ++t) facc[t] = _mm512_fmadd_ps(m, _mm512_set1_ps(dsum[t]), facc[t]);
     }
   }
-  const __mmask16 mask = n_valid >= 16 ? __mmask16(0xffff) : __mmask16((1u << n_valid) - 1);
+  const __mmask16 mask = tail_mask(n_valid);
 #pragma GCC unroll 8
   for (int t = 0; t < MT; ++t) _mm512_mask_storeu_ps(y + t * ldy, mask, facc[t]);
 }

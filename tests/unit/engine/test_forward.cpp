@@ -59,16 +59,17 @@ TEST(ForwardLevels, QuantizedWeightsOnTheFloatPathMatchTheReferenceExactly) {
   for (std::string type : {"Q8_0", "Q4_K_M"}) {
     auto model = Model::load(testing::generated_model("engine-tiny-seed11-" + type + ".gguf",
                                                       "--shape tiny --format gguf --seed 11 --type " + type));
-    const SimdLevel saved = simd_level();
-    set_simd_level(std::min(saved, SimdLevel::Avx512));
-    EmbedderOptions opt;
-    opt.n_threads = 2;
-    Embedder embedder(*model, opt);
     std::mt19937 rng(9);
     std::vector<std::vector<int32_t>> seqs{random_tokens(rng, 3, model->tokenizer->eos_id()),
                                            random_tokens(rng, 40, model->tokenizer->eos_id())};
-    std::vector<std::vector<float>> out = embedder.embed(seqs);
-    set_simd_level(saved);
+    std::vector<std::vector<float>> out;
+    {
+      ScopedSimdLevel f32_path(std::min(simd_level(), SimdLevel::Avx512));  // for the embedder only
+      EmbedderOptions opt;
+      opt.n_threads = 2;
+      Embedder embedder(*model, opt);
+      out = embedder.embed(seqs);
+    }
     for (size_t i = 0; i < seqs.size(); ++i) {
       EXPECT_GT(cosine(forward_reference(*model, seqs[i]), out[i]), 0.99999) << type << " seq " << i;
     }

@@ -70,13 +70,4 @@ inline double max_rel_error(const std::vector<float>& y, const std::vector<float
   return worst;
 }
 
-class LevelGuard {
- public:
-  explicit LevelGuard(SimdLevel l) : saved_(simd_level()) { set_simd_level(l); }
-  ~LevelGuard() { set_simd_level(saved_); }
-
- private:
-  SimdLevel saved_;
-};
-
 }  // namespace qembed::test

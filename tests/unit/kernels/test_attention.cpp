@@ -47,9 +47,8 @@ void check_case(const Case& c, uint32_t seed) {
   const auto v = random_vector(static_cast<size_t>(n_kv * s.n_head_kv * s.head_dim), seed + 2, 1.0f);
   std::vector<float> ref(q.size());
   attention_ref(s, q.data(), c.n_q, c.q_pos0, k.data(), v.data(), n_kv, ref.data());
-  const SimdLevel saved = simd_level();
   for (SimdLevel level : simd_levels_available()) {
-    set_simd_level(level);
+    ScopedSimdLevel scope(level);
     std::vector<float> out(q.size(), std::nanf(""));
     for (int64_t q0 = 0; q0 < c.n_q; q0 += c.q_block)
       for (int64_t h0 = 0; h0 < s.n_head; h0 += c.h_block)
@@ -61,7 +60,6 @@ void check_case(const Case& c, uint32_t seed) {
         << "level=" << simd_level_name(level) << " n_head=" << s.n_head << " n_head_kv=" << s.n_head_kv
         << " hd=" << s.head_dim << " n_q=" << c.n_q << " q_pos0=" << c.q_pos0;
   }
-  set_simd_level(saved);
 }
 
 TEST(Attention, TiledMatchesReference) {

@@ -32,7 +32,7 @@ void check_type(GgmlType type, const std::vector<int64_t>& n_ins) {
         matmul_ref(ow.w, x.data(), n_tokens, ref.data());
         const auto scale = abs_products(ow.w, x, n_tokens);
         for (SimdLevel level : simd_levels_available()) {
-          LevelGuard guard(level);
+          ScopedSimdLevel guard(level);
           for (ThreadPool* pool : {&pool1, &pool2, &pool3}) {
             std::vector<float> y(ref.size(), std::nanf(""));
             matmul(ow.w, x.data(), n_tokens, y.data(), *pool);

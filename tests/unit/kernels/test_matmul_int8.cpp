@@ -81,7 +81,7 @@ void check_type(GgmlType type, const std::vector<int64_t>& n_ins) {
               << ggml_type_info(type).name << " T=" << n_tokens << " n_in=" << n_in << " n_out=" << n_out;
         }
         if (!vnni) continue;
-        LevelGuard guard(SimdLevel::Avx512Vnni);
+        ScopedSimdLevel guard(SimdLevel::Avx512Vnni);
         for (ThreadPool* pool : {&pool1, &pool2, &pool3}) {
           std::vector<float> y(ref.size(), std::nanf(""));
           matmul(ow.w, x.data(), n_tokens, y.data(), *pool);
@@ -119,7 +119,7 @@ TEST(MatmulInt8, LowerLevelsUseTheFloatPath) {
   const auto scale = abs_products(ow.w, x, 5);
   ThreadPool pool(2);
   for (SimdLevel level : simd_levels_available()) {
-    LevelGuard guard(level);
+    ScopedSimdLevel guard(level);
     std::vector<float> y(ref.size());
     matmul(ow.w, x.data(), 5, y.data(), pool);
     const double err = max_rel_error(y, ref, scale);

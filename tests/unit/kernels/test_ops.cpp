@@ -19,22 +19,13 @@ std::vector<float> random_vector(size_t n, uint32_t seed, float scale = 1.0f) {
   return v;
 }
 
-class LevelScope {
- public:
-  explicit LevelScope(SimdLevel l) : saved_(simd_level()) { set_simd_level(l); }
-  ~LevelScope() { set_simd_level(saved_); }
-
- private:
-  SimdLevel saved_;
-};
-
 TEST(Ops, RmsnormMatchesDoubleFormula) {
   for (SimdLevel level : simd_levels_available())
   for (int64_t n : {1, 3, 16, 17, 64, 1000, 1024, 4096}) {
     const auto x = random_vector(static_cast<size_t>(n), 1 + n, 3.0f);
     const auto w = random_vector(static_cast<size_t>(n), 2 + n);
     const float eps = 1e-6f;
-    LevelScope scope(level);
+    ScopedSimdLevel scope(level);
     std::vector<float> y(x.size());
     rmsnorm(x.data(), w.data(), y.data(), n, eps);
     double ss = 0;
@@ -54,7 +45,7 @@ TEST(Ops, RmsnormMatchesDoubleFormula) {
 
 TEST(Ops, SiluMulMatchesDoubleFormula) {
   for (SimdLevel level : simd_levels_available()) {
-    LevelScope scope(level);
+    ScopedSimdLevel scope(level);
     for (int64_t n : {1, 15, 17, 1000}) {
       auto gate = random_vector(static_cast<size_t>(n), 5, 6.0f);
       if (n > 2) {
