@@ -1,15 +1,50 @@
 #pragma once
-// Failures caused by outside input (files, text, flags, requests). The message says what was wrong and where;
-// the CLI and HTTP boundaries catch Error and report it. Broken internal invariants use assert instead.
+// Failures with a kind. The kind decides how a boundary reports a failure, once, in one place: the CLI prints the
+// message and exits 1; HTTP maps the kind to a status (server/api/error_status.cpp):
+//   kInvalidInput -> 400/422 (the client's fault: bad text, field, flag, file the user named)
+//   kLimit        -> 413/429/503 (a bound was hit: too many tokens, queue full, shutting down)
+//   kIo           -> 500 with a safe message (disk, database, network: never the client's fault)
+//   kInternal     -> 500, logged (a bug; the message is for the log, the client gets a generic one)
+// Broken internal invariants inside hot code still use assert.
 #include <stdexcept>
 #include <string>
 
 namespace qembed {
 
-//! A user-facing failure: bad file, bad text, bad flag. what() is the full message shown to the user.
+enum class ErrorKind { kInvalidInput, kLimit, kIo, kInternal };
+
+//! A failure with a user-facing message. what() is the full message; kind() says whose fault it is.
+//! `Error(msg)` is an invalid-input error, the common case for parsers of outside bytes.
 class Error : public std::runtime_error {
  public:
-  using std::runtime_error::runtime_error;
+  explicit Error(const std::string& message, ErrorKind kind = ErrorKind::kInvalidInput)
+      : std::runtime_error(message), kind_(kind) {}
+  ErrorKind kind() const { return kind_; }
+
+ private:
+  ErrorKind kind_;
 };
+
+//! A bound was reached (tokens, inputs, queue, memory): retrying later or with less may succeed.
+inline Error LimitError(const std::string& message) { return Error(message, ErrorKind::kLimit); }
+//! Storage or network failed (reading a file that passed validation, a database, a socket).
+inline Error IoError(const std::string& message) { return Error(message, ErrorKind::kIo); }
+//! A bug: a state the code should never reach.
+inline Error InternalError(const std::string& message) { return Error(message, ErrorKind::kInternal); }
+
+//! The kind's name for logs and metrics ("invalid_input", "limit", "io", "internal").
+inline const char* error_kind_name(ErrorKind kind) {
+  switch (kind) {
+    case ErrorKind::kInvalidInput:
+      return "invalid_input";
+    case ErrorKind::kLimit:
+      return "limit";
+    case ErrorKind::kIo:
+      return "io";
+    case ErrorKind::kInternal:
+      return "internal";
+  }
+  return "internal";
+}
 
 }  // namespace qembed

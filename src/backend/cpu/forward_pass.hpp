@@ -11,6 +11,7 @@
 #include <span>
 #include <vector>
 
+#include "engine/backend.hpp"
 #include "engine/prefix_cache.hpp"
 #include "kernels/ops.hpp"
 #include "kernels/thread_pool.hpp"
@@ -28,6 +29,8 @@ class ForwardPass {
   //! sequence's first past[s].n_tokens positions are taken from the entry, whose ids must equal them, and at
   //! least the last token is computed (n_tokens < the sequence's length).
   std::vector<float> run(const std::vector<std::span<const int32_t>>& seqs, const std::vector<PrefixMatch>& past = {});
+  //! The same over an already packed batch.
+  std::vector<float> run(const PackedBatch& batch);
 
   //! Runs one sequence and keeps every layer's K/V of all its positions: the prefix cache entry for `ids`.
   //! `past` (optional) supplies its first positions from an existing entry.

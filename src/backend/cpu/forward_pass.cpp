@@ -1,4 +1,4 @@
-#include "engine/forward_pass.hpp"
+#include "backend/cpu/forward_pass.hpp"
 
 #include <algorithm>
 #include <cstring>
@@ -32,32 +32,17 @@ struct ForwardPass::Batch {
   int64_t n_seq() const { return static_cast<int64_t>(seq_start.size()) - 1; }
   int64_t n_kv_rows() const { return kv_start.back(); }
 
-  Batch(const std::vector<std::span<const int32_t>>& seqs, const std::vector<PrefixMatch>& matches) {
-    if (!matches.empty() && matches.size() != seqs.size()) {
-      throw Error("forward pass: " + std::to_string(matches.size()) + " prefix matches for " +
-                  std::to_string(seqs.size()) + " sequences");
-    }
-    seq_start.push_back(0);
+  explicit Batch(const PackedBatch& pb) : ids(pb.token_ids), pos(pb.positions) {
+    seq_start = pb.seq_offsets;
     kv_start.push_back(0);
-    for (size_t s = 0; s < seqs.size(); ++s) {
-      const std::span<const int32_t> seq = seqs[s];
-      const PrefixMatch m = matches.empty() ? PrefixMatch{} : matches[s];
+    for (int64_t s = 0; s < pb.n_seq(); ++s) {
+      const PrefixMatch m = pb.past.empty() ? PrefixMatch{} : pb.past[s];
       const int64_t p = m ? m.n_tokens : 0;
-      const auto n = static_cast<int64_t>(seq.size());
-      // The last token is pooled, so it is always computed; the cached ids must be this sequence's.
-      if (p > 0 &&
-          (p >= n || p > m.entry->n_tokens() || !std::equal(seq.begin(), seq.begin() + p, m.entry->ids.begin()))) {
-        throw Error("forward pass: prefix cache entry does not match sequence " + std::to_string(s));
-      }
       past.push_back(p > 0 ? m.entry.get() : nullptr);
       n_past.push_back(p);
-      for (int64_t i = p; i < n; ++i) {
-        ids.push_back(seq[i]);
-        pos.push_back(static_cast<int32_t>(i));
-        kv_row.push_back(kv_start.back() + i);
-      }
-      seq_start.push_back(static_cast<int64_t>(ids.size()));
-      kv_start.push_back(kv_start.back() + n);
+      // A sequence's K/V rows: its p cached positions, then its computed tokens at positions p..n-1.
+      for (int64_t t = pb.seq_offsets[s]; t < pb.seq_offsets[s + 1]; ++t) kv_row.push_back(kv_start.back() + pos[t]);
+      kv_start.push_back(kv_start.back() + p + (pb.seq_offsets[s + 1] - pb.seq_offsets[s]));
     }
   }
 };
@@ -196,15 +181,17 @@ void ForwardPass::run_layer(int64_t layer, const Batch& b, float* h) {
   }
 }
 
+std::vector<float> ForwardPass::run(const PackedBatch& batch) { return run_batch(Batch(batch), nullptr); }
+
 std::vector<float> ForwardPass::run(const std::vector<std::span<const int32_t>>& seqs,
                                     const std::vector<PrefixMatch>& past) {
-  return run_batch(Batch(seqs, past), nullptr);
+  return run(PackedBatch::pack(seqs, past));
 }
 
 std::shared_ptr<PrefixEntry> ForwardPass::capture(std::span<const int32_t> ids, const PrefixMatch& past) {
   const Qwen3Config& c = model_.config;
   auto entry = std::make_shared<PrefixEntry>(std::vector<int32_t>(ids.begin(), ids.end()), c.n_layer, c.kv_dim());
-  run_batch(Batch({ids}, {past}), entry.get());
+  run_batch(Batch(PackedBatch::pack({ids}, {past})), entry.get());
   return entry;
 }
 

@@ -1,0 +1,166 @@
+#pragma once
+// The embedding service: the one path from any front end (CLI embed/tokenize/bench, the OpenAI, TEI and Ollama
+// HTTP dialects, and later the knowledge base, cache and reranker) to the backend. It owns every embedding rule
+// once — prompt choice, text -> ids, EOS, left/right truncation, per-input limits, `dimensions`, normalization,
+// finite results, the cache key — and the one batcher (service/batcher.hpp) whose worker thread owns the Engine.
+//
+// Flow: encode() (any thread; tokenization) -> submit() (admission against the queue bounds) -> the worker
+// computes in token-budget batches, round-robin across requests -> finished vectors to the caller's callback.
+// embed() is the blocking form of the same path.
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "backend/backend_factory.hpp"
+#include "service/cache_key.hpp"
+#include "service/service_stats.hpp"
+
+namespace qembed {
+class Model;
+class Engine;
+}  // namespace qembed
+
+namespace qembed::service {
+
+class Batcher;
+
+enum class TruncationSide { kRight, kLeft };  //!< kRight keeps the first tokens, kLeft the last (EOS stays last)
+
+//! How one request's inputs become vectors. The same fields mean the same on every front end.
+struct EmbedParams {
+  std::optional<std::string> prompt_name;  //!< "query", "document" or a configured name; nullopt: the default
+  std::optional<std::string> instruction;  //!< a task: "Instruct: {task}\nQuery:{text}"; exclusive with prompt_name
+  bool truncate = false;                   //!< over the input limit: truncate instead of failing
+  TruncationSide truncation_side = TruncationSide::kRight;
+  int64_t dimensions = 0;                  //!< MRL: keep the first D, then normalize; 0: all
+  bool normalize = true;                   //!< L2-normalize (after `dimensions`)
+};
+
+//! A request's inputs: texts, or token-id arrays (never both).
+struct EmbedInputs {
+  std::vector<std::string> texts;
+  std::vector<std::vector<int32_t>> token_ids;
+  bool are_tokens = false;
+  size_t size() const { return are_tokens ? token_ids.size() : texts.size(); }
+};
+
+//! Inputs turned into model ids by encode(), ready to submit.
+struct EncodedRequest {
+  std::vector<std::vector<int32_t>> seqs;  //!< (n_inputs) model ids, EOS included, within the input limit
+  std::vector<int32_t> prompt_ids;         //!< the prompt every text starts with (no EOS), for the prefix cache
+  int64_t n_tokens = 0;                    //!< sum of the seqs' lengths
+  int64_t dimensions = 0;
+  bool normalize = true;
+};
+
+//! A finished request.
+struct EmbedResult {
+  std::vector<std::vector<float>> vectors;  //!< (n_inputs, dimensions or n_embd), finite
+  std::vector<int64_t> n_tokens;            //!< per input, EOS included
+  int64_t total_tokens = 0;
+  double queue_ms = 0, compute_ms = 0;      //!< waiting for the first batch; first batch start to last batch end
+};
+
+//! What submit() did with a request.
+enum class Admission {
+  kQueued,    //!< will be computed; `done` will be called once
+  kBusy,      //!< the queue is full right now: retry later (429)
+  kTooLarge,  //!< larger than the whole queue bound (413)
+  kStopping,  //!< shutting down (503)
+};
+
+//! Called once, on the worker thread: `error` is null on success; otherwise it says what failed (its kind says
+//! whose fault: kLimit when the client disconnected or the service stopped, kInvalidInput for a non-finite result
+//! naming the input, kInternal for a bug).
+using EmbedDone = std::function<void(EmbedResult result, const Error* error)>;
+
+struct ServiceOptions {
+  BackendOptions backend;
+  int64_t max_batch_tokens = 16384;  //!< tokens per forward batch (a longer single input runs alone)
+  int64_t max_batch_inputs = 0;      //!< inputs per forward batch; 0: no limit
+  int64_t max_queue_tokens = 0;      //!< tokens admitted and not finished; 0: 16 x max_batch_tokens
+  int64_t max_queue_inputs = 16384;  //!< inputs admitted and not finished
+  int64_t max_input_tokens = 0;      //!< per input, EOS included; 0: the model's context
+  int64_t prefix_cache_bytes = int64_t{256} << 20;  //!< K/V of prompts kept for reuse; 0 disables
+  std::string default_prompt_name;                  //!< applied when a request names none ("" -> none)
+  std::map<std::string, std::string> prompts;       //!< name -> text prepended verbatim (besides query/document)
+  std::string served_name;                          //!< the model id clients use; "" -> derived from the path
+};
+
+//! What front ends show about the model being served.
+struct ModelInfo {
+  std::string id;            //!< the served model id (ServiceOptions::served_name or the file/folder name)
+  std::string path, format;  //!< as loaded; "gguf" | "safetensors"
+  std::string dtype;         //!< the most common weight type ("Q8_0", "F16"...)
+  std::string architecture;
+  int64_t n_embd = 0, n_ctx = 0, n_vocab = 0, n_layer = 0;
+  int64_t max_input_tokens = 0;  //!< the per-input limit in force
+  uint64_t file_bytes = 0;
+  std::string fingerprint;   //!< ModelFingerprint as hex
+  BackendInfo backend;
+};
+
+//! One input as the model sees it, for /tokenize and `qembed tokenize`.
+struct TokenPiece {
+  int32_t id = 0;
+  std::string text;     //!< the token's bytes (may be a partial UTF-8 sequence)
+  bool special = false;
+  size_t start = 0, stop = 0;  //!< byte offsets into the text the tokenizer saw (prompt included)
+};
+struct TokenizedInput {
+  std::string text;  //!< what the tokenizer saw: prompt + input
+  std::vector<TokenPiece> pieces;
+};
+
+class EmbeddingService {
+ public:
+  //! Checks the options (Error naming the option), prepares the backend, starts the batcher's worker.
+  EmbeddingService(std::unique_ptr<Model> model, const ServiceOptions& options);
+  //! Stops the worker after finishing what was admitted.
+  ~EmbeddingService();
+
+  const ModelInfo& model_info() const { return info_; }
+  const ServiceOptions& options() const { return options_; }
+  //! Live counters for /metrics (updated by the worker and by submit()).
+  const ServiceStats& stats() const { return *stats_; }
+
+  //! Checks params (dimensions range, prompt names) and inputs (empty text, ids outside the vocabulary, over the
+  //! limit without `truncate`), tokenizes, applies prompt, EOS and truncation. Errors name the input by index
+  //! ("input 3 ...") and the request field where one is at fault; kInvalidInput, or kLimit for too many tokens.
+  EncodedRequest encode(const EmbedInputs& inputs, const EmbedParams& params) const;
+  //! The prompt text a params selects ("" for none); Error for an unknown name or both fields set.
+  std::string prompt_text(const EmbedParams& params) const;
+
+  //! Queues an encoded request. `cancelled` (optional) is polled before each batch: once set, the request's
+  //! remaining inputs are dropped and `done` gets a kLimit error.
+  Admission submit(EncodedRequest request, EmbedDone done, std::shared_ptr<std::atomic<bool>> cancelled = nullptr);
+  //! encode + submit + wait. Throws Error: the encode errors, kLimit when not admitted (busy, too large, stopping).
+  EmbedResult embed(const EmbedInputs& inputs, const EmbedParams& params);
+
+  //! The ids and pieces the model sees for each text (prompt applied; EOS appended when add_special).
+  std::vector<TokenizedInput> tokenize(const std::vector<std::string>& texts, const EmbedParams& params,
+                                       bool add_special = true) const;
+
+  //! The cache key of a sequence's pooled vector (before dimensions/normalization): every front end that asks
+  //! for the same ids on the same model and numeric path gets the same key.
+  CacheKey cache_key(const std::vector<int32_t>& ids) const;
+
+  //! Makes sure a prompt's K/V are cached now (CLI: before streaming a file); no-op without a prompt.
+  void warm_prompt(const EmbedParams& params);
+  //! Finishes everything admitted, then stops the worker; later submits answer kStopping.
+  void stop();
+
+ private:
+  std::unique_ptr<Model> model_;
+  ServiceOptions options_;
+  ModelInfo info_;
+  std::unique_ptr<ServiceStats> stats_;
+  std::unique_ptr<Batcher> batcher_;  // owns the Engine on its worker thread
+};
+
+}  // namespace qembed::service

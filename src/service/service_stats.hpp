@@ -1,0 +1,32 @@
+#pragma once
+// Live counters of the embedding service, read by /metrics and `qembed embed`'s summary. The worker and submit()
+// update them; readers load them without locks (each value is consistent on its own, not across values).
+#include <atomic>
+#include <cstdint>
+#include <functional>
+
+namespace qembed::service {
+
+struct ServiceStats {
+  std::atomic<int64_t> queue_inputs{0};       //!< inputs queued, not yet computed
+  std::atomic<int64_t> queue_tokens{0};       //!< tokens queued, not yet computed
+  std::atomic<int64_t> admitted_tokens{0};    //!< tokens of requests admitted and not finished
+  std::atomic<int64_t> requests_running{0};   //!< requests with inputs in the current batch
+  std::atomic<int64_t> requests_waiting{0};   //!< requests queued, none of their inputs started
+  std::atomic<int64_t> tokens_total{0};       //!< tokens computed since start
+  std::atomic<int64_t> inputs_total{0};       //!< inputs computed since start
+  std::atomic<int64_t> batches_total{0};      //!< forward batches run since start
+  // Prefix cache.
+  std::atomic<int64_t> prefix_hits_total{0};           //!< requests whose prompt K/V were already cached
+  std::atomic<int64_t> prefix_misses_total{0};         //!< requests whose prompt K/V were computed and cached
+  std::atomic<int64_t> prefix_tokens_reused_total{0};  //!< positions taken from the cache instead of computed
+  std::atomic<int64_t> prefix_inputs_reused_total{0};  //!< inputs that started from a cached prompt
+  std::atomic<int64_t> prefix_evictions_total{0};      //!< entries evicted to stay within the budget
+  std::atomic<int64_t> prefix_cache_bytes{0};          //!< bytes held by the cache now
+  std::atomic<int64_t> prefix_cache_entries{0};        //!< entries held now
+
+  //! Called on the worker after each forward batch (e.g. to feed histograms); may be empty.
+  std::function<void(int64_t n_inputs, int64_t n_tokens, double seconds)> on_batch;
+};
+
+}  // namespace qembed::service
