@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Idempotent set-up on Debian 12: system packages (apt), the npm test oracles and the real Qwen3 tokenizer,
 # then a Release build in build/. Safe to run again: installed pieces are skipped, the build is incremental.
+# QEMBED_WERROR=1 builds with warnings as errors (scripts/test.sh sets it; a quickstart is not blocked by a warning).
+# QEMBED_BUILD_DIR picks the build folder (default build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# clang + libclang-rt-14-dev (libFuzzer, sanitizer runtimes): the fuzz targets (scripts/run_fuzz.sh).
 APT_PACKAGES=(build-essential cmake pkg-config nlohmann-json3-dev libicu-dev libgtest-dev libgmock-dev jq libboost-dev
-              libboost-system-dev)
+              libboost-system-dev clang libclang-rt-14-dev)
 command -v node >/dev/null 2>&1 || APT_PACKAGES+=(nodejs)
 command -v npm >/dev/null 2>&1 || APT_PACKAGES+=(npm)
 
@@ -30,6 +33,9 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
 fi
 
 BUILD_DIR=${QEMBED_BUILD_DIR:-build}
-cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release >/dev/null
+WERROR=OFF
+[ "${QEMBED_WERROR:-0}" = 1 ] && WERROR=ON
+# Passed every time, so a build folder configured by scripts/test.sh does not keep -Werror for a later quickstart.
+cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DQEMBED_WERROR="$WERROR" >/dev/null
 cmake --build "$BUILD_DIR" -j"$(nproc)"
-echo "setup: built $BUILD_DIR/qembed" >&2
+echo "setup: built $BUILD_DIR/qembed (warnings as errors: $WERROR)" >&2

@@ -15,8 +15,9 @@ struct BackendOptions {
   int64_t chunk_tokens = 512;  //!< activation chunk inside a batch (bounds per-chunk scratch)
 };
 
-//! Prepares `model`'s weights for the device (e.g. int8 repacking on CPUs with AVX-512 VNNI) and returns the
-//! backend. The model must outlive it. Throws Error for an unknown device.
-std::unique_ptr<Backend> make_backend(Model& model, const BackendOptions& options);
+//! Prepares `model`'s weights for the device (e.g. int8 repacking on CPUs with AVX-512 VNNI; the model itself is
+//! never changed) and returns the backend. The model must outlive it. Throws Error for an unknown device, or for
+//! the CPU an invalid QEMBED_SIMD.
+std::unique_ptr<Backend> make_backend(const Model& model, const BackendOptions& options);
 
 }  // namespace qembed

@@ -1,5 +1,6 @@
 // qembed serve: flags (each also read from QEMBED_<NAME>, upper-case, dashes -> underscores; a flag on the command
-// line wins over its variable) into ServerOptions, then the server runs until SIGTERM/SIGINT.
+// line wins over its variable) into ServerOptions (the service's options and the HTTP front's), then the server runs until SIGTERM/SIGINT.
+#include <algorithm>
 #include <cctype>
 #include <cstdio>
 #include <cstdlib>
@@ -21,8 +22,13 @@ std::vector<FlagSpec> serve_flags() {
       {"model", true, "GGUF file or HuggingFace model folder (required)"},
       {"host", true, "address to listen on (default 127.0.0.1; 0.0.0.0 for all interfaces)"},
       {"port", true, "TCP port (default 8080; 0 picks a free one, printed at start-up)"},
-      {"served-model-name", true, "the model id clients send and see (default: the model's name)"},
-      {"api-key", true, "require Authorization: Bearer KEY on every route but /health"},
+      {"metrics-port", true, "also serve GET /metrics, without API keys, on this port (default: none)"},
+      {"prometheus-port", true, "the same as --metrics-port (TEI's name)"},
+      {"served-model-name", true, "the model id clients send and see (default: the model file or folder name)"},
+      {"api-key", true,
+       "KEY[:ROLE]: require Authorization: Bearer KEY; ROLE admin (default), embed or search (repeatable; "
+       "comma-separated in env)"},
+      {"api-key-file", true, "a file with one KEY[:ROLE] per line (# comments)"},
       {"threads", true, "compute threads (default: all cores)"},
       {"io-threads", true, "HTTP event-loop threads, which also parse and tokenize (default 1)"},
       {"max-batch-tokens", true, "tokens per forward batch (default 16384)"},
@@ -95,6 +101,14 @@ std::vector<std::string> args_with_env(const std::vector<FlagSpec>& specs, int a
       }
     } else if (f.name == "prompt") {
       for (const std::string& p : split_prompts(value)) out.push_back("--prompt=" + p);
+    } else if (f.name == "api-key") {
+      size_t start = 0;
+      for (size_t i = 0; i <= value.size(); ++i) {
+        if (i == value.size() || value[i] == ',') {
+          if (i > start) out.push_back("--api-key=" + value.substr(start, i - start));
+          start = i + 1;
+        }
+      }
     } else {
       out.push_back("--" + f.name + "=" + value);
     }
@@ -119,31 +133,42 @@ int cmd_serve(int argc, char** argv) {
     return 0;
   }
   server::ServerOptions o;
+  service::ServiceOptions& so = o.service;
   o.model_path = args.require("model");
   o.host = args.get_or("host", o.host);
   o.port = static_cast<int>(args.get_int("port", o.port, 0, 65535));
-  o.served_model_name = args.get_or("served-model-name", "");
-  o.api_key = args.get_or("api-key", "");
-  o.n_threads = static_cast<int>(args.get_int("threads", 0, 1, 1024));
+  if (args.has("metrics-port") && args.has("prometheus-port") &&
+      args.get("metrics-port") != args.get("prometheus-port")) {
+    throw Error("--metrics-port and --prometheus-port name the same listener; give one of them");
+  }
+  o.metrics_port = static_cast<int>(
+      args.get_int(args.has("metrics-port") ? "metrics-port" : "prometheus-port", -1, 0, 65535));
+  so.served_name = args.get_or("served-model-name", "");
+  o.api_keys = args.get_all("api-key");
+  o.api_key_file = args.get_or("api-key-file", "");
+  so.backend.n_threads = static_cast<int>(args.get_int("threads", 0, 1, 1024));
   o.io_threads = static_cast<int>(args.get_int("io-threads", 1, 1, 64));
-  o.max_batch_tokens = args.get_int("max-batch-tokens", o.max_batch_tokens, 16, 1 << 22);
-  o.max_batch_requests = args.get_int("max-batch-requests", 0, 1, 1 << 20);
+  so.max_batch_tokens = args.get_int("max-batch-tokens", so.max_batch_tokens, 16, 1 << 22);
+  so.max_batch_inputs = args.get_int("max-batch-requests", 0, 1, 1 << 20);
   o.max_concurrent_requests = args.get_int("max-concurrent-requests", o.max_concurrent_requests, 1, 1 << 20);
   o.max_client_batch_size = args.get_int("max-client-batch-size", o.max_client_batch_size, 1, 1 << 20);
   o.payload_limit_bytes = args.get_int("payload-limit", o.payload_limit_bytes, 1024, int64_t{1} << 32);
   o.max_connections = args.get_int("max-connections", o.max_connections, 1, 1 << 20);
-  o.max_input_tokens = args.get_int("max-input-tokens", 0, 2, 1 << 22);
-  o.max_queue_tokens = args.get_int("max-queue-tokens", 0, 16, int64_t{1} << 32);
+  so.max_input_tokens = args.get_int("max-input-tokens", 0, 2, 1 << 22);
+  so.max_queue_tokens = args.get_int("max-queue-tokens", 0, 16, int64_t{1} << 32);
+  // Queued inputs: room for a few full client batches, never fewer than 8192.
+  so.max_queue_inputs = std::max<int64_t>(4 * o.max_client_batch_size, 8192);
   o.auto_truncate = args.has("auto-truncate");
-  o.default_prompt_name = args.get_or("default-prompt-name", "");
+  so.default_prompt_name = args.get_or("default-prompt-name", "");
   for (const std::string& p : args.get_all("prompt")) {
     size_t eq = p.find('=');
     if (eq == std::string::npos || eq == 0) throw Error("--prompt expects NAME=TEXT, got \"" + p + "\"");
-    o.prompts[p.substr(0, eq)] = p.substr(eq + 1);
+    so.prompts[p.substr(0, eq)] = p.substr(eq + 1);
   }
-  if (!o.default_prompt_name.empty() && !o.prompts.count(o.default_prompt_name) && o.default_prompt_name != "query" &&
-      o.default_prompt_name != "document") {
-    throw Error("--default-prompt-name \"" + o.default_prompt_name + "\" is not query, document or a --prompt name");
+  // Checked here as well as by the service, so that a typo fails before the model is loaded.
+  if (!so.default_prompt_name.empty() && !so.prompts.count(so.default_prompt_name) &&
+      so.default_prompt_name != "query" && so.default_prompt_name != "document") {
+    throw Error("--default-prompt-name \"" + so.default_prompt_name + "\" is not query, document or a --prompt name");
   }
   o.cors_origin = args.get_or("cors-origin", "");
   o.log_format = args.get_or("log-format", "text");
@@ -151,7 +176,7 @@ int cmd_serve(int argc, char** argv) {
     throw Error("--log-format must be text or json, got \"" + o.log_format + "\"");
   }
   o.shutdown_timeout_s = static_cast<double>(args.get_int("shutdown-timeout", 30, 0, 3600));
-  o.prefix_cache_mb = args.get_int("prefix-cache-mb", o.prefix_cache_mb, 0, 1 << 20);
+  so.prefix_cache_bytes = args.get_int("prefix-cache-mb", 256, 0, 1 << 20) << 20;
   return server::run_server(o);
 }
 

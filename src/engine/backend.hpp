@@ -40,7 +40,8 @@ enum class OutputHead {
 };
 
 //! A forward pass in progress. Several tasks of one backend may be alive at once (each owns its residual stream
-//! and K/V); their steps are called from one thread at a time and never overlap.
+//! and K/V, and keeps the prefix entries its batch reads alive); their steps are called from one thread at a time
+//! and never overlap. A task must not outlive the backend that started it.
 class ForwardTask {
  public:
   virtual ~ForwardTask() = default;
@@ -75,8 +76,9 @@ class Backend {
   virtual BackendInfo info() const = 0;
   //! Starts a forward pass; the batch's ids are valid (checked by the engine) and its matches consistent.
   virtual std::unique_ptr<ForwardTask> start(PackedBatch batch, OutputHead head) = 0;
-  //! Runs one sequence and keeps every layer's K/V of all its positions: the prefix-cache entry for `ids`.
-  //! `past` (optional) supplies its first positions from an existing entry.
+  //! Runs one sequence and keeps every layer's K/V of all its positions: the prefix-cache entry for `ids`, of the
+  //! backend's own entry type (its K/V stay in the backend's memory). `past` (optional) supplies its first
+  //! positions from an existing entry of this backend. May run between two steps of a live task.
   virtual std::shared_ptr<PrefixEntry> capture(std::span<const int32_t> ids, const PrefixMatch& past) = 0;
   //! Bytes a prefix entry of n_tokens holds on this backend (checked against the cache budget before capture).
   virtual int64_t prefix_entry_bytes(int64_t n_tokens) const = 0;

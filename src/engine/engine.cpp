@@ -27,8 +27,7 @@ Engine::~Engine() = default;
 
 PrefixStatus Engine::remember_prefix(std::vector<int32_t> ids) {
   const auto n = static_cast<int64_t>(ids.size());
-  if (n < PrefixCache::kMinMatchTokens || n > config_.n_ctx || !prefix_cache_.enabled() ||
-      backend_->prefix_entry_bytes(n) > prefix_cache_.budget_bytes()) {
+  if (n < PrefixCache::kMinMatchTokens || n > config_.n_ctx || !prefix_cache_.fits(backend_->prefix_entry_bytes(n))) {
     return PrefixStatus::kNotCacheable;
   }
   check_ids(ids, config_.n_vocab, "prefix");

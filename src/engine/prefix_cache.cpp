@@ -4,16 +4,6 @@
 
 namespace qembed {
 
-PrefixEntry::PrefixEntry(std::vector<int32_t> token_ids, int64_t layers, int64_t kv_width)
-    : ids(std::move(token_ids)), n_layer(layers), kv_dim(kv_width) {
-  kv.resize(static_cast<size_t>(n_layer * 2 * n_tokens() * kv_dim));
-}
-
-int64_t PrefixEntry::bytes_for(int64_t n_tokens, int64_t n_layer, int64_t kv_dim) {
-  return n_tokens *
-         (n_layer * 2 * kv_dim * static_cast<int64_t>(sizeof(float)) + static_cast<int64_t>(sizeof(int32_t)));
-}
-
 PrefixMatch PrefixCache::find(std::span<const int32_t> seq, int64_t max_tokens) {
   PrefixMatch best;
   auto best_it = lru_.end();
@@ -31,10 +21,6 @@ PrefixMatch PrefixCache::find(std::span<const int32_t> seq, int64_t max_tokens) 
   if (best.n_tokens < kMinMatchTokens) return {};
   lru_.splice(lru_.begin(), lru_, best_it);
   return best;
-}
-
-bool PrefixCache::fits(int64_t n_tokens, int64_t n_layer, int64_t kv_dim) const {
-  return n_tokens > 0 && PrefixEntry::bytes_for(n_tokens, n_layer, kv_dim) <= budget_bytes_;
 }
 
 void PrefixCache::insert(std::shared_ptr<const PrefixEntry> entry) {

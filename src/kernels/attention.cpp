@@ -94,10 +94,10 @@ void attention_ref(const AttentionShape& s, const float* q, int64_t n_q, int64_t
 
 void attention_tiled(const AttentionShape& s, const float* q, int64_t n_q, int64_t q_pos0, const float* k,
                      const float* v, int64_t n_kv, float* out, int64_t q_begin, int64_t q_end, int64_t h_begin,
-                     int64_t h_end) {
+                     int64_t h_end, SimdLevel requested) {
   (void)n_q;
   (void)n_kv;
-  const SimdLevel level = simd_level();
+  const SimdLevel level = simd_level_capped(requested);
   const int64_t hd = s.head_dim, group = s.n_head / s.n_head_kv, kv_stride = s.n_head_kv * hd;
   const float scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(hd)));
   const int64_t q_stride = s.n_head * hd;

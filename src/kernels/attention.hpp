@@ -6,6 +6,8 @@
 // Query head h reads kv head h / (n_head / n_head_kv). Scale 1/sqrt(head_dim).
 #include <cstdint>
 
+#include "kernels/cpu_features.hpp"
+
 namespace qembed {
 
 struct AttentionShape {
@@ -25,8 +27,9 @@ void attention_ref(const AttentionShape& s, const float* q, int64_t n_q, int64_t
 //! position, so items should not be split into contiguous per-thread ranges ordered by position (the thread with the
 //! last positions gets ~3/4 of the work with 2 threads); deal them round-robin or largest first.
 //! AVX2 and scalar: one query at a time (slower; any split works).
+//! `level` defaults to the process-wide one; a backend passes the level it fixed at construction.
 void attention_tiled(const AttentionShape& s, const float* q, int64_t n_q, int64_t q_pos0, const float* k,
                      const float* v, int64_t n_kv, float* out, int64_t q_begin, int64_t q_end, int64_t h_begin,
-                     int64_t h_end);
+                     int64_t h_end, SimdLevel level = simd_level());
 
 }  // namespace qembed

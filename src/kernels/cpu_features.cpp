@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 
 namespace qembed {
 namespace {
@@ -34,15 +35,19 @@ SimdLevel detect_hardware_level() {
   return avx512vnni ? SimdLevel::Avx512Vnni : SimdLevel::Avx512;
 }
 
-SimdLevel cap_from_env(SimdLevel hw) {
+// The level QEMBED_SIMD names; nullopt when it is unset or empty (no cap) or names no level (simd_env_error()).
+std::optional<SimdLevel> level_from_env() {
   const char* env = std::getenv("QEMBED_SIMD");
-  if (env == nullptr || *env == '\0') return hw;
-  SimdLevel cap = hw;
-  if (std::strcmp(env, "scalar") == 0) cap = SimdLevel::Scalar;
-  else if (std::strcmp(env, "avx2") == 0) cap = SimdLevel::Avx2;
-  else if (std::strcmp(env, "avx512") == 0) cap = SimdLevel::Avx512;
-  else if (std::strcmp(env, "avx512vnni") == 0) cap = SimdLevel::Avx512Vnni;
-  return static_cast<int>(cap) < static_cast<int>(hw) ? cap : hw;
+  if (env == nullptr || *env == '\0') return std::nullopt;
+  for (SimdLevel l : {SimdLevel::Scalar, SimdLevel::Avx2, SimdLevel::Avx512, SimdLevel::Avx512Vnni}) {
+    if (std::strcmp(env, simd_level_name(l)) == 0) return l;
+  }
+  return std::nullopt;
+}
+
+SimdLevel cap_from_env(SimdLevel hw) {
+  const std::optional<SimdLevel> cap = level_from_env();
+  return cap && static_cast<int>(*cap) < static_cast<int>(hw) ? *cap : hw;
 }
 
 std::atomic<int> g_level{-1};
@@ -63,10 +68,19 @@ SimdLevel simd_level() {
   return static_cast<SimdLevel>(v);
 }
 
-void set_simd_level(SimdLevel level) {
+std::string simd_env_error() {
+  const char* env = std::getenv("QEMBED_SIMD");
+  if (env == nullptr || *env == '\0' || level_from_env()) return {};
+  return std::string("QEMBED_SIMD must be scalar, avx2, avx512 or avx512vnni, got \"") + env + "\"";
+}
+
+SimdLevel simd_level_capped(SimdLevel level) {
   const SimdLevel hw = simd_level_hardware();
-  const SimdLevel v = static_cast<int>(level) < static_cast<int>(hw) ? level : hw;
-  g_level.store(static_cast<int>(v), std::memory_order_relaxed);
+  return static_cast<int>(level) < static_cast<int>(hw) ? level : hw;
+}
+
+void set_simd_level(SimdLevel level) {
+  g_level.store(static_cast<int>(simd_level_capped(level)), std::memory_order_relaxed);
 }
 
 const char* simd_level_name(SimdLevel level) {

@@ -1,20 +1,30 @@
 #pragma once
 // Runtime SIMD level detection. QEMBED_SIMD=scalar|avx2|avx512|avx512vnni caps the level (for tests and
-// comparisons). Each level has its own translation units, compiled for that level only:
+// comparisons); a value above what the CPU supports caps silently to the hardware level, an unknown value is
+// reported by simd_env_error() (the CPU backend refuses to start with it). Each level has its own translation
+// units, compiled for that level only:
 //   scalar      portable C++ (the oracle every other level is tested against)
 //   avx2        AVX2 + FMA + F16C f32 kernels
 //   avx512      AVX-512 F/BW/VL/DQ f32 kernels
 //   avx512vnni  + int8 dot products (vpdpbusd) for quantized weights over int8-quantized activations
 // (An AVX-512 BF16 level with vdpbf16ps for BF16 weights was built and measured slower than the f32 FMA path on
 // the development CPU; see docs/design.md.)
+#include <string>
 #include <vector>
 
 namespace qembed {
 
 enum class SimdLevel { Scalar = 0, Avx2 = 1, Avx512 = 2, Avx512Vnni = 3 };
 
-//! The best level this CPU and OS support, capped by QEMBED_SIMD if set. Cached after the first call.
+//! The best level this CPU and OS support, capped by QEMBED_SIMD if set (an invalid value caps nothing). Cached
+//! after the first call. The process-wide default of the kernels' `level` parameters; a backend reads it once.
 SimdLevel simd_level();
+//! Empty when QEMBED_SIMD is unset, empty or a level name; otherwise the message for the user
+//! ("QEMBED_SIMD must be scalar, avx2, avx512 or avx512vnni, got \"bogus\"").
+std::string simd_env_error();
+//! `level` lowered to what the hardware supports (kernels take a level from callers; this keeps a wrong one from
+//! reaching an instruction the CPU lacks).
+SimdLevel simd_level_capped(SimdLevel level);
 const char* simd_level_name(SimdLevel level);
 //! What the CPU and OS support, ignoring QEMBED_SIMD.
 SimdLevel simd_level_hardware();

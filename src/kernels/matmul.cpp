@@ -99,10 +99,11 @@ void matmul_ref(const WeightMatrix& w, const float* x, int64_t n_tokens, float* 
   }
 }
 
-void matmul(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool) {
+void matmul(const WeightMatrix& w, const Int8Weights* packed, const float* x, int64_t n_tokens, float* y,
+            ThreadPool& pool, SimdLevel requested) {
   if (n_tokens <= 0 || w.n_out <= 0) return;
-  const SimdLevel level = simd_level();
-  if (w.int8 != nullptr && level >= SimdLevel::Avx512Vnni) return matmul_int8(*w.int8, x, n_tokens, y, pool);
+  const SimdLevel level = simd_level_capped(requested);
+  if (packed != nullptr && level >= SimdLevel::Avx512Vnni) return matmul_int8(*packed, x, n_tokens, y, pool);
   const detail::MatmulKernels& kern = detail::kernels_for(level);
   const int64_t nr = kern.nr, mr = kern.mr;
   const int64_t n_in = w.n_in, n_out = w.n_out;

@@ -9,8 +9,8 @@
 
 namespace qembed {
 
-void rmsnorm(const float* x, const float* w, float* y, int64_t n, float eps) {
-  if (simd_level() >= SimdLevel::Avx512) return detail::rmsnorm_avx512(x, w, y, n, eps);
+void rmsnorm(const float* x, const float* w, float* y, int64_t n, float eps, SimdLevel level) {
+  if (simd_level_capped(level) >= SimdLevel::Avx512) return detail::rmsnorm_avx512(x, w, y, n, eps);
   constexpr int kLanes = 16;
   float part[kLanes] = {};
   int64_t i = 0;
@@ -23,8 +23,8 @@ void rmsnorm(const float* x, const float* w, float* y, int64_t n, float eps) {
   for (int64_t k = 0; k < n; ++k) y[k] = x[k] * inv * w[k];
 }
 
-void silu_mul(const float* gate, const float* up, float* out, int64_t n) {
-  if (simd_level() >= SimdLevel::Avx512) return detail::silu_mul_avx512(gate, up, out, n);
+void silu_mul(const float* gate, const float* up, float* out, int64_t n, SimdLevel level) {
+  if (simd_level_capped(level) >= SimdLevel::Avx512) return detail::silu_mul_avx512(gate, up, out, n);
   for (int64_t i = 0; i < n; ++i) {
     const float g = gate[i];
     out[i] = g / (1.0f + std::exp(-g)) * up[i];

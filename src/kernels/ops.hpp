@@ -1,14 +1,17 @@
 #pragma once
-// Small element-wise ops of the Qwen3 layer, each one row at a time (the engine parallelizes over rows).
+// Small element-wise ops of the Qwen3 layer, each one row at a time (the caller parallelizes over rows). The SIMD
+// level defaults to the process-wide one; a backend passes the level it fixed at construction.
 #include <cstdint>
 #include <vector>
+
+#include "kernels/cpu_features.hpp"
 
 namespace qembed {
 
 //! y = x / sqrt(mean(x^2) + eps) * w   (n values; y may alias x)
-void rmsnorm(const float* x, const float* w, float* y, int64_t n, float eps);
+void rmsnorm(const float* x, const float* w, float* y, int64_t n, float eps, SimdLevel level = simd_level());
 //! out[i] = silu(gate[i]) * up[i]   (out may alias gate)
-void silu_mul(const float* gate, const float* up, float* out, int64_t n);
+void silu_mul(const float* gate, const float* up, float* out, int64_t n, SimdLevel level = simd_level());
 
 //! cos/sin of the neox rotary embedding for positions [0, n_pos), head_dim hd, base theta.
 class RopeTable {

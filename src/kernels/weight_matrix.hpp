@@ -1,5 +1,7 @@
 #pragma once
-// A read-only view of one weight matrix in its stored format (usually inside an mmapped file).
+// A read-only view of one weight matrix in its stored format (usually inside an mmapped file). It describes the
+// tensor only: copies prepared for a device's kernels (e.g. the CPU backend's int8 repacking) belong to the backend
+// that made them and are passed to the kernels explicitly.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -7,8 +9,6 @@
 #include "formats/ggml_types.hpp"
 
 namespace qembed {
-
-struct Int8Weights;
 
 //! W: (n_out, n_in) row-major in the stored type; row o holds the n_in input weights of output o.
 //! This is the PyTorch [out, in] layout, which GGUF stores as ne = {n_in, n_out}.
@@ -19,9 +19,9 @@ struct WeightMatrix {
   int64_t n_out = 0;           //!< rows (ne[1])
   const uint8_t* data = nullptr;
   size_t row_bytes = 0;        //!< ggml_row_bytes(type, n_in)
-  //! The same weights repacked for int8 dot products (set at load on CPUs with AVX-512 VNNI), or null.
-  const Int8Weights* int8 = nullptr;
 
+  //! Bytes of the whole matrix in the file.
+  size_t bytes() const { return row_bytes * static_cast<size_t>(n_out); }
   const uint8_t* row(int64_t o) const { return data + static_cast<size_t>(o) * row_bytes; }
 };
 

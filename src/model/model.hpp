@@ -1,5 +1,6 @@
 #pragma once
-// A loaded Qwen3 embedding model: hyper-parameters, weight views into the mapped file(s), and its tokenizer.
+// A loaded Qwen3 embedding model: hyper-parameters, weight views into the mapped file(s), and its tokenizer. It
+// describes the tensors only; preparing them for a device (repacking, upload) is a backend's job (src/backend).
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -46,7 +47,6 @@ class Model {
   std::string architecture;                       //!< "qwen3"
   uint64_t file_bytes = 0;                        //!< total size of the weight file(s)
   std::map<std::string, int> tensor_type_counts;  //!< ggml type name -> number of tensors
-  uint64_t repacked_bytes = 0;                    //!< weights repacked at load for this CPU's kernels
 
   //! Opaque owner of the mapped file(s) the weight views point into.
   struct Storage;
@@ -56,7 +56,6 @@ class Model {
   Model();
   friend std::unique_ptr<Model> load_gguf_model(const std::string& path);
   friend std::unique_ptr<Model> load_hf_model(const std::string& dir);
-  friend void repack_for_cpu(Model& model);
 };
 
 }  // namespace qembed

@@ -1,207 +1,220 @@
 #include "server/app.hpp"
 
 #include <boost/beast/http.hpp>
-#include <cstdio>
 #include <ctime>
 #include <new>
 
-#include "common/error.hpp"
+#include "common/log.hpp"
+#include "server/http/request_id.hpp"
 
 namespace qembed::server {
 
 namespace http = boost::beast::http;
-using nlohmann::json;
+using api::ApiError;
+using api::Call;
+using api::CallPtr;
+using api::Failure;
 
 namespace {
 
-double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
-
-//! The metrics label of a path: known routes by name, everything else "other" (bounded label cardinality).
-std::string endpoint_label(const std::string& path) {
-  static const char* known[] = {"/v1/embeddings", "/embeddings", "/v1/models", "/embed",  "/tokenize",
-                                "/info",          "/api/embed",  "/health",    "/metrics"};
-  for (const char* k : known) {
-    if (path == k) return k;
-  }
-  if (path.rfind("/v1/models/", 0) == 0) return "/v1/models";
-  return "other";
+double ms_since(api::Clock::time_point t) {
+  return std::chrono::duration<double, std::milli>(api::Clock::now() - t).count();
 }
 
-bool is_model_route(const std::string& path) {
-  return path == "/v1/embeddings" || path == "/embeddings" || path == "/embed" || path == "/api/embed" ||
-         path == "/tokenize";
+std::string header_value(const Request& req, http::field f) {
+  auto it = req.find(f);
+  return it == req.end() ? std::string() : std::string(it->value());
+}
+
+std::string header_value(const Request& req, const char* name) {
+  auto it = req.find(name);
+  return it == req.end() ? std::string() : std::string(it->value());
 }
 
 }  // namespace
 
-App::App(const ServerOptions& options, Metrics& metrics, boost::asio::io_context& io)
-    : options_(options), metrics_(metrics), io_(io), created_unix_s_(static_cast<int64_t>(std::time(nullptr))) {}
+App::App(const ServerOptions& options, api::KeyRing keys, Metrics& metrics, ConcurrencyLimiter& limiter,
+         boost::asio::io_context& io)
+    : options_(options),
+      keys_(std::move(keys)),
+      metrics_(metrics),
+      limiter_(limiter),
+      env_{options, metrics, io, *this},
+      routes_(api::make_route_table()) {
+  env_.started_unix_s = static_cast<int64_t>(std::time(nullptr));
+}
 
-void App::set_ready(const Model& model, Scheduler& scheduler, std::string served_name, double load_s) {
-  model_ = &model;
-  scheduler_ = &scheduler;
-  served_name_ = std::move(served_name);
-  load_s_ = load_s;
-  max_input_tokens_ =
-      options_.max_input_tokens > 0 ? std::min(options_.max_input_tokens, model.config.n_ctx) : model.config.n_ctx;
-  state_.store(ServerState::kReady, std::memory_order_release);
+void App::set_ready(service::EmbeddingService& service) {
+  env_.service_ptr.store(&service, std::memory_order_release);
+  env_.state.store(api::ServerState::kReady, std::memory_order_release);
 }
 
 void App::handle(Request&& req, std::shared_ptr<Exchange> ex) {
-  auto ctx = std::make_shared<RequestContext>();
-  ctx->id = next_id_++;
-  ctx->received_at = Clock::now();
-  ctx->exchange = std::move(ex);
+  auto call = std::make_shared<Call>();
+  call->received_at = api::Clock::now();
+  call->exchange = std::move(ex);
   try {
-    std::string target(req.target());
-    ctx->path = target.substr(0, target.find('?'));
-    ctx->method = std::string(req.method_string());
-    ctx->endpoint = endpoint_label(ctx->path);
-    if (auto it = req.find(http::field::origin); it != req.end()) ctx->origin = std::string(it->value());
-    route(ctx, req);
+    call->id = request_id_for(header_value(req, "x-request-id"));
+    const std::string target(req.target());
+    call->path = target.substr(0, target.find('?'));
+    call->method = std::string(req.method_string());
+    call->origin = header_value(req, http::field::origin);
+    call->dialect = api::dialect_of_unknown_path(call->path);
+    dispatch(call, req);
   } catch (const ApiError& e) {
-    fail(ctx, e);
+    reply_error(call, e);
   } catch (const Error& e) {
-    fail(ctx, ApiError(400, e.what()));
+    reply_error(call, api::from_service_error(e));
   } catch (const std::bad_alloc&) {
-    fail(ctx, ApiError(503, "out of memory while handling the request; retry with a smaller request"));
+    reply_error(call, ApiError(Failure::kUnavailable, "out of memory while handling the request; retry with less"));
   } catch (const std::exception& e) {
-    fail(ctx, ApiError(500, std::string("internal error: ") + e.what()));
+    log::error("request " + call->id + ": " + e.what());
+    reply_error(call, ApiError(Failure::kServerFault, "internal error; the server log has the details"));
   } catch (...) {
-    fail(ctx, ApiError(500, "internal error"));
+    reply_error(call, ApiError(Failure::kServerFault, "internal error"));
   }
 }
 
-void App::route(const Ctx& ctx, Request& req) {
-  const std::string& path = ctx->path;
+void App::dispatch(const CallPtr& call, Request& req) {
   const http::verb method = req.method();
   if (method == http::verb::options && !options_.cors_origin.empty()) {
-    return finish(ctx, 204, "", "text/plain");  // CORS preflight; headers are added by finish()
+    return reply(call, 204, "", "text/plain");  // CORS preflight; the headers come from add_common_headers()
   }
-  if (!options_.api_key.empty() && path != "/health") {
-    auto it = req.find(http::field::authorization);
-    const std::string want = "Bearer " + options_.api_key;
-    if (it == req.end()) throw ApiError(401, "missing API key: send the header Authorization: Bearer <key>");
-    if (std::string(it->value()) != want) throw ApiError(401, "invalid API key");
+  const api::RouteTable::Match m = routes_.find(method, call->path);
+  const api::Route* route = m.route ? m.route : m.other_verb;
+  if (route) {
+    call->dialect = route->dialect;
+    call->label = route->label;
   }
-  auto expect = [&](http::verb v) {
-    if (method != v) {
-      throw ApiError(
-          405, "method " + ctx->method + " is not allowed on " + path + "; use " + std::string(http::to_string(v)));
+  // Keys: a public route needs none; elsewhere no valid key is 401, a key without the route's role 403.
+  if (!keys_.empty() && !(route && route->roles == api::kPublic)) {
+    const api::RoleSet roles = keys_.authenticate(header_value(req, http::field::authorization));
+    if (roles == 0) {
+      throw ApiError(Failure::kUnauthenticated, req.find(http::field::authorization) == req.end()
+                                                    ? "missing API key: send the header Authorization: Bearer <key>"
+                                                    : "invalid API key");
     }
-  };
-  if (path == "/health") {
-    expect(http::verb::get);
-    switch (state_.load()) {
-      case ServerState::kReady:
-        return finish(ctx, 200, R"({"status":"ok"})", "application/json");
-      case ServerState::kLoading:
-        throw ApiError(503, "the model is loading");
-      case ServerState::kStopping:
-        throw ApiError(503, "the server is shutting down");
+    if (route && !(roles & route->roles)) {
+      throw ApiError(Failure::kForbidden, "this API key (role " + api::role_names(roles) + ") may not call " +
+                                              call->path + "; allowed roles: " + api::role_names(route->roles));
     }
   }
-  if (path == "/metrics") {
-    expect(http::verb::get);
-    return finish(ctx, 200, metrics_.render(), "text/plain; version=0.0.4");
+  if (!route) throw ApiError(Failure::kRouteNotFound, "no route for " + call->method + " " + call->path);
+  if (!m.route) {
+    throw ApiError(Failure::kMethodNotAllowed, "method " + call->method + " is not allowed on " + call->path +
+                                                   "; use " + std::string(http::to_string(route->method)));
   }
-  const ServerState state = state_.load(std::memory_order_acquire);
-  if (state == ServerState::kLoading) throw ApiError(503, "the model is loading; retry when GET /health returns 200");
-  if (state == ServerState::kStopping) throw ApiError(503, "the server is shutting down");
-
-  if (path == "/info") {
-    expect(http::verb::get);
-    return finish(ctx, 200, info().dump(), "application/json");
+  const api::ServerState state = env_.state.load(std::memory_order_acquire);
+  if (state == api::ServerState::kStopping) throw ApiError(Failure::kUnavailable, "the server is shutting down");
+  if (state == api::ServerState::kLoading && route->needs_model) {
+    throw ApiError(Failure::kUnavailable, "the model is loading; retry when GET /health returns 200");
   }
-  if (path == "/v1/models") {
-    expect(http::verb::get);
-    return finish(ctx, 200, models().dump(), "application/json");
+  if (route->takes_slot) {
+    if (!limiter_.try_acquire()) {
+      throw ApiError(Failure::kBusy, "the server is at its limit of " + std::to_string(limiter_.limit()) +
+                                         " concurrent requests; retry later");
+    }
+    call->holds_slot = true;
+    std::lock_guard lock(in_flight_mu_);
+    in_flight_[call.get()] = call;
   }
-  if (path.rfind("/v1/models/", 0) == 0) {
-    expect(http::verb::get);
-    std::string id = path.substr(11);
-    if (id != served_name_) throw ApiError(404, "model \"" + id + "\" does not exist", "model", "model_not_found");
-    return finish(ctx, 200, models()["data"][0].dump(), "application/json");
-  }
-  if (!is_model_route(path)) throw ApiError(404, "no route for " + ctx->method + " " + path);
-  expect(http::verb::post);
-
-  // Admission: a slot among --max-concurrent-requests, or 429 at once.
-  if (metrics_.requests_in_flight.fetch_add(1) >= options_.max_concurrent_requests) {
-    --metrics_.requests_in_flight;
-    throw ApiError(429, "the server is at its limit of " + std::to_string(options_.max_concurrent_requests) +
-                            " concurrent requests; retry later");
-  }
-  ctx->counted_in_flight = true;
-  json body = parse_body(req.body());
-  req.body().clear();
-  req.body().shrink_to_fit();
-  if (path == "/tokenize") return tokenize(ctx, body);
-  const Api api = path == "/embed" ? Api::kTEI : path == "/api/embed" ? Api::kOllama : Api::kOpenAI;
-  embed(ctx, body, api);
+  route->handler(env_, call, req);
 }
 
-Response App::reject(int status, const std::string& message) {
+Response App::reject(int status, const std::string& message, const Request* header) {
+  Call call;
+  call.id = header ? request_id_for(header_value(*header, "x-request-id")) : new_request_id();
+  if (header) {
+    const std::string target(header->target());
+    call.path = target.substr(0, target.find('?'));
+    call.method = std::string(header->method_string());
+    call.origin = header_value(*header, http::field::origin);
+    const api::RouteTable::Match m = routes_.find(header->method(), call.path);
+    const api::Route* route = m.route ? m.route : m.other_verb;
+    call.dialect = route ? route->dialect : api::dialect_of_unknown_path(call.path);
+  }
+  const Failure failure = status == 413 ? Failure::kTooLarge : status == 429 ? Failure::kBusy : Failure::kMalformed;
+  const ApiError e(failure, message);
   Response res{static_cast<http::status>(status), 11};
   res.set(http::field::content_type, "application/json");
-  res.set(http::field::server, "qembed");
   if (status == 429 || status == 503) res.set(http::field::retry_after, "1");
-  res.body() = error_body(status, message);
+  add_common_headers(res, call);
+  res.body() = api::error_body(call.dialect, e);
   metrics_.request_done("other", status, 0);
-  std::fprintf(stderr, "qembed: rejected request: %d %s\n", status, message.c_str());
+  log::warn("rejected request", {log::field("id", call.id), log::field("status", int64_t{status}),
+                                 log::field("path", call.path.substr(0, 200)), log::field("reason", message)});
   return res;
 }
 
-void App::fail(const Ctx& ctx, const ApiError& e) {
-  std::string retry_after;
-  if (e.status == 429 || e.status == 503) retry_after = "1";
-  finish(ctx, e.status, error_body(e.status, e.what(), e.param, e.code), "application/json", retry_after);
+void App::reply_error(const CallPtr& call, const ApiError& e) {
+  const int status = api::status_of(e.failure, call->dialect);
+  reply(call, status, api::error_body(call->dialect, e), "application/json");
 }
 
-void App::finish(const Ctx& ctx, int status, std::string body, const char* content_type,
-                 const std::string& retry_after) {
-  Response res{static_cast<http::status>(status), 11};
+void App::add_common_headers(Response& res, const Call& call) const {
   res.set(http::field::server, "qembed");
-  res.set(http::field::content_type, content_type);
-  res.set("x-request-id", std::to_string(ctx->id));
-  if (!retry_after.empty()) res.set(http::field::retry_after, retry_after);
-  if (!options_.cors_origin.empty()) {
-    const std::string& allow = options_.cors_origin;
-    if (allow == "*" || allow == ctx->origin) {
-      res.set(http::field::access_control_allow_origin, allow == "*" ? "*" : ctx->origin);
-      res.set(http::field::access_control_allow_methods, "GET, POST, OPTIONS");
-      res.set(http::field::access_control_allow_headers, "Authorization, Content-Type");
-      res.set(http::field::vary, "Origin");
+  res.set("X-Request-Id", call.id);
+  if (options_.cors_origin.empty()) return;
+  const std::string& allow = options_.cors_origin;
+  if (allow == "*" || allow == call.origin) {
+    res.set(http::field::access_control_allow_origin, allow == "*" ? "*" : call.origin);
+    res.set(http::field::access_control_allow_methods, "GET, POST, OPTIONS");
+    res.set(http::field::access_control_allow_headers, "Authorization, Content-Type, X-Request-Id");
+    res.set(http::field::access_control_expose_headers, "X-Request-Id");
+    res.set(http::field::vary, "Origin");
+  }
+}
+
+void App::reply(const CallPtr& call, int status, std::string body, std::string_view content_type) {
+  if (call->answered.exchange(true)) return;  // answered already (e.g. 503 at the shutdown deadline)
+  Response res{static_cast<http::status>(status), 11};
+  res.set(http::field::content_type, std::string(content_type));
+  if (status == 429 || status == 503) res.set(http::field::retry_after, "1");
+  add_common_headers(res, *call);
+  res.body() = std::move(body);
+  const double total_ms = ms_since(call->received_at);
+  metrics_.request_done(call->label, status, total_ms / 1000.0);
+  if (call->exchange) call->exchange->respond(std::move(res));
+  if (call->holds_slot) {
+    {
+      std::lock_guard lock(in_flight_mu_);
+      in_flight_.erase(call.get());
+    }
+    limiter_.release();
+  }
+  log_request(*call, status, total_ms);
+}
+
+int64_t App::abort_in_flight(const std::string& message) {
+  std::vector<CallPtr> calls;
+  {
+    std::lock_guard lock(in_flight_mu_);
+    for (auto& [_, weak] : in_flight_) {
+      if (CallPtr c = weak.lock()) calls.push_back(std::move(c));
     }
   }
-  res.body() = std::move(body);
-  const double total_ms = ms_since(ctx->received_at);
-  if (ctx->counted_in_flight) --metrics_.requests_in_flight;
-  metrics_.request_done(ctx->endpoint, status, total_ms / 1000.0);
-  if (ctx->exchange) ctx->exchange->respond(std::move(res));
+  int64_t n = 0;
+  for (const CallPtr& c : calls) {
+    if (c->answered.load()) continue;
+    *c->exchange->client_gone = true;  // the service drops what is left of it before its next batch
+    reply_error(c, ApiError(Failure::kUnavailable, message));
+    ++n;
+  }
+  return n;
+}
 
-  char line[512];
-  if (options_.log_format == "json") {
-    json j = {{"ts", static_cast<int64_t>(std::time(nullptr))},
-              {"id", ctx->id},
-              {"method", ctx->method},
-              {"path", ctx->path},
-              {"status", status},
-              {"inputs", ctx->n_inputs},
-              {"tokens", ctx->n_tokens},
-              {"tokenize_ms", ctx->tokenize_ms},
-              {"queue_ms", ctx->queue_ms},
-              {"compute_ms", ctx->compute_ms},
-              {"total_ms", total_ms}};
-    std::fprintf(stderr, "%s\n", j.dump(-1, ' ', false, json::error_handler_t::replace).c_str());
+void App::log_request(const Call& call, int status, double total_ms) const {
+  std::vector<log::Field> fields = {
+      log::field("inputs", call.n_inputs),         log::field("tokens", call.n_tokens),
+      log::field("tokenize_ms", call.tokenize_ms), log::field("queue_ms", call.queue_ms),
+      log::field("compute_ms", call.compute_ms),   log::field("total_ms", total_ms)};
+  const std::string path = call.path.substr(0, 200);
+  if (log::format() == log::Format::kJson) {
+    fields.insert(fields.begin(), {log::field("id", call.id), log::field("method", call.method),
+                                   log::field("path", path), log::field("status", int64_t{status})});
+    log::info("request", fields);
   } else {
-    std::snprintf(line, sizeof line,
-                  "qembed: request id=%llu %s %.200s %d inputs=%lld tokens=%lld tokenize_ms=%.2f queue_ms=%.2f "
-                  "compute_ms=%.2f total_ms=%.2f\n",
-                  static_cast<unsigned long long>(ctx->id), ctx->method.c_str(), ctx->path.c_str(), status,
-                  static_cast<long long>(ctx->n_inputs), static_cast<long long>(ctx->n_tokens), ctx->tokenize_ms,
-                  ctx->queue_ms, ctx->compute_ms, total_ms);
-    std::fputs(line, stderr);
+    log::info("request id=" + call.id + " " + call.method + " " + path + " " + std::to_string(status), fields);
   }
 }
 

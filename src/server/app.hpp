@@ -1,88 +1,58 @@
 #pragma once
-// The API behind the HTTP layer: authentication, admission (--max-concurrent-requests), routing to the OpenAI,
-// TEI and Ollama endpoints, error bodies, metrics and one log line per request. handle() never throws: every
-// failure becomes an HTTP response.
-#include <atomic>
+// The router between the transport and the API handlers: per request it assigns the X-Request-Id, finds the route,
+// checks the key's role (401/403), the server state (503 while loading or shutting down) and a concurrency slot
+// (429), then calls the route's handler; every answer goes through reply(), which adds the common headers, counts
+// and logs the request. handle() never throws: every failure becomes a response in the route's dialect.
 #include <boost/asio/io_context.hpp>
-#include <chrono>
 #include <cstdint>
 #include <memory>
-#include <nlohmann/json.hpp>
+#include <mutex>
 #include <string>
+#include <unordered_map>
 
-#include "engine/embedder.hpp"
-#include "model/model.hpp"
-#include "server/api_types.hpp"
-#include "server/http_server.hpp"
+#include "server/admission.hpp"
+#include "server/api/api.hpp"
+#include "server/api/auth.hpp"
+#include "server/api/routes.hpp"
+#include "server/http/http_server.hpp"
 #include "server/metrics.hpp"
-#include "server/scheduler.hpp"
 #include "server/server_options.hpp"
 
 namespace qembed::server {
 
-enum class ServerState { kLoading, kReady, kStopping };
-
-//! Everything known about one request while it is served; shared with the worker's completion callback.
-struct RequestContext {
-  uint64_t id = 0;
-  std::string method, path, endpoint;  //!< endpoint: the metrics label (the route, or "other")
-  Clock::time_point received_at;
-  int64_t n_inputs = 0, n_tokens = 0;
-  double tokenize_ms = 0, queue_ms = 0, compute_ms = 0;
-  bool counted_in_flight = false;  //!< holds a --max-concurrent-requests slot
-  std::string origin;              //!< the request's Origin header (CORS)
-  std::shared_ptr<Exchange> exchange;
-};
-using Ctx = std::shared_ptr<RequestContext>;
-
-class App {
+class App final : public api::Responder {
  public:
-  App(const ServerOptions& options, Metrics& metrics, boost::asio::io_context& io);
+  App(const ServerOptions& options, api::KeyRing keys, Metrics& metrics, ConcurrencyLimiter& limiter,
+      boost::asio::io_context& io);
 
-  //! Publishes the loaded model: from now on the model endpoints answer.
-  void set_ready(const Model& model, Scheduler& scheduler, std::string served_name, double load_s);
-  void set_stopping() { state_ = ServerState::kStopping; }
-  ServerState state() const { return state_.load(); }
+  //! Publishes the running service: from now on the model routes answer.
+  void set_ready(service::EmbeddingService& service);
+  //! Shutting down: every new request is answered 503 (Connection: close comes from the transport).
+  void set_stopping() { env_.state = api::ServerState::kStopping; }
 
-  //! The HttpServer handler.
+  //! The transport's Handler.
   void handle(Request&& req, std::shared_ptr<Exchange> ex);
-  //! A response for a request the HTTP layer rejected itself (bad HTTP, body too large).
-  Response reject(int status, const std::string& message);
+  //! The transport's RejectHandler: an error response in the dialect of the request's path when it is known.
+  Response reject(int status, const std::string& message, const Request* header);
+  //! Answers 503 to every admitted request not answered yet (the shutdown deadline passed); returns how many.
+  int64_t abort_in_flight(const std::string& message);
+
+  void reply(const api::CallPtr& call, int status, std::string body, std::string_view content_type) override;
+  void reply_error(const api::CallPtr& call, const api::ApiError& error) override;
 
  private:
-  void route(const Ctx& ctx, Request& req);
-  // Endpoints (embed_endpoints.cpp and info_endpoints.cpp).
-  enum class Api { kOpenAI, kTEI, kOllama };
-  void embed(const Ctx& ctx, const nlohmann::json& body, Api api);
-  EmbedRequest parse_embed(const nlohmann::json& body, Api api) const;
-  std::string prompt_prefix(const std::optional<std::string>& prompt_name,
-                            const std::optional<std::string>& instruction) const;
-  std::vector<std::vector<int32_t>> tokenize_inputs(const EmbedRequest& req) const;
-  //! The prompt's token ids (no EOS) when its K/V should be cached for this request's inputs, else empty.
-  std::vector<int32_t> prefix_ids(const EmbedRequest& req) const;
-  void respond_embeddings(const Ctx& ctx, const EmbedRequest& req, Job& job, Api api);
-  void tokenize(const Ctx& ctx, const nlohmann::json& body);
-  nlohmann::json info() const;
-  nlohmann::json models() const;
-  void check_model(const nlohmann::json& body) const;
-
-  //! Sends the response, then records metrics and logs the request (any thread).
-  void finish(const Ctx& ctx, int status, std::string body, const char* content_type,
-              const std::string& retry_after = "");
-  void fail(const Ctx& ctx, const ApiError& e);
+  void dispatch(const api::CallPtr& call, Request& req);
+  void add_common_headers(Response& res, const api::Call& call) const;
+  void log_request(const api::Call& call, int status, double total_ms) const;
 
   const ServerOptions& options_;
+  api::KeyRing keys_;
   Metrics& metrics_;
-  boost::asio::io_context& io_;
-  std::atomic<ServerState> state_{ServerState::kLoading};
-  // Set once before state_ becomes kReady (release), read after seeing kReady (acquire).
-  const Model* model_ = nullptr;
-  Scheduler* scheduler_ = nullptr;
-  std::string served_name_;
-  double load_s_ = 0;
-  int64_t max_input_tokens_ = 0;
-  std::atomic<uint64_t> next_id_{1};
-  int64_t created_unix_s_ = 0;
+  ConcurrencyLimiter& limiter_;
+  api::ApiEnv env_;
+  api::RouteTable routes_;
+  std::mutex in_flight_mu_;
+  std::unordered_map<const api::Call*, std::weak_ptr<api::Call>> in_flight_;  // calls holding a slot
 };
 
 }  // namespace qembed::server

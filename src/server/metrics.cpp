@@ -63,8 +63,10 @@ void Histogram::render(std::string& out, const std::string& name) const {
   out += name + "_count " + std::to_string(count_) + "\n";
 }
 
-Metrics::Metrics()
-    : request_duration_(seconds_buckets()),
+Metrics::Metrics(const TransportStats& transport, const ConcurrencyLimiter& limiter)
+    : transport_(transport),
+      limiter_(limiter),
+      request_duration_(seconds_buckets()),
       queue_duration_(seconds_buckets()),
       tokenization_duration_(seconds_buckets()),
       inference_duration_(seconds_buckets()),
@@ -119,36 +121,39 @@ std::string Metrics::render() const {
   batch_size_.render(out, "qembed_batch_size");
   header(out, "qembed_batch_tokens", "histogram", "tokens per forward batch");
   batch_tokens_.render(out, "qembed_batch_tokens");
-  gauge(out, "qembed_queue_size", "inputs queued, not yet computed", static_cast<double>(queue_size.load()));
-  gauge(out, "qembed_queue_tokens", "tokens queued, not yet computed", static_cast<double>(queue_tokens.load()));
-  gauge(out, "qembed_requests_running", "requests with inputs being computed",
-        static_cast<double>(requests_running.load()));
-  gauge(out, "qembed_requests_waiting", "requests queued with no input started",
-        static_cast<double>(requests_waiting.load()));
-  gauge(out, "qembed_requests_in_flight", "requests accepted and not yet answered",
-        static_cast<double>(requests_in_flight.load()));
-  gauge(out, "qembed_tokens_total", "tokens computed since start", static_cast<double>(tokens_total.load()), "counter");
-  gauge(out, "qembed_inputs_total", "inputs computed since start", static_cast<double>(inputs_total.load()), "counter");
-  gauge(out, "qembed_open_connections", "HTTP connections open now", static_cast<double>(open_connections.load()));
+  // The service's counters (0 while the model loads).
+  const service::ServiceStats* s = service_.load(std::memory_order_acquire);
+  auto sv = [s](const std::atomic<int64_t> service::ServiceStats::*field) {
+    return s ? static_cast<double>((s->*field).load()) : 0.0;
+  };
+  using S = service::ServiceStats;
+  gauge(out, "qembed_queue_size", "inputs queued, not yet computed", sv(&S::queue_inputs));
+  gauge(out, "qembed_queue_tokens", "tokens queued, not yet computed", sv(&S::queue_tokens));
+  gauge(out, "qembed_requests_running", "requests with inputs being computed", sv(&S::requests_running));
+  gauge(out, "qembed_requests_waiting", "requests queued with no input started", sv(&S::requests_waiting));
+  gauge(out, "qembed_requests_in_flight", "requests admitted (holding a --max-concurrent-requests slot), not answered",
+        static_cast<double>(limiter_.in_flight()));
+  gauge(out, "qembed_tokens_total", "tokens computed since start", sv(&S::tokens_total), "counter");
+  gauge(out, "qembed_inputs_total", "inputs computed since start", sv(&S::inputs_total), "counter");
+  gauge(out, "qembed_open_connections", "HTTP connections open now",
+        static_cast<double>(transport_.open_connections.load()));
   gauge(out, "qembed_connections_rejected_total", "connections closed at once because --max-connections were open",
-        static_cast<double>(connections_rejected_total.load()), "counter");
+        static_cast<double>(transport_.connections_rejected_total.load()), "counter");
   gauge(out, "qembed_body_bytes_reserved",
         "request body bytes reserved (budget: max-concurrent-requests x payload-limit)",
-        static_cast<double>(body_bytes_reserved.load()));
+        static_cast<double>(transport_.body_bytes_reserved.load()));
   gauge(out, "qembed_prefix_cache_hits_total", "requests whose prompt keys/values were already cached",
-        static_cast<double>(prefix_hits_total.load()), "counter");
+        sv(&S::prefix_hits_total), "counter");
   gauge(out, "qembed_prefix_cache_misses_total", "requests whose prompt keys/values were computed, then cached",
-        static_cast<double>(prefix_misses_total.load()), "counter");
+        sv(&S::prefix_misses_total), "counter");
   gauge(out, "qembed_prefix_cache_tokens_reused_total", "token positions taken from the prefix cache, not computed",
-        static_cast<double>(prefix_tokens_reused_total.load()), "counter");
+        sv(&S::prefix_tokens_reused_total), "counter");
   gauge(out, "qembed_prefix_cache_inputs_reused_total", "inputs computed on top of a cached prompt",
-        static_cast<double>(prefix_inputs_reused_total.load()), "counter");
+        sv(&S::prefix_inputs_reused_total), "counter");
   gauge(out, "qembed_prefix_cache_evictions_total", "prefix cache entries evicted to stay within --prefix-cache-mb",
-        static_cast<double>(prefix_evictions_total.load()), "counter");
-  gauge(out, "qembed_prefix_cache_bytes", "bytes of keys/values held by the prefix cache",
-        static_cast<double>(prefix_cache_bytes.load()));
-  gauge(out, "qembed_prefix_cache_entries", "prompts held by the prefix cache",
-        static_cast<double>(prefix_cache_entries.load()));
+        sv(&S::prefix_evictions_total), "counter");
+  gauge(out, "qembed_prefix_cache_bytes", "bytes of keys/values held by the prefix cache", sv(&S::prefix_cache_bytes));
+  gauge(out, "qembed_prefix_cache_entries", "prompts held by the prefix cache", sv(&S::prefix_cache_entries));
   gauge(out, "qembed_resident_memory_bytes", "resident set size of the process", static_cast<double>(resident_bytes()));
   return out;
 }

@@ -1,6 +1,7 @@
 #pragma once
-// Prometheus metrics (text exposition format 0.0.4), all prefixed qembed_. Counters and histograms are updated
-// from the HTTP threads and the inference worker; render() takes a consistent-enough snapshot under one mutex.
+// Prometheus metrics (text exposition format 0.0.4), all prefixed qembed_. Metrics only count: admission is
+// ConcurrencyLimiter's and the service's job. Counters and histograms are updated from the HTTP threads and the
+// service's worker; render() takes a consistent-enough snapshot under one mutex.
 #include <atomic>
 #include <cstdint>
 #include <map>
@@ -8,6 +9,10 @@
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "server/admission.hpp"
+#include "server/http/transport_stats.hpp"
+#include "service/service_stats.hpp"
 
 namespace qembed::server {
 
@@ -26,41 +31,30 @@ class Histogram {
   uint64_t count_ = 0;
 };
 
+//! The /metrics page: request counters and histograms kept here, plus live gauges read from their owners (the
+//! transport, the concurrency limiter and the embedding service's stats) when rendered.
 class Metrics {
  public:
-  Metrics();
+  Metrics(const TransportStats& transport, const ConcurrencyLimiter& limiter);
 
-  //! One finished HTTP request.
+  //! The service's counters, once it runs (before: its gauges read 0). Also feeds the batch histograms.
+  void set_service_stats(const service::ServiceStats* stats) { service_.store(stats, std::memory_order_release); }
+
+  //! One finished HTTP request (`endpoint` is the route's label or "other", a bounded set).
   void request_done(const std::string& endpoint, int status, double duration_s);
-  //! One embedding request that reached the queue: its timings and sizes.
+  //! One embedding request that reached the queue: its timings.
   void embed_timings(double tokenize_s, double queue_s, double inference_s);
   void input_length(int64_t n_tokens);
-  //! One forward batch.
+  //! One forward batch (called on the service's worker).
   void batch(int64_t n_inputs, int64_t n_tokens);
 
-  std::atomic<int64_t> queue_size{0};                  //!< inputs queued, not yet computed
-  std::atomic<int64_t> queue_tokens{0};                //!< tokens queued, not yet computed
-  std::atomic<int64_t> requests_running{0};            //!< requests with inputs in the current batch
-  std::atomic<int64_t> requests_waiting{0};            //!< requests queued, none of their inputs started
-  std::atomic<int64_t> requests_in_flight{0};          //!< accepted embedding/tokenize requests not yet answered
-  std::atomic<int64_t> tokens_total{0};                //!< tokens computed since start
-  std::atomic<int64_t> inputs_total{0};                //!< inputs computed since start
-  std::atomic<int64_t> open_connections{0};            //!< HTTP connections open now
-  std::atomic<int64_t> connections_rejected_total{0};  //!< connections closed at once past --max-connections
-  std::atomic<int64_t> body_bytes_reserved{0};         //!< request body bytes reserved from the body budget
-  // Prefix cache (updated by the worker).
-  std::atomic<int64_t> prefix_hits_total{0};           //!< requests whose prompt K/V were already cached
-  std::atomic<int64_t> prefix_misses_total{0};         //!< requests whose prompt K/V were computed and cached
-  std::atomic<int64_t> prefix_tokens_reused_total{0};  //!< positions taken from the cache instead of computed
-  std::atomic<int64_t> prefix_inputs_reused_total{0};  //!< inputs that started from a cached prompt
-  std::atomic<int64_t> prefix_evictions_total{0};      //!< entries evicted to stay within the budget
-  std::atomic<int64_t> prefix_cache_bytes{0};          //!< bytes held by the cache now
-  std::atomic<int64_t> prefix_cache_entries{0};        //!< entries held now
-
-  //! The /metrics body.
+  //! The /metrics body (Prometheus text format 0.0.4).
   std::string render() const;
 
  private:
+  const TransportStats& transport_;
+  const ConcurrencyLimiter& limiter_;
+  std::atomic<const service::ServiceStats*> service_{nullptr};
   mutable std::mutex mu_;
   std::map<std::pair<std::string, int>, uint64_t> requests_;  // (endpoint, status) -> count
   Histogram request_duration_, queue_duration_, tokenization_duration_, inference_duration_;

@@ -1,52 +1,35 @@
+// The bootstrap: the one file under src/server that sees the model (to load it and hand it to the service); the
+// API and transport reach the model only through service::EmbeddingService.
 #include "server/server.hpp"
 
 #include <pthread.h>
 #include <signal.h>
 
+#include <boost/beast/http.hpp>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <mutex>
 #include <thread>
 
 #include "common/error.hpp"
-#include "engine/embedder.hpp"
-#include "engine/forward_pass.hpp"
+#include "common/log.hpp"
+#include "model/model.hpp"
+#include "server/admission.hpp"
+#include "server/api/auth.hpp"
 #include "server/app.hpp"
-#include "server/http_server.hpp"
+#include "server/http/http_server.hpp"
 #include "server/metrics.hpp"
-#include "server/scheduler.hpp"
 
 namespace qembed::server {
 
 namespace {
 
+using SteadyClock = std::chrono::steady_clock;
+
 double mib(int64_t bytes) { return static_cast<double>(bytes) / (1024.0 * 1024.0); }
-
-//! The worst-case memory of this configuration, printed at start-up. Admission (concurrency, payload, queue
-//! bounds) keeps the server within it.
-struct MemoryBound {
-  int64_t weights = 0, activations = 0, prefix_cache = 0, queue = 0, bodies = 0, connections = 0;
-  int64_t total() const { return weights + activations + prefix_cache + queue + bodies + connections; }
-};
-
-MemoryBound memory_bound(const Model& model, const ServerOptions& o, const SchedulerOptions& s) {
-  MemoryBound b;
-  b.weights = static_cast<int64_t>(model.file_bytes);
-  // One forward batch: the token budget, or one input up to the context limit running alone.
-  ThreadPool pool(1);
-  ForwardPass probe(model, pool);
-  const int64_t max_input =
-      o.max_input_tokens > 0 ? std::min(o.max_input_tokens, model.config.n_ctx) : model.config.n_ctx;
-  b.activations = probe.activation_bytes(std::max(s.max_batch_tokens, max_input));
-  // Cached prompt K/V; an entry being computed counts against the same budget (it is only stored if it fits).
-  b.prefix_cache = o.prefix_cache_mb << 20;
-  // Admitted work: token ids, then one pooled vector plus its formatted text (<= 16 bytes a float) per input.
-  b.queue = s.max_queue_tokens * 4 + s.max_queue_inputs * model.config.n_embd * (4 + 4 + 16);
-  // Request bodies being read or in progress: the HTTP layer's body budget, reserved before a body is read.
-  b.bodies = o.max_concurrent_requests * o.payload_limit_bytes;
-  // Open connections, each with its capped read buffer and state.
-  b.connections = o.max_connections * kConnectionBytes;
-  return b;
-}
 
 sigset_t termination_signals() {
   sigset_t set;
@@ -56,90 +39,300 @@ sigset_t termination_signals() {
   return set;
 }
 
+const char* signal_name(int sig) { return sig == SIGINT ? "SIGINT" : "SIGTERM"; }
+
+//! What the main thread waits on: a termination signal (from the signal thread) or the end of the model load.
+struct Lifecycle {
+  std::mutex mu;
+  std::condition_variable cv;
+  int signals = 0;    // termination signals received so far
+  int last_signal = 0;
+  bool load_done = false;
+  std::exception_ptr load_error;
+  std::unique_ptr<service::EmbeddingService> service;
+
+  void on_signal(int sig) {
+    std::lock_guard lock(mu);
+    ++signals;
+    last_signal = sig;
+    cv.notify_all();
+  }
+  //! Waits until `pred` (lock held).
+  template <class Pred>
+  void wait(Pred pred) {
+    std::unique_lock lock(mu);
+    cv.wait(lock, [&] { return pred(); });
+  }
+  //! Waits until `pred` (lock held) or `deadline`; true when pred holds.
+  template <class Pred>
+  bool wait_until(SteadyClock::time_point deadline, Pred pred) {
+    std::unique_lock lock(mu);
+    return cv.wait_until(lock, deadline, [&] { return pred(); });
+  }
+};
+
+//! Takes SIGINT/SIGTERM with sigwait (every thread blocks them) and reports each to the Lifecycle.
+class SignalThread {
+ public:
+  explicit SignalThread(Lifecycle& life) : life_(life) {
+    thread_ = std::thread([this] {
+      sigset_t set = termination_signals();
+      for (;;) {
+        int sig = 0;
+        if (sigwait(&set, &sig) != 0) continue;
+        if (stop_.load()) return;
+        life_.on_signal(sig);
+      }
+    });
+  }
+  ~SignalThread() {
+    stop_ = true;
+    pthread_kill(thread_.native_handle(), SIGTERM);  // wakes sigwait; the signal is consumed there
+    thread_.join();
+  }
+
+ private:
+  Lifecycle& life_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+api::KeyRing make_key_ring(const ServerOptions& o) {
+  std::vector<api::ApiKey> keys;
+  for (const std::string& spec : o.api_keys) keys.push_back(api::parse_api_key(spec, "--api-key"));
+  if (!o.api_key_file.empty()) {
+    for (api::ApiKey& k : api::read_api_key_file(o.api_key_file)) keys.push_back(std::move(k));
+  }
+  return api::KeyRing(std::move(keys));
+}
+
+//! The worst-case memory of this configuration, printed at start-up. Admission (concurrency, payload, queue
+//! bounds) keeps the server within it. The service does not report the backend's activation plan yet
+//! (EmbeddingService has no memory_plan()), so activations are left out and said to be.
+struct MemoryBound {
+  int64_t weights = 0, prefix_cache = 0, queue = 0, bodies = 0, connections = 0;
+  int64_t total() const { return weights + prefix_cache + queue + bodies + connections; }
+};
+
+MemoryBound memory_bound(const service::EmbeddingService& svc, const ServerOptions& o) {
+  const service::ModelInfo& m = svc.model_info();
+  const service::ServiceOptions& so = svc.options();
+  MemoryBound b;
+  b.weights = static_cast<int64_t>(m.file_bytes) + m.backend.prepared_bytes;
+  b.prefix_cache = so.prefix_cache_bytes;
+  // Admitted work: token ids, then one pooled vector plus its formatted text (<= 16 bytes a float) per input.
+  const int64_t queue_tokens = so.max_queue_tokens > 0 ? so.max_queue_tokens : 16 * so.max_batch_tokens;
+  b.queue = queue_tokens * 4 + so.max_queue_inputs * m.n_embd * (4 + 4 + 16);
+  // Request bodies being read or in progress: the transport's body budget, reserved before a body is read.
+  b.bodies = o.max_concurrent_requests * o.payload_limit_bytes;
+  b.connections = o.max_connections * kConnectionBytes;
+  return b;
+}
+
+void print_ready(const service::EmbeddingService& svc, const ServerOptions& o, const HttpServer& http,
+                 const HttpServer* metrics_http, double load_s) {
+  const service::ModelInfo& m = svc.model_info();
+  const service::ServiceOptions& so = svc.options();
+  const MemoryBound mem = memory_bound(svc, o);
+  const int64_t queue_tokens = so.max_queue_tokens > 0 ? so.max_queue_tokens : 16 * so.max_batch_tokens;
+  char line[1024];
+  std::snprintf(line, sizeof line, "serving model id \"%s\" (%s, %lld layers, %lld dims, %d compute threads on %s) "
+                "loaded in %.0f ms",
+                m.id.c_str(), m.dtype.c_str(), static_cast<long long>(m.n_layer), static_cast<long long>(m.n_embd),
+                m.backend.n_threads, m.backend.name.c_str(), load_s * 1000);
+  log::info(line);
+  std::snprintf(line, sizeof line,
+                "memory bound %.0f MiB = weights %.0f + prefix cache %.0f + queue %.0f (%lld tokens, %lld inputs) + "
+                "request bodies %.0f (%lld x %lld bytes) + connections %.0f (%lld x %lld KiB); plus activations of "
+                "one batch (%lld tokens), which the service does not report yet",
+                mib(mem.total()), mib(mem.weights), mib(mem.prefix_cache), mib(mem.queue),
+                static_cast<long long>(queue_tokens), static_cast<long long>(so.max_queue_inputs), mib(mem.bodies),
+                static_cast<long long>(o.max_concurrent_requests), static_cast<long long>(o.payload_limit_bytes),
+                mib(mem.connections), static_cast<long long>(o.max_connections),
+                static_cast<long long>(kConnectionBytes / 1024), static_cast<long long>(so.max_batch_tokens));
+  log::info(line);
+  if (metrics_http) {
+    log::info("metrics on http://" + metrics_http->url_host() + ":" + std::to_string(metrics_http->port()) +
+              "/metrics (no API key)");
+  }
+  log::info("ready on http://" + http.url_host() + ":" + std::to_string(http.port()));
+}
+
+//! The --metrics-port listener: GET /metrics only, no keys (bind it where only the scraper reaches).
+std::unique_ptr<HttpServer> make_metrics_listener(const ServerOptions& o, Metrics& metrics) {
+  if (o.metrics_port < 0) return nullptr;
+  namespace http = boost::beast::http;
+  HttpOptions mo;
+  mo.host = o.host;
+  mo.port = o.metrics_port;
+  mo.io_threads = 1;
+  mo.body_limit_bytes = 4096;
+  mo.max_connections = 64;
+  mo.body_budget_bytes = 64 * 4096;
+  auto respond = [&metrics](const Request& req) {
+    Response res{http::status::ok, 11};
+    res.set(http::field::server, "qembed");
+    const std::string target(req.target());
+    if (target.substr(0, target.find('?')) != "/metrics") {
+      res.result(http::status::not_found);
+      res.set(http::field::content_type, "text/plain");
+      res.body() = "this port serves GET /metrics only\n";
+    } else if (req.method() != http::verb::get && req.method() != http::verb::head) {
+      res.result(http::status::method_not_allowed);
+      res.set(http::field::content_type, "text/plain");
+      res.body() = "use GET\n";
+    } else {
+      res.set(http::field::content_type, "text/plain; version=0.0.4");
+      res.body() = metrics.render();
+    }
+    return res;
+  };
+  return std::make_unique<HttpServer>(
+      mo, [respond](Request&& req, std::shared_ptr<Exchange> ex) { ex->respond(respond(req)); },
+      [](int status, const std::string& message, const Request*) {
+        Response res{static_cast<http::status>(status), 11};
+        res.set(http::field::content_type, "text/plain");
+        res.body() = message + "\n";
+        return res;
+      });
+}
+
 }  // namespace
 
 int run_server(const ServerOptions& options) {
-  // Every thread started from here on inherits the blocked mask; the main thread takes the signals with sigwait.
+  // Every thread started from here on inherits the blocked mask; the signal thread takes them with sigwait.
   sigset_t signals = termination_signals();
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   if (options.log_format != "text" && options.log_format != "json") {
     throw Error("--log-format must be text or json, got \"" + options.log_format + "\"");
   }
+  log::set_format(options.log_format == "json" ? log::Format::kJson : log::Format::kText);
+  api::KeyRing keys = make_key_ring(options);
 
-  Metrics metrics;
-  HttpOptions http_opts;
-  http_opts.host = options.host;
-  http_opts.port = options.port;
-  http_opts.io_threads = options.io_threads;
-  http_opts.body_limit_bytes = options.payload_limit_bytes;
-  http_opts.idle_timeout_s = options.keep_alive_timeout_s;
-  http_opts.max_connections = options.max_connections;
-  http_opts.body_budget_bytes = options.max_concurrent_requests * options.payload_limit_bytes;
-  http_opts.metrics = &metrics;
+  Lifecycle life;
+  SignalThread signal_thread(life);
+  TransportStats transport_stats;
+  ConcurrencyLimiter limiter(options.max_concurrent_requests);
+  Metrics metrics(transport_stats, limiter);
+
+  HttpOptions ho;
+  ho.host = options.host;
+  ho.port = options.port;
+  ho.io_threads = options.io_threads;
+  ho.body_limit_bytes = options.payload_limit_bytes;
+  ho.idle_timeout_s = options.keep_alive_timeout_s;
+  ho.max_connections = options.max_connections;
+  ho.body_budget_bytes = options.max_concurrent_requests * options.payload_limit_bytes;
+  ho.stats = &transport_stats;
   App* app_ptr = nullptr;
   HttpServer http(
-      http_opts, [&](Request&& req, std::shared_ptr<Exchange> ex) { app_ptr->handle(std::move(req), std::move(ex)); },
-      [&](int status, const std::string& message) { return app_ptr->reject(status, message); });
-  App app(options, metrics, http.io_context());
+      ho, [&](Request&& req, std::shared_ptr<Exchange> ex) { app_ptr->handle(std::move(req), std::move(ex)); },
+      [&](int status, const std::string& message, const Request* header) {
+        return app_ptr->reject(status, message, header);
+      });
+  App app(options, std::move(keys), metrics, limiter, http.io_context());
   app_ptr = &app;
+  std::unique_ptr<HttpServer> metrics_http = make_metrics_listener(options, metrics);
   http.start();
-  std::fprintf(stderr, "qembed: listening on http://%s:%d (loading the model)\n", options.host.c_str(), http.port());
+  if (metrics_http) metrics_http->start();
+  log::info("listening on http://" + http.url_host() + ":" + std::to_string(http.port()) + " (loading the model)");
 
-  const auto t0 = std::chrono::steady_clock::now();
-  std::unique_ptr<Model> model = Model::load(options.model_path);
-  const double load_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  // Load on a thread of its own, so that a signal during a long load is honoured at once.
+  const auto t0 = SteadyClock::now();
+  std::thread loader([&] {
+    std::unique_ptr<service::EmbeddingService> svc;
+    std::exception_ptr error;
+    try {
+      svc = std::make_unique<service::EmbeddingService>(Model::load(options.model_path), options.service);
+    } catch (...) {
+      error = std::current_exception();
+    }
+    std::lock_guard lock(life.mu);
+    life.service = std::move(svc);
+    life.load_error = error;
+    life.load_done = true;
+    life.cv.notify_all();
+  });
+  life.wait([&] { return life.load_done || life.signals > 0; });
+  {
+    std::unique_lock lock(life.mu);
+    if (!life.load_done) {
+      const int sig = life.last_signal;
+      lock.unlock();
+      // The load cannot be interrupted half-way; nothing was admitted, so leave without waiting for it.
+      log::info(std::string(signal_name(sig)) + " received while loading the model: exiting");
+      std::fflush(stderr);
+      std::_Exit(0);
+    }
+  }
+  loader.join();
+  if (life.load_error) {
+    http.stop();
+    if (metrics_http) metrics_http->stop();
+    std::rethrow_exception(life.load_error);
+  }
+  service::EmbeddingService& svc = *life.service;
+  const double load_s = std::chrono::duration<double>(SteadyClock::now() - t0).count();
+  // Batch histograms. ServiceStats::on_batch is the service's hook but stats() is const: set it before the first
+  // submit (nothing reads it concurrently yet). The stats object is not const itself.
+  const_cast<service::ServiceStats&>(svc.stats()).on_batch = [&metrics](int64_t n_inputs, int64_t n_tokens, double) {
+    metrics.batch(n_inputs, n_tokens);
+  };
+  metrics.set_service_stats(&svc.stats());
+  app.set_ready(svc);
+  print_ready(svc, options, http, metrics_http.get(), load_s);
 
-  EmbedderOptions eo;
-  eo.n_threads = options.n_threads;
-  eo.max_batch_tokens = options.max_batch_tokens;
-  eo.prefix_cache_bytes = options.prefix_cache_mb << 20;
-  Embedder embedder(*model, eo);
-
-  SchedulerOptions so;
-  so.max_batch_tokens = options.max_batch_tokens;
-  so.max_batch_requests = options.max_batch_requests;
-  so.max_queue_tokens = options.max_queue_tokens > 0 ? options.max_queue_tokens : 16 * options.max_batch_tokens;
-  so.max_queue_inputs = std::max<int64_t>(4 * options.max_client_batch_size, 8192);
-  const MemoryBound mem = memory_bound(*model, options, so);
-  Scheduler scheduler(embedder, so, metrics);
-
-  std::string served = options.served_model_name.empty() ? model->name : options.served_model_name;
-  if (served.empty()) served = "qembed";
-  app.set_ready(*model, scheduler, served, load_s);
-  std::fprintf(
-      stderr,
-      "qembed: serving \"%s\" (%lld layers, %lld dims, %d compute threads) loaded in %.0f ms\n"
-      "qembed: memory bound %.0f MiB = weights %.0f + activations %.0f (%lld tokens per batch) + prefix cache %.0f "
-      "+ queue %.0f (%lld tokens, %lld inputs) + request bodies %.0f (%lld x %lld bytes) + connections %.0f (%lld x "
-      "%lld KiB)\n"
-      "qembed: ready on http://%s:%d\n",
-      served.c_str(), static_cast<long long>(model->config.n_layer), static_cast<long long>(model->config.n_embd),
-      embedder.n_threads(), load_s * 1000, mib(mem.total()), mib(mem.weights), mib(mem.activations),
-      static_cast<long long>(so.max_batch_tokens), mib(mem.prefix_cache), mib(mem.queue),
-      static_cast<long long>(so.max_queue_tokens), static_cast<long long>(so.max_queue_inputs), mib(mem.bodies),
-      static_cast<long long>(options.max_concurrent_requests), static_cast<long long>(options.payload_limit_bytes),
-      mib(mem.connections), static_cast<long long>(options.max_connections),
-      static_cast<long long>(kConnectionBytes / 1024), options.host.c_str(), http.port());
-
-  int sig = 0;
-  sigwait(&signals, &sig);
-  std::fprintf(stderr, "qembed: %s received: no new connections, finishing %lld requests in flight\n",
-               sig == SIGINT ? "SIGINT" : "SIGTERM", static_cast<long long>(http.busy()));
+  // Serve until a signal.
+  int seen_signals = 0;
+  life.wait([&] { return life.signals > 0; });
+  {
+    std::lock_guard lock(life.mu);
+    seen_signals = life.signals;
+  }
+  // Drain: new requests (new connections included) get 503 + Connection: close; admitted ones finish.
   app.set_stopping();
   http.set_closing();
-  http.stop_accepting();
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(options.shutdown_timeout_s);
-  while (http.busy() > 0 && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  const int64_t admitted = limiter.in_flight();
+  log::info(std::string(signal_name(life.last_signal)) + " received: finishing " + std::to_string(admitted) +
+            " requests in flight (up to " + std::to_string(static_cast<int64_t>(options.shutdown_timeout_s)) +
+            " s); new requests get 503");
+  const auto deadline = SteadyClock::now() + std::chrono::duration_cast<SteadyClock::duration>(
+                                                 std::chrono::duration<double>(options.shutdown_timeout_s));
+  // A second signal ends the wait early. Poll the admitted count (answers release their slots on I/O threads).
+  while (limiter.in_flight() > 0 && SteadyClock::now() < deadline) {
+    if (life.wait_until(std::min(deadline, SteadyClock::now() + std::chrono::milliseconds(20)),
+                        [&] { return life.signals > seen_signals; })) {
+      log::info("second signal: not waiting any longer");
+      break;
+    }
   }
-  const int64_t left = http.busy();
-  scheduler.stop();
+  int64_t aborted = 0;
+  if (limiter.in_flight() > 0) {
+    aborted = app.abort_in_flight("the server shut down before this request was computed; retry on another server");
+    log::warn("shutdown: " + std::to_string(aborted) + " requests in flight were answered 503 without being computed");
+  }
+  // Let the last responses reach the sockets before the I/O threads stop.
+  const auto flush_deadline = SteadyClock::now() + std::chrono::seconds(2);
+  while (http.busy() > 0 && SteadyClock::now() < flush_deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  const int64_t unwritten = http.busy();
+  http.stop_accepting();
   http.stop();
-  if (left > 0) {
-    std::fprintf(stderr, "qembed: shutdown timeout: %lld requests were not finished\n", static_cast<long long>(left));
+  if (metrics_http) metrics_http->stop();
+  if (aborted > 0) {
+    // The worker may be inside a long batch of work nobody waits for: do not wait for it.
+    log::info(unwritten > 0 ? "stopped; " + std::to_string(unwritten) + " responses could not be written"
+                            : "stopped");
+    std::fflush(stderr);
+    std::_Exit(unwritten > 0 ? 1 : 0);
+  }
+  svc.stop();
+  if (unwritten > 0) {
+    log::warn("stopped; " + std::to_string(unwritten) + " responses could not be written");
     return 1;
   }
-  std::fprintf(stderr, "qembed: stopped\n");
+  log::info("stopped");
   return 0;
 }
 

@@ -1,6 +1,6 @@
 #pragma once
-// `qembed serve` end to end: listen (health answers 503 while the model loads), load the model, start the
-// inference worker, print the memory bound, serve until SIGTERM/SIGINT, then drain gracefully.
+// `qembed serve` end to end: listen (/health answers 503 while the model loads), load the model and start the
+// embedding service, print the model id and the memory bound, serve until SIGTERM/SIGINT, then drain.
 #include "server/server_options.hpp"
 
 namespace qembed::server {

@@ -17,7 +17,9 @@
 #include <vector>
 
 #include "backend/backend_factory.hpp"
+#include "common/error.hpp"
 #include "service/cache_key.hpp"
+#include "service/embedding_rules.hpp"
 #include "service/service_stats.hpp"
 
 namespace qembed {
@@ -29,7 +31,7 @@ namespace qembed::service {
 
 class Batcher;
 
-enum class TruncationSide { kRight, kLeft };  //!< kRight keeps the first tokens, kLeft the last (EOS stays last)
+// TruncationSide (kRight keeps the first tokens, kLeft the last; EOS stays last) is in service/embedding_rules.hpp.
 
 //! How one request's inputs become vectors. The same fields mean the same on every front end.
 struct EmbedParams {
@@ -39,6 +41,9 @@ struct EmbedParams {
   TruncationSide truncation_side = TruncationSide::kRight;
   int64_t dimensions = 0;                  //!< MRL: keep the first D, then normalize; 0: all
   bool normalize = true;                   //!< L2-normalize (after `dimensions`)
+  //! How this front end enables truncation, quoted in over-limit errors: "--truncate" (CLI), "\"truncate\": true"
+  //! (HTTP). "" -> "enable truncation".
+  std::string truncate_hint;
 };
 
 //! A request's inputs: texts, or token-id arrays (never both).
@@ -46,6 +51,8 @@ struct EmbedInputs {
   std::vector<std::string> texts;
   std::vector<std::vector<int32_t>> token_ids;
   bool are_tokens = false;
+  //! Index of the first input in error messages ("input 1003 ..."), for a stream cut into several requests.
+  int64_t first_index = 0;
   size_t size() const { return are_tokens ? token_ids.size() : texts.size(); }
 };
 
@@ -56,6 +63,7 @@ struct EncodedRequest {
   int64_t n_tokens = 0;                    //!< sum of the seqs' lengths
   int64_t dimensions = 0;
   bool normalize = true;
+  int64_t first_index = 0;                 //!< EmbedInputs::first_index: names inputs in the worker's errors
 };
 
 //! A finished request.
@@ -83,7 +91,8 @@ struct ServiceOptions {
   BackendOptions backend;
   int64_t max_batch_tokens = 16384;  //!< tokens per forward batch (a longer single input runs alone)
   int64_t max_batch_inputs = 0;      //!< inputs per forward batch; 0: no limit
-  int64_t max_queue_tokens = 0;      //!< tokens admitted and not finished; 0: 16 x max_batch_tokens
+  int64_t max_queue_tokens = 0;      //!< tokens admitted and not finished; 0: 16 x max_batch_tokens, at
+                                     //!< least max_input_tokens (one input of any valid length is admitted)
   int64_t max_queue_inputs = 16384;  //!< inputs admitted and not finished
   int64_t max_input_tokens = 0;      //!< per input, EOS included; 0: the model's context
   int64_t prefix_cache_bytes = int64_t{256} << 20;  //!< K/V of prompts kept for reuse; 0 disables
@@ -101,8 +110,19 @@ struct ModelInfo {
   int64_t n_embd = 0, n_ctx = 0, n_vocab = 0, n_layer = 0;
   int64_t max_input_tokens = 0;  //!< the per-input limit in force
   uint64_t file_bytes = 0;
-  std::string fingerprint;   //!< ModelFingerprint as hex
+  std::string fingerprint;   //!< model_fingerprint() as hex (service/model_fingerprint.hpp)
   BackendInfo backend;
+  //! The backend's memory for one batch of max(max_batch_tokens, max_input_tokens) tokens (start-up bound).
+  MemoryPlan memory;
+  // The rest of the shape, for `qembed info` and the APIs' model descriptions.
+  std::string name;  //!< general.name (GGUF) or the folder name
+  int64_t n_head = 0, n_head_kv = 0, head_dim = 0, n_ff = 0;
+  double rope_theta = 0, rms_eps = 0;
+  int64_t n_params = 0;          //!< weights in the model (embedding, layers, norms)
+  int64_t tokenizer_tokens = 0;  //!< ids the tokenizer knows (may differ from n_vocab rows)
+  int32_t eos_id = 0;
+  bool appends_eos = true;                   //!< every input ends in EOS (last-token pooling)
+  std::map<std::string, int> tensor_types;  //!< ggml type name -> number of tensors
 };
 
 //! One input as the model sees it, for /tokenize and `qembed tokenize`.
@@ -128,6 +148,8 @@ class EmbeddingService {
   const ServiceOptions& options() const { return options_; }
   //! Live counters for /metrics (updated by the worker and by submit()).
   const ServiceStats& stats() const { return *stats_; }
+  //! The same, to set stats().on_batch: before the first submit() (the worker reads it after each batch).
+  ServiceStats& stats() { return *stats_; }
 
   //! Checks params (dimensions range, prompt names) and inputs (empty text, ids outside the vocabulary, over the
   //! limit without `truncate`), tokenizes, applies prompt, EOS and truncation. Errors name the input by index
@@ -139,8 +161,11 @@ class EmbeddingService {
   //! Queues an encoded request. `cancelled` (optional) is polled before each batch: once set, the request's
   //! remaining inputs are dropped and `done` gets a kLimit error.
   Admission submit(EncodedRequest request, EmbedDone done, std::shared_ptr<std::atomic<bool>> cancelled = nullptr);
-  //! encode + submit + wait. Throws Error: the encode errors, kLimit when not admitted (busy, too large, stopping).
+  //! encode + submit + wait. Throws Error: the encode errors, kLimit when not admitted (busy, too large, stopping),
+  //! and what `done` would have received.
   EmbedResult embed(const EmbedInputs& inputs, const EmbedParams& params);
+  //! submit + wait for an already encoded request (e.g. `qembed bench`, which times only the computation).
+  EmbedResult embed(EncodedRequest request);
 
   //! The ids and pieces the model sees for each text (prompt applied; EOS appended when add_special).
   std::vector<TokenizedInput> tokenize(const std::vector<std::string>& texts, const EmbedParams& params,

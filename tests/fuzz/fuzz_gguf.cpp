@@ -1,31 +1,53 @@
-// libFuzzer target for the GGUF parser. Build (outside CMake) with:
-//   clang++ -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -Isrc tests/fuzz/fuzz_gguf.cpp src/formats/*.cpp -o
-//   fuzz_gguf
-#include <unistd.h>
-
+// libFuzzer target: GGUF files (formats/gguf_reader.hpp) and the tokenizer vocabulary stored in their metadata
+// (tokenizer/vocab_gguf.hpp). Any byte string must either open cleanly or be rejected with qembed::Error; every
+// tensor's data range must lie inside the mapping. Built by CMake with -DQEMBED_FUZZ=ON (scripts/run_fuzz.sh).
 #include <cstdint>
-#include <cstdio>
 #include <string>
 
 #include "common/error.hpp"
 #include "formats/gguf_reader.hpp"
+#include "fuzz_util.hpp"
+#include "tokenizer/tokenizer.hpp"
+#include "tokenizer/vocab_gguf.hpp"
+
+namespace {
+
+// Every typed getter on every key: a getter either returns a value or throws Error for a type mismatch.
+void read_all_metadata(const qembed::GgufFile& gguf) {
+  for (const auto& [key, value] : gguf.metadata()) {
+    (void)value;
+    try { (void)gguf.get_string(key); } catch (const qembed::Error&) {}
+    try { (void)gguf.get_int(key); } catch (const qembed::Error&) {}
+    try { (void)gguf.get_float(key); } catch (const qembed::Error&) {}
+    try { (void)gguf.get_bool(key); } catch (const qembed::Error&) {}
+    try { (void)gguf.get_string_array(key); } catch (const qembed::Error&) {}
+    try { (void)gguf.get_int_array(key); } catch (const qembed::Error&) {}
+    if (gguf.find(key) == nullptr) qembed::fuzz::invariant_failed("metadata key not found by find(): " + key);
+  }
+}
+
+}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  // GgufFile reads through a memory map, so the bytes go through a real file like a user's model would.
-  static const std::string path = "/tmp/qembed_fuzz_gguf_" + std::to_string(::getpid()) + ".gguf";
-  FILE* f = std::fopen(path.c_str(), "wb");
-  if (f == nullptr) return 0;
-  std::fwrite(data, 1, size, f);
-  std::fclose(f);
+  const std::string& path = qembed::fuzz::write_scratch_file("gguf", data, size);
+  if (path.empty()) return 0;
+  std::unique_ptr<qembed::GgufFile> gguf;
   try {
-    auto gguf = qembed::GgufFile::open(path);
-    size_t sum = 0;
-    for (const auto& t : gguf->tensors()) {
-      if (t.n_bytes != 0) sum += t.data[0] + t.data[t.n_bytes - 1];  // ASan catches a bad data pointer
-    }
-    (void)sum;
+    gguf = qembed::GgufFile::open(path);
   } catch (const qembed::Error&) {
-    // Rejecting bad input with Error is the expected outcome.
+    return 0;  // rejecting bad input with Error is the expected outcome
+  }
+  read_all_metadata(*gguf);
+  unsigned sum = 0;
+  for (const auto& t : gguf->tensors()) {
+    if (gguf->find_tensor(t.name) == nullptr) qembed::fuzz::invariant_failed("tensor not found by name: " + t.name);
+    sum += qembed::fuzz::touch_bytes(t.data, t.n_bytes);  // ASan catches a data range outside the map
+  }
+  (void)sum;
+  try {
+    const qembed::Tokenizer tokenizer(qembed::vocab_from_gguf(*gguf));
+    (void)tokenizer.encode("Hello world <|endoftext|> caf\xc3\xa9");
+  } catch (const qembed::Error&) {
   }
   return 0;
 }

@@ -6,7 +6,6 @@
 
 #include "common/error.hpp"
 #include "kernels/attention.hpp"
-#include "kernels/matmul.hpp"
 #include "kernels/quant_blocks.hpp"
 
 namespace qembed {
@@ -21,24 +20,30 @@ constexpr int64_t kAttentionQueryTile = 32;
 //! the row of its keys/values. A sequence's K/V rows are its cached positions followed by its computed ones, so
 //! attention reads one contiguous (positions, kv_dim) block per sequence.
 struct ForwardPass::Batch {
-  std::vector<int64_t> seq_start;        // (n_seq + 1) cumulative offsets of the computed tokens
-  std::vector<int64_t> kv_start;         // (n_seq + 1) cumulative K/V row offsets (cached + computed)
-  std::vector<const PrefixEntry*> past;  // (n_seq) the entry of the cached positions, or null
-  std::vector<int64_t> n_past;           // (n_seq) cached positions
-  std::vector<int32_t> ids;              // (T) computed tokens only
-  std::vector<int32_t> pos;              // (T)
-  std::vector<int64_t> kv_row;           // (T)
+  std::vector<int64_t> seq_start;           // (n_seq + 1) cumulative offsets of the computed tokens
+  std::vector<int64_t> kv_start;            // (n_seq + 1) cumulative K/V row offsets (cached + computed)
+  std::vector<const CpuPrefixEntry*> past;  // (n_seq) the entry of the cached positions, or null
+  std::vector<int64_t> n_past;              // (n_seq) cached positions
+  std::vector<int32_t> ids;                 // (T) computed tokens only
+  std::vector<int32_t> pos;                 // (T)
+  std::vector<int64_t> kv_row;              // (T)
   int64_t n_tokens() const { return static_cast<int64_t>(ids.size()); }
   int64_t n_seq() const { return static_cast<int64_t>(seq_start.size()) - 1; }
   int64_t n_kv_rows() const { return kv_start.back(); }
 
-  explicit Batch(const PackedBatch& pb) : ids(pb.token_ids), pos(pb.positions) {
-    seq_start = pb.seq_offsets;
+  //! The entries `pb` refers to must stay alive as long as this (the task keeps `pb`).
+  Batch(const PackedBatch& pb, const Qwen3Config& c) : ids(pb.token_ids), pos(pb.positions) {
+    seq_start = pb.seq_offsets.empty() ? std::vector<int64_t>{0} : pb.seq_offsets;
     kv_start.push_back(0);
     for (int64_t s = 0; s < pb.n_seq(); ++s) {
       const PrefixMatch m = pb.past.empty() ? PrefixMatch{} : pb.past[s];
       const int64_t p = m ? m.n_tokens : 0;
-      past.push_back(p > 0 ? m.entry.get() : nullptr);
+      const auto* entry = p > 0 ? dynamic_cast<const CpuPrefixEntry*>(m.entry.get()) : nullptr;
+      if (p > 0 && (entry == nullptr || entry->n_layer() != c.n_layer || entry->kv_dim() != c.kv_dim())) {
+        throw InternalError("cpu forward pass: sequence " + std::to_string(s) +
+                            " continues from a prefix entry another backend or model made");
+      }
+      past.push_back(entry);
       n_past.push_back(p);
       // A sequence's K/V rows: its p cached positions, then its computed tokens at positions p..n-1.
       for (int64_t t = pb.seq_offsets[s]; t < pb.seq_offsets[s + 1]; ++t) kv_row.push_back(kv_start.back() + pos[t]);
@@ -47,11 +52,64 @@ struct ForwardPass::Batch {
   }
 };
 
-ForwardPass::ForwardPass(const Model& model, ThreadPool& pool, int64_t chunk_tokens)
+//! What one task owns between its steps.
+struct ForwardPass::TaskState {
+  PackedBatch packed;  // keeps the prefix entries `batch` reads alive, even if the cache evicts them meanwhile
+  Batch batch;
+  std::shared_ptr<CpuPrefixEntry> capture_into;  // or null
+  std::vector<float> h;                          // (T, n_embd) residual stream of the computed tokens
+  std::vector<float> k, v;                       // (n_kv_rows, kv_dim) one layer's keys/values, cached rows included
+  int64_t layers_done = 0;
+
+  TaskState(PackedBatch pb, const Qwen3Config& c, std::shared_ptr<CpuPrefixEntry> capture)
+      : packed(std::move(pb)), batch(packed, c), capture_into(std::move(capture)) {}
+};
+
+//! A ForwardPass task: n_layer steps over its own residual stream and K/V, sharing the pass's chunk scratch.
+class CpuForwardTask final : public ForwardTask {
+ public:
+  CpuForwardTask(ForwardPass& pass, PackedBatch batch, std::shared_ptr<CpuPrefixEntry> capture_into)
+      : pass_(pass), state_(std::move(batch), pass.model_.config, std::move(capture_into)) {}
+
+  bool step() override {
+    if (done_) return true;
+    if (state_.layers_done == 0) pass_.begin(state_);
+    if (state_.layers_done < pass_.model_.config.n_layer) pass_.run_layer(state_.layers_done, state_);
+    ++state_.layers_done;
+    if (state_.layers_done < steps_total()) return false;
+    output_ = pass_.pool_outputs(state_);
+    // Give back the batch-sized buffers now: a finished task may be kept around until its output is taken.
+    std::vector<float>().swap(state_.h);
+    std::vector<float>().swap(state_.k);
+    std::vector<float>().swap(state_.v);
+    done_ = true;
+    return true;
+  }
+  int64_t steps_done() const override { return state_.layers_done; }
+  int64_t steps_total() const override { return pass_.steps_per_task(); }
+  std::vector<float> take_output() override {
+    if (!done_) throw InternalError("cpu forward task: output taken before the last step");
+    return std::move(output_);
+  }
+
+ private:
+  ForwardPass& pass_;
+  ForwardPass::TaskState state_;
+  std::vector<float> output_;  // (n_seq, n_embd)
+  bool done_ = false;
+};
+
+ForwardPass::ForwardPass(const Model& model, const CpuWeights& weights, ThreadPool& pool, int64_t chunk_tokens)
     : model_(model),
+      weights_(weights),
       pool_(pool),
+      level_(weights.level()),
       chunk_tokens_(std::max<int64_t>(1, chunk_tokens)),
       rope_(model.config.head_dim, model.config.rope_theta) {}
+
+ForwardPass::~ForwardPass() = default;
+
+int64_t ForwardPass::steps_per_task() const { return std::max<int64_t>(1, model_.config.n_layer); }
 
 int64_t ForwardPass::activation_bytes(int64_t n_tokens) const {
   const Qwen3Config& c = model_.config;
@@ -61,35 +119,87 @@ int64_t ForwardPass::activation_bytes(int64_t n_tokens) const {
   return static_cast<int64_t>(sizeof(float)) * (per_batch + per_chunk);
 }
 
-void ForwardPass::embed_tokens(const Batch& b, float* h) {
-  const int64_t E = model_.config.n_embd;
+std::unique_ptr<ForwardTask> ForwardPass::start(PackedBatch batch, std::shared_ptr<CpuPrefixEntry> capture_into) {
+  if (capture_into && (batch.n_seq() != 1 || batch.n_kv_rows() != capture_into->n_tokens())) {
+    throw InternalError("cpu forward pass: a capture needs one sequence of the entry's length");
+  }
+  return std::make_unique<CpuForwardTask>(*this, std::move(batch), std::move(capture_into));
+}
+
+std::vector<float> ForwardPass::run(PackedBatch batch) {
+  std::unique_ptr<ForwardTask> task = start(std::move(batch));
+  while (!task->step()) {
+  }
+  return task->take_output();
+}
+
+std::vector<float> ForwardPass::run(const std::vector<std::span<const int32_t>>& seqs,
+                                    const std::vector<PrefixMatch>& past) {
+  return run(PackedBatch::pack(seqs, past));
+}
+
+std::shared_ptr<CpuPrefixEntry> ForwardPass::capture(std::span<const int32_t> ids, const PrefixMatch& past) {
+  const Qwen3Config& c = model_.config;
+  auto entry = std::make_shared<CpuPrefixEntry>(std::vector<int32_t>(ids.begin(), ids.end()), c.n_layer, c.kv_dim());
+  std::unique_ptr<ForwardTask> task = start(PackedBatch::pack({ids}, {past}), entry);
+  while (!task->step()) {
+  }
+  return entry;
+}
+
+void ForwardPass::reserve_scratch(int64_t chunk) {
+  const Qwen3Config& c = model_.config;
+  auto grow = [](std::vector<float>& v, int64_t n) {
+    if (v.size() < static_cast<size_t>(n)) v.resize(static_cast<size_t>(n));
+  };
+  grow(x_, chunk * c.n_embd);
+  grow(tmp_, chunk * c.n_embd);
+  grow(q_, chunk * c.q_dim());
+  grow(att_, chunk * c.q_dim());
+  grow(gate_, chunk * c.n_ff);
+  grow(up_, chunk * c.n_ff);
+  grow(kc_, chunk * c.kv_dim());
+  grow(vc_, chunk * c.kv_dim());
+}
+
+void ForwardPass::begin(TaskState& t) {
+  const Batch& b = t.batch;
+  const int64_t E = model_.config.n_embd, KVD = model_.config.kv_dim();
+  t.h.resize(static_cast<size_t>(b.n_tokens() * E));
+  t.k.resize(static_cast<size_t>(b.n_kv_rows() * KVD));
+  t.v.resize(static_cast<size_t>(b.n_kv_rows() * KVD));
   const WeightMatrix& emb = model_.token_embd;
+  float* h = t.h.data();
   pool_.parallel_for(b.n_tokens(), [&](int64_t t0, int64_t t1, int) {
-    for (int64_t t = t0; t < t1; ++t) dequantize_row_ref(emb.type, emb.row(b.ids[t]), h + t * E, E);
+    for (int64_t i = t0; i < t1; ++i) dequantize_row_ref(emb.type, emb.row(b.ids[i]), h + i * E, E);
   });
 }
 
-void ForwardPass::qk_norm_rope(const LayerWeights& L, const Batch& b, int64_t c0, int64_t n) {
+void ForwardPass::qk_norm_rope(int64_t layer, TaskState& t, int64_t c0, int64_t n) {
+  const LayerWeights& L = model_.layers[layer];
   const Qwen3Config& c = model_.config;
+  const Batch& b = t.batch;
   const int64_t HD = c.head_dim, QD = c.q_dim(), KVD = c.kv_dim();
   pool_.parallel_for(n, [&](int64_t i0, int64_t i1, int) {
     for (int64_t i = i0; i < i1; ++i) {
       int64_t pos = b.pos[c0 + i];
       float* q = &q_[i * QD];
       const float* k_new = &kc_[i * KVD];
-      float* k = &k_[b.kv_row[c0 + i] * KVD];
-      for (int64_t hh = 0; hh < c.n_head; ++hh) rmsnorm(q + hh * HD, L.q_norm.data(), q + hh * HD, HD, c.rms_eps);
+      float* k = &t.k[b.kv_row[c0 + i] * KVD];
+      for (int64_t hh = 0; hh < c.n_head; ++hh)
+        rmsnorm(q + hh * HD, L.q_norm.data(), q + hh * HD, HD, c.rms_eps, level_);
       for (int64_t hh = 0; hh < c.n_head_kv; ++hh)
-        rmsnorm(k_new + hh * HD, L.k_norm.data(), k + hh * HD, HD, c.rms_eps);
+        rmsnorm(k_new + hh * HD, L.k_norm.data(), k + hh * HD, HD, c.rms_eps, level_);
       rope_.apply_heads(q, c.n_head, pos);
       rope_.apply_heads(k, c.n_head_kv, pos);
-      std::memcpy(&v_[b.kv_row[c0 + i] * KVD], &vc_[i * KVD], sizeof(float) * KVD);
+      std::memcpy(&t.v[b.kv_row[c0 + i] * KVD], &vc_[i * KVD], sizeof(float) * KVD);
     }
   });
 }
 
-void ForwardPass::attention_chunk(const Batch& b, int64_t c0, int64_t n) {
+void ForwardPass::attention_chunk(const TaskState& t, int64_t c0, int64_t n) {
   const Qwen3Config& c = model_.config;
+  const Batch& b = t.batch;
   const int64_t QD = c.q_dim(), KVD = c.kv_dim();
   const AttentionShape shape{c.n_head, c.n_head_kv, c.head_dim};
   // Work items: (sequence slice inside this chunk) x (query tile) x (head).
@@ -101,9 +211,9 @@ void ForwardPass::attention_chunk(const Batch& b, int64_t c0, int64_t n) {
   for (int64_t s = 0; s < b.n_seq(); ++s) {
     int64_t qa = std::max(c0, b.seq_start[s]), qb = std::min(c0 + n, b.seq_start[s + 1]);
     if (qa >= qb) continue;
-    for (int64_t t = 0; t < qb - qa; t += kAttentionQueryTile) {
+    for (int64_t i = 0; i < qb - qa; i += kAttentionQueryTile) {
       for (int64_t hh = 0; hh < c.n_head; ++hh) {
-        items.push_back({b.kv_start[s], b.pos[qa], qa, qb, t, std::min(t + kAttentionQueryTile, qb - qa), hh});
+        items.push_back({b.kv_start[s], b.pos[qa], qa, qb, i, std::min(i + kAttentionQueryTile, qb - qa), hh});
       }
     }
   }
@@ -120,31 +230,41 @@ void ForwardPass::attention_chunk(const Batch& b, int64_t c0, int64_t n) {
       const Item& it = balanced[i];
       const float* q = &q_[(it.q_abs_begin - c0) * QD];
       float* out = &att_[(it.q_abs_begin - c0) * QD];
-      const float* k = &k_[it.kv_begin * KVD];
-      const float* v = &v_[it.kv_begin * KVD];
+      const float* k = &t.k[it.kv_begin * KVD];
+      const float* v = &t.v[it.kv_begin * KVD];
       int64_t n_q = it.q_abs_end - it.q_abs_begin;
-      attention_tiled(shape, q, n_q, it.q_pos0, k, v, it.q_pos0 + n_q, out, it.q_begin, it.q_end, it.head, it.head + 1);
+      attention_tiled(shape, q, n_q, it.q_pos0, k, v, it.q_pos0 + n_q, out, it.q_begin, it.q_end, it.head,
+                      it.head + 1, level_);
     }
   });
 }
 
-void ForwardPass::copy_past(int64_t layer, const Batch& b) {
+void ForwardPass::copy_past(int64_t layer, TaskState& t) {
   const int64_t KVD = model_.config.kv_dim();
+  const Batch& b = t.batch;
   pool_.parallel_for(b.n_seq(), [&](int64_t s0, int64_t s1, int) {
     for (int64_t s = s0; s < s1; ++s) {
       if (!b.past[s]) continue;
       const auto n = static_cast<size_t>(b.n_past[s] * KVD);
-      std::memcpy(&k_[b.kv_start[s] * KVD], b.past[s]->k(layer), sizeof(float) * n);
-      std::memcpy(&v_[b.kv_start[s] * KVD], b.past[s]->v(layer), sizeof(float) * n);
+      std::memcpy(&t.k[b.kv_start[s] * KVD], b.past[s]->k(layer), sizeof(float) * n);
+      std::memcpy(&t.v[b.kv_start[s] * KVD], b.past[s]->v(layer), sizeof(float) * n);
     }
   });
 }
 
-void ForwardPass::run_layer(int64_t layer, const Batch& b, float* h) {
+void ForwardPass::run_layer(int64_t layer, TaskState& t) {
   const LayerWeights& L = model_.layers[layer];
+  const CpuLayerMatrices& W = weights_.layer(layer);
   const Qwen3Config& c = model_.config;
-  const int64_t E = c.n_embd, FF = c.n_ff;
+  const Batch& b = t.batch;
+  const int64_t E = c.n_embd, FF = c.n_ff, KVD = c.kv_dim();
   const int64_t T = b.n_tokens();
+  const SimdLevel level = level_;
+  // Rotary cos/sin once per position instead of per head and layer (at most n_ctx x head_dim floats).
+  int64_t longest = 0;
+  for (int64_t s = 0; s < b.n_seq(); ++s) longest = std::max(longest, b.kv_start[s + 1] - b.kv_start[s]);
+  rope_.reserve(longest);
+  reserve_scratch(std::min(T, chunk_tokens_));
   auto add_rows = [&](float* dst, const float* src, int64_t n_rows) {
     pool_.parallel_for(n_rows, [&](int64_t r0, int64_t r1, int) {
       for (int64_t i = r0 * E; i < r1 * E; ++i) dst[i] += src[i];
@@ -152,87 +272,47 @@ void ForwardPass::run_layer(int64_t layer, const Batch& b, float* h) {
   };
   auto norm_rows = [&](const float* src, const std::vector<float>& w, float* dst, int64_t n_rows) {
     pool_.parallel_for(n_rows, [&](int64_t r0, int64_t r1, int) {
-      for (int64_t r = r0; r < r1; ++r) rmsnorm(src + r * E, w.data(), dst + r * E, E, c.rms_eps);
+      for (int64_t r = r0; r < r1; ++r) rmsnorm(src + r * E, w.data(), dst + r * E, E, c.rms_eps, level);
     });
   };
   // Chunks run in order, so when chunk [c0, c0+n) attends, the keys/values of every earlier position of its
-  // sequences are already in k_/v_ (computed by an earlier chunk, or copied from the prefix cache).
-  copy_past(layer, b);
+  // sequences are already in t.k/t.v (computed by an earlier chunk, or copied from the prefix cache).
+  copy_past(layer, t);
   for (int64_t c0 = 0; c0 < T; c0 += chunk_tokens_) {
     const int64_t n = std::min(chunk_tokens_, T - c0);
-    float* hc = h + c0 * E;
+    float* hc = t.h.data() + c0 * E;
     norm_rows(hc, L.attn_norm, x_.data(), n);
-    matmul(L.wq, x_.data(), n, q_.data(), pool_);
-    matmul(L.wk, x_.data(), n, kc_.data(), pool_);
-    matmul(L.wv, x_.data(), n, vc_.data(), pool_);
-    qk_norm_rope(L, b, c0, n);
-    attention_chunk(b, c0, n);
-    matmul(L.wo, att_.data(), n, tmp_.data(), pool_);
+    matmul(W.wq, x_.data(), n, q_.data(), pool_, level);
+    matmul(W.wk, x_.data(), n, kc_.data(), pool_, level);
+    matmul(W.wv, x_.data(), n, vc_.data(), pool_, level);
+    qk_norm_rope(layer, t, c0, n);
+    attention_chunk(t, c0, n);
+    matmul(W.wo, att_.data(), n, tmp_.data(), pool_, level);
     add_rows(hc, tmp_.data(), n);
 
     norm_rows(hc, L.ffn_norm, x_.data(), n);
-    matmul(L.w_gate, x_.data(), n, gate_.data(), pool_);
-    matmul(L.w_up, x_.data(), n, up_.data(), pool_);
+    matmul(W.w_gate, x_.data(), n, gate_.data(), pool_, level);
+    matmul(W.w_up, x_.data(), n, up_.data(), pool_, level);
     pool_.parallel_for(n, [&](int64_t r0, int64_t r1, int) {
-      silu_mul(&gate_[r0 * FF], &up_[r0 * FF], &gate_[r0 * FF], (r1 - r0) * FF);
+      silu_mul(&gate_[r0 * FF], &up_[r0 * FF], &gate_[r0 * FF], (r1 - r0) * FF, level);
     });
-    matmul(L.w_down, gate_.data(), n, tmp_.data(), pool_);
+    matmul(W.w_down, gate_.data(), n, tmp_.data(), pool_, level);
     add_rows(hc, tmp_.data(), n);
   }
-}
-
-std::vector<float> ForwardPass::run(const PackedBatch& batch) { return run_batch(Batch(batch), nullptr); }
-
-std::vector<float> ForwardPass::run(const std::vector<std::span<const int32_t>>& seqs,
-                                    const std::vector<PrefixMatch>& past) {
-  return run(PackedBatch::pack(seqs, past));
-}
-
-std::shared_ptr<PrefixEntry> ForwardPass::capture(std::span<const int32_t> ids, const PrefixMatch& past) {
-  const Qwen3Config& c = model_.config;
-  auto entry = std::make_shared<PrefixEntry>(std::vector<int32_t>(ids.begin(), ids.end()), c.n_layer, c.kv_dim());
-  run_batch(Batch(PackedBatch::pack({ids}, {past})), entry.get());
-  return entry;
-}
-
-std::vector<float> ForwardPass::run_batch(const Batch& b, PrefixEntry* capture_into) {
-  const Qwen3Config& c = model_.config;
-  const int64_t E = c.n_embd, KVD = c.kv_dim();
-  const int64_t T = b.n_tokens(), KV = b.n_kv_rows();
-  const int64_t chunk = std::min(T, chunk_tokens_);
-  // Rotary cos/sin once per position instead of per head and layer (at most n_ctx x head_dim floats).
-  int64_t longest = 0;
-  for (int64_t s = 0; s < b.n_seq(); ++s) longest = std::max(longest, b.kv_start[s + 1] - b.kv_start[s]);
-  rope_.reserve(longest);
-  std::vector<float> h(static_cast<size_t>(T * E));  // (T, E) residual stream of the computed tokens
-  k_.resize(KV * KVD);
-  v_.resize(KV * KVD);
-  x_.resize(chunk * E);
-  tmp_.resize(chunk * E);
-  q_.resize(chunk * c.q_dim());
-  att_.resize(chunk * c.q_dim());
-  gate_.resize(chunk * c.n_ff);
-  up_.resize(chunk * c.n_ff);
-  kc_.resize(chunk * KVD);
-  vc_.resize(chunk * KVD);
-
-  embed_tokens(b, h.data());
-  for (int64_t l = 0; l < c.n_layer; ++l) {
-    run_layer(l, b, h.data());
-    if (capture_into) {  // one sequence: its rows are k_/v_ [0, n)
-      std::memcpy(capture_into->k(l), k_.data(), sizeof(float) * capture_into->n_tokens() * KVD);
-      std::memcpy(capture_into->v(l), v_.data(), sizeof(float) * capture_into->n_tokens() * KVD);
-    }
+  if (t.capture_into) {  // one sequence: its rows are k/v [0, n)
+    const auto rows = static_cast<size_t>(t.capture_into->n_tokens() * KVD);
+    std::memcpy(t.capture_into->k(layer), t.k.data(), sizeof(float) * rows);
+    std::memcpy(t.capture_into->v(layer), t.v.data(), sizeof(float) * rows);
   }
+}
 
+std::vector<float> ForwardPass::pool_outputs(const TaskState& t) {
+  const Qwen3Config& c = model_.config;
+  const Batch& b = t.batch;
+  const int64_t E = c.n_embd;
   std::vector<float> pooled(static_cast<size_t>(b.n_seq() * E));  // (n_seq, E)
   for (int64_t s = 0; s < b.n_seq(); ++s) {
-    rmsnorm(&h[(b.seq_start[s + 1] - 1) * E], model_.output_norm.data(), &pooled[s * E], E, c.rms_eps);
-  }
-  // Give back batch-sized scratch so a one-off 32K input does not pin its memory for the process lifetime.
-  if (KV > 4 * chunk_tokens_) {
-    std::vector<float>().swap(k_);
-    std::vector<float>().swap(v_);
+    rmsnorm(&t.h[(b.seq_start[s + 1] - 1) * E], model_.output_norm.data(), &pooled[s * E], E, c.rms_eps, level_);
   }
   return pooled;
 }

@@ -1,6 +1,6 @@
 // The int8 path: repacking is exact, the VNNI kernels match the scalar int8 oracle on odd shapes and thread
 // counts, the oracle stays within the activation-rounding bound of the f32 reference, and matmul() picks the int8
-// path only at avx512vnni and above.
+// path only at avx512vnni and above, and only with the packed copy its caller passes.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -67,7 +67,6 @@ void check_type(GgmlType type, const std::vector<int64_t>& n_ins) {
         for (int64_t k = 0; k < n_in; ++k)
           ASSERT_EQ(packed_value(*packed, o, k), row[k]) << ggml_type_info(type).name << " o=" << o << " k=" << k;
       }
-      ow.w.int8 = packed.get();
       for (int64_t n_tokens : n_tokens_list) {
         if (n_tokens * n_in * n_out > 20'000'000) continue;
         const auto x = random_vector(static_cast<size_t>(n_tokens * n_in), seed++);
@@ -84,7 +83,7 @@ void check_type(GgmlType type, const std::vector<int64_t>& n_ins) {
         ScopedSimdLevel guard(SimdLevel::Avx512Vnni);
         for (ThreadPool* pool : {&pool1, &pool2, &pool3}) {
           std::vector<float> y(ref.size(), std::nanf(""));
-          matmul(ow.w, x.data(), n_tokens, y.data(), *pool);
+          matmul(ow.w, packed.get(), x.data(), n_tokens, y.data(), *pool);
           ASSERT_LT(max_rel_error(y, oracle, scale), 1e-6)
               << ggml_type_info(type).name << " threads=" << pool->size() << " T=" << n_tokens << " n_in=" << n_in
               << " n_out=" << n_out;
@@ -112,16 +111,21 @@ TEST(MatmulInt8, FloatTypesAreNotPacked) {
 TEST(MatmulInt8, LowerLevelsUseTheFloatPath) {
   OwnedWeights ow = make_weights(GgmlType::Q8_0, 40, 256, 3);
   const auto packed = pack_int8(ow.w);
-  ow.w.int8 = packed.get();
   const auto x = random_vector(5 * 256, 4);
   std::vector<float> ref(5 * 40);
   matmul_ref(ow.w, x.data(), 5, ref.data());
   const auto scale = abs_products(ow.w, x, 5);
   ThreadPool pool(2);
   for (SimdLevel level : simd_levels_available()) {
-    ScopedSimdLevel guard(level);
-    std::vector<float> y(ref.size());
-    matmul(ow.w, x.data(), 5, y.data(), pool);
+    std::vector<float> y(ref.size()), y_explicit(ref.size());
+    {
+      ScopedSimdLevel guard(level);
+      matmul(ow.w, packed.get(), x.data(), 5, y.data(), pool);  // the process-wide level (the default)
+    }
+    // The level a caller passes wins over the process-wide one (a backend fixes its level at construction).
+    ScopedSimdLevel other(level == SimdLevel::Scalar ? simd_level_hardware() : SimdLevel::Scalar);
+    matmul(ow.w, packed.get(), x.data(), 5, y_explicit.data(), pool, level);
+    EXPECT_EQ(y_explicit, y) << simd_level_name(level);
     const double err = max_rel_error(y, ref, scale);
     if (level >= SimdLevel::Avx512Vnni) {
       EXPECT_GT(err, 1e-5) << "int8 path expected at " << simd_level_name(level);
@@ -129,6 +133,10 @@ TEST(MatmulInt8, LowerLevelsUseTheFloatPath) {
       EXPECT_LT(err, 1e-6) << simd_level_name(level);
     }
   }
+  // Without the packed copy the int8 path is never taken.
+  std::vector<float> y(ref.size());
+  matmul(ow.w, nullptr, x.data(), 5, y.data(), pool, simd_level_hardware());
+  EXPECT_LT(max_rel_error(y, ref, scale), 1e-6);
 }
 
 }  // namespace

@@ -1,0 +1,80 @@
+#pragma once
+// What every API handler works with: the Call (one request while it is served) and the ApiEnv (the service, the
+// options, where to answer). A handler reads its inputs, calls the service (encode -> submit) and formats the result
+// in its own dialect; it answers through ApiEnv::responder, at once or later from the service's callback, or
+// throws an ApiError, which the router answers in the route's dialect. Handlers never see the model, the engine or
+// the backend: only service::EmbeddingService.
+#include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "server/api/errors.hpp"
+#include "server/http/http_server.hpp"
+#include "server/metrics.hpp"
+#include "server/server_options.hpp"
+#include "service/embedding_service.hpp"
+
+namespace qembed::server::api {
+
+using Clock = std::chrono::steady_clock;
+
+enum class ServerState { kLoading, kReady, kStopping };
+
+//! One request while it is served; shared with the service's completion callback.
+struct Call {
+  std::string id;                      //!< X-Request-Id: the client's when sane, else generated
+  std::string method, path;            //!< path without the query string
+  std::string label = "other";         //!< the metrics label: the route's, or "other"
+  Dialect dialect = Dialect::kOpenAI;  //!< the error shape
+  std::string origin;                  //!< the Origin header (CORS)
+  Clock::time_point received_at;
+  std::shared_ptr<Exchange> exchange;
+  int64_t n_inputs = 0, n_tokens = 0;
+  double tokenize_ms = 0, queue_ms = 0, compute_ms = 0;
+  bool holds_slot = false;             //!< holds a --max-concurrent-requests slot until answered
+  std::atomic<bool> answered{false};   //!< the first reply wins; later ones are dropped
+};
+using CallPtr = std::shared_ptr<Call>;
+
+//! Answers calls: writes the response, then counts and logs the request. Any thread; the first answer counts.
+class Responder {
+ public:
+  virtual ~Responder() = default;
+  virtual void reply(const CallPtr& call, int status, std::string body, std::string_view content_type) = 0;
+  virtual void reply_error(const CallPtr& call, const ApiError& error) = 0;
+};
+
+struct ApiEnv {
+  const ServerOptions& options;
+  Metrics& metrics;
+  boost::asio::io_context& io;  //!< where the service's callbacks hand formatting back to
+  Responder& responder;
+  std::atomic<ServerState> state{ServerState::kLoading};
+  std::atomic<service::EmbeddingService*> service_ptr{nullptr};  //!< set before state becomes kReady
+  int64_t started_unix_s = 0;                                    //!< for OpenAI's "created"
+
+  //! The service (routes that need the model run only once it is set).
+  service::EmbeddingService& service() const { return *service_ptr.load(std::memory_order_acquire); }
+  const service::ModelInfo& model() const { return service().model_info(); }
+};
+
+void json_reply(ApiEnv& env, const CallPtr& call, std::string body, int status = 200);
+
+//! Throws kModelNotFound unless `requested` is empty or names the served model (`id`; for Ollama also `id:latest`).
+void check_model_name(const std::string& requested, const ApiEnv& env, Dialect dialect);
+
+//! Formats a finished request's body (on an I/O thread).
+using Formatter = std::function<std::string(service::EmbedResult& result)>;
+
+//! The embedding path every dialect shares: encode on this (I/O) thread, submit, then on completion `format` the
+//! result on an I/O thread and answer. Encode errors are thrown as ApiErrors naming `input_field`; admission
+//! outcomes become kBusy / kTooLarge / kUnavailable.
+void run_embedding(ApiEnv& env, const CallPtr& call, const service::EmbedInputs& inputs,
+                   const service::EmbedParams& params, const std::string& input_field, Formatter format);
+
+}  // namespace qembed::server::api

@@ -1,0 +1,123 @@
+// The embedding path shared by every dialect: service.encode() on the I/O thread, service.submit(), and the answer
+// formatted back on an I/O thread once the service's worker calls back (the worker goes straight to its next batch).
+#include <boost/asio/post.hpp>
+#include <cctype>
+#include <optional>
+
+#include "common/log.hpp"
+#include "server/api/api.hpp"
+
+namespace qembed::server::api {
+
+namespace {
+
+double ms_between(Clock::time_point a, Clock::time_point b) {
+  return std::chrono::duration<double, std::milli>(b - a).count();
+}
+
+//! Names an input the way the request spelled it: a leading "input 3 ..." becomes "input[3] ..." (or "inputs[3]"
+//! for TEI), and the error's param is the field at fault when the message starts with one.
+ApiError encode_error(const Error& e, const std::string& input_field) {
+  ApiError out = from_service_error(e);
+  if (out.failure == Failure::kServerFault) return out;
+  std::string msg = e.what();
+  if (msg.rfind("input ", 0) == 0 && msg.size() > 6 && std::isdigit(static_cast<unsigned char>(msg[6]))) {
+    size_t end = 6;
+    while (end < msg.size() && std::isdigit(static_cast<unsigned char>(msg[end]))) ++end;
+    msg = input_field + "[" + msg.substr(6, end - 6) + "]" + msg.substr(end);
+  } else if (msg.rfind("input[", 0) == 0 && input_field != "input") {
+    msg = input_field + msg.substr(5);
+  }
+  std::string param = input_field;
+  for (const char* field : {"dimensions", "prompt_name", "instruction", "truncation_direction"}) {
+    if (msg.find(field) != std::string::npos && msg.find(input_field + "[") != 0) param = field;
+  }
+  if (msg.rfind("unknown prompt", 0) == 0) param = "prompt_name";
+  std::string code = out.failure == Failure::kInputTooLong ? "context_length_exceeded" : "";
+  return ApiError(out.failure, msg, param, code);
+}
+
+std::string n_str(int64_t n) { return std::to_string(n); }
+
+}  // namespace
+
+void json_reply(ApiEnv& env, const CallPtr& call, std::string body, int status) {
+  env.responder.reply(call, status, std::move(body), "application/json");
+}
+
+void check_model_name(const std::string& requested, const ApiEnv& env, Dialect dialect) {
+  if (requested.empty()) return;
+  const std::string& id = env.model().id;
+  if (requested == id) return;
+  if (dialect == Dialect::kOllama && requested == id + ":latest") return;
+  std::string message = "model \"" + requested + "\" does not exist; this server serves \"" + id + "\"";
+  if (dialect == Dialect::kOllama) message = "model \"" + requested + "\" not found; this server serves \"" + id + "\"";
+  throw ApiError(Failure::kModelNotFound, message, "model", "model_not_found");
+}
+
+void run_embedding(ApiEnv& env, const CallPtr& call, const service::EmbedInputs& inputs,
+                   const service::EmbedParams& params, const std::string& input_field, Formatter format) {
+  service::EmbeddingService& svc = env.service();
+  const Clock::time_point t0 = Clock::now();
+  service::EncodedRequest request;
+  try {
+    request = svc.encode(inputs, params);
+  } catch (const Error& e) {
+    if (e.kind() == ErrorKind::kIo || e.kind() == ErrorKind::kInternal) {
+      log::error("encoding request " + call->id + " failed: " + e.what());
+    }
+    throw encode_error(e, input_field);
+  }
+  call->tokenize_ms = ms_between(t0, Clock::now());
+  call->n_inputs = static_cast<int64_t>(request.seqs.size());
+  call->n_tokens = request.n_tokens;
+  for (const auto& s : request.seqs) env.metrics.input_length(static_cast<int64_t>(s.size()));
+  const int64_t n_tokens = request.n_tokens;
+  const auto n_inputs = static_cast<int64_t>(request.seqs.size());
+
+  // Runs on the service's worker: hand the formatting to an I/O thread.
+  auto done = [&env, call, format = std::move(format)](service::EmbedResult result, const Error* error) {
+    std::optional<ApiError> failure;
+    if (error) {
+      if (*call->exchange->client_gone) {
+        failure.emplace(Failure::kClientGone, "the client closed the connection");
+      } else if (error->kind() == ErrorKind::kLimit) {
+        failure.emplace(Failure::kUnavailable, std::string("the server is shutting down: ") + error->what());
+      } else {
+        if (error->kind() != ErrorKind::kInvalidInput) log::error("request " + call->id + " failed: " + error->what());
+        failure.emplace(from_service_error(*error));
+      }
+    }
+    boost::asio::post(env.io, [&env, call, format, failure = std::move(failure),
+                               result = std::move(result)]() mutable {
+      call->queue_ms = result.queue_ms;
+      call->compute_ms = result.compute_ms;
+      env.metrics.embed_timings(call->tokenize_ms / 1000, result.queue_ms / 1000, result.compute_ms / 1000);
+      if (failure) return env.responder.reply_error(call, *failure);
+      try {
+        json_reply(env, call, format(result));
+      } catch (const std::exception& e) {
+        env.responder.reply_error(call,
+                                  ApiError(Failure::kServerFault, std::string("could not format the response: ") + e.what()));
+      }
+    });
+  };
+
+  const service::ServiceOptions& so = svc.options();
+  const int64_t queue_tokens = so.max_queue_tokens > 0 ? so.max_queue_tokens : 16 * so.max_batch_tokens;
+  switch (svc.submit(std::move(request), std::move(done), call->exchange->client_gone)) {
+    case service::Admission::kQueued:
+      return;
+    case service::Admission::kBusy:
+      throw ApiError(Failure::kBusy, "the queue is full (" + n_str(queue_tokens) + " tokens); retry later");
+    case service::Admission::kTooLarge:
+      throw ApiError(Failure::kTooLarge, "the request has " + n_str(n_tokens) + " tokens in " + n_str(n_inputs) +
+                                             " inputs; the server queues at most " + n_str(queue_tokens) +
+                                             " tokens and " + n_str(so.max_queue_inputs) +
+                                             " inputs (--max-queue-tokens); split it");
+    case service::Admission::kStopping:
+      throw ApiError(Failure::kUnavailable, "the server is shutting down");
+  }
+}
+
+}  // namespace qembed::server::api

@@ -1,0 +1,94 @@
+// The text-embeddings-inference dialect: POST /embed (and POST / and /invocations, which TEI routes to /embed for
+// embedding models: @huggingface/inference and LangChain's HuggingFaceInferenceEmbeddings post to the URL they
+// are given), POST /tokenize, GET /info. Errors: {"error": "<message>", "error_type": "Validation" | ...} with
+// TEI's statuses (413 too large, 422 validation, 429 overloaded, 503 unhealthy).
+#include "server/api/request_parsing.hpp"
+#include "server/api/response_writers.hpp"
+#include "server/api/routes.hpp"
+
+namespace qembed::server::api {
+
+using nlohmann::json;
+namespace http = boost::beast::http;
+
+namespace {
+
+void embed(ApiEnv& env, const CallPtr& call, Request& req) {
+  const json body = parse_body(req.body());
+  service::EmbedInputs inputs =
+      required_inputs(body, "inputs", env.options.max_client_batch_size, env.model().n_vocab);
+  service::EmbedParams params = parse_embed_params(body, env.options.auto_truncate);
+  run_embedding(env, call, inputs, params, "inputs", [](service::EmbedResult& r) {
+    std::string out = "[";
+    for (size_t i = 0; i < r.vectors.size(); ++i) {
+      if (i) out += ',';
+      append_float_array(out, r.vectors[i]);
+      std::vector<float>().swap(r.vectors[i]);
+    }
+    out += ']';
+    return out;
+  });
+}
+
+void tokenize(ApiEnv& env, const CallPtr& call, Request& req) {
+  const json body = parse_body(req.body());
+  service::EmbedInputs in = required_inputs(body, "inputs", env.options.max_client_batch_size, env.model().n_vocab);
+  if (in.are_tokens) throw ApiError(Failure::kInvalidInput, "inputs must be a string or an array of strings", "inputs");
+  const bool add_special = opt_bool(body, "add_special_tokens").value_or(true);
+  service::EmbedParams params;
+  params.prompt_name = opt_string(body, "prompt_name");
+  std::vector<service::TokenizedInput> tokenized;
+  try {
+    tokenized = env.service().tokenize(in.texts, params, add_special);
+  } catch (const Error& e) {
+    ApiError a = from_service_error(e);
+    throw ApiError(a.failure, a.what(), e.kind() == ErrorKind::kInvalidInput ? "inputs" : "");
+  }
+  json out = json::array();
+  for (const service::TokenizedInput& t : tokenized) {
+    json tokens = json::array();
+    for (const service::TokenPiece& p : t.pieces) {
+      tokens.push_back(
+          {{"id", p.id}, {"text", p.text}, {"special", p.special}, {"start", p.start}, {"stop", p.stop}});
+    }
+    call->n_tokens += static_cast<int64_t>(t.pieces.size());
+    out.push_back(std::move(tokens));
+  }
+  call->n_inputs = static_cast<int64_t>(tokenized.size());
+  json_reply(env, call, dump(out));
+}
+
+void info(ApiEnv& env, const CallPtr& call, Request&) {
+  const service::ModelInfo& m = env.model();
+  const service::ServiceOptions& so = env.service().options();
+  const ServerOptions& o = env.options;
+  json j = {
+      {"model_id", m.id},
+      {"model_sha", nullptr},
+      {"model_path", m.path},
+      {"model_dtype", m.dtype},
+      {"model_type", {{"embedding", {{"pooling", "last_token"}}}}},
+      {"embedding_dimensions", m.n_embd},
+      {"max_concurrent_requests", o.max_concurrent_requests},
+      {"max_input_length", m.max_input_tokens},
+      {"max_batch_tokens", so.max_batch_tokens},
+      {"max_batch_requests", so.max_batch_inputs > 0 ? json(so.max_batch_inputs) : json(nullptr)},
+      {"max_client_batch_size", o.max_client_batch_size},
+      {"auto_truncate", o.auto_truncate},
+      {"tokenization_workers", o.io_threads},
+      {"version", QEMBED_VERSION},
+  };
+  json_reply(env, call, dump(j));
+}
+
+}  // namespace
+
+void add_tei_routes(RouteTable& t) {
+  for (const char* path : {"/embed", "/", "/invocations"}) {
+    t.add({http::verb::post, path, false, kEmbedRoles, path, Dialect::kTEI, true, true, embed});
+  }
+  t.add({http::verb::post, "/tokenize", false, kEmbedRoles, "/tokenize", Dialect::kTEI, true, true, tokenize});
+  t.add({http::verb::get, "/info", false, kReadRoles, "/info", Dialect::kTEI, true, false, info});
+}
+
+}  // namespace qembed::server::api

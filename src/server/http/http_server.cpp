@@ -1,0 +1,415 @@
+#include "server/http/http_server.hpp"
+
+#include <sys/socket.h>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ip/v6_only.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <algorithm>
+#include <chrono>
+#include <optional>
+
+#include "common/error.hpp"
+#include "common/log.hpp"
+
+namespace qembed::server {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = net::ip::tcp;
+
+namespace {
+
+//! Body bytes reserved from HttpServer's budget; released exactly once (explicitly, or when destroyed).
+class BodyReservation {
+ public:
+  BodyReservation() = default;
+  BodyReservation(const BodyReservation&) = delete;
+  BodyReservation& operator=(const BodyReservation&) = delete;
+  ~BodyReservation() { release(); }
+  //! Reserves n bytes (n <= 0: nothing to hold); false when they do not fit.
+  bool acquire(HttpServer& server, int64_t n) {
+    release();
+    if (n <= 0) return true;
+    if (!server.reserve_body(n)) return false;
+    server_ = &server;
+    bytes_ = n;
+    return true;
+  }
+  void release() {
+    if (!server_) return;
+    server_->release_body(bytes_);
+    server_ = nullptr;
+    bytes_ = 0;
+  }
+
+ private:
+  HttpServer* server_ = nullptr;
+  int64_t bytes_ = 0;
+};
+
+}  // namespace
+
+//! One connection: read a request, hand it to the handler, write its response, repeat while keep-alive.
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket socket, HttpServer& server, const HttpOptions& options, const Handler& handler,
+          const RejectHandler& reject)
+      : stream_(std::move(socket)), server_(server), options_(options), handler_(handler), reject_(reject) {
+    ++server_.stats().open_connections;
+  }
+  ~Session() {
+    body_.release();
+    --server_.stats().open_connections;
+  }
+
+  void start() {
+    net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->read_request(); });
+  }
+
+  //! Called from any thread with the response to the current request.
+  void deliver(Response res) {
+    net::post(stream_.get_executor(),
+              [self = shared_from_this(), res = std::move(res)]() mutable { self->write_response(std::move(res)); });
+  }
+
+ private:
+  class SessionExchange : public Exchange {
+   public:
+    explicit SessionExchange(std::shared_ptr<Session> s) : session_(std::move(s)) {}
+    void respond(Response res) override {
+      if (answered_.exchange(true)) return;
+      std::shared_ptr<Session> s = std::move(session_);
+      s->deliver(std::move(res));
+    }
+
+   private:
+    std::shared_ptr<Session> session_;
+    std::atomic<bool> answered_{false};
+  };
+
+  void read_request() {
+    parser_.emplace();
+    parser_->body_limit(static_cast<uint64_t>(options_.body_limit_bytes));
+    parser_->header_limit(static_cast<uint32_t>(kHeaderLimitBytes));
+    stream_.expires_after(std::chrono::seconds(options_.idle_timeout_s));
+    // Header first: a client sending "Expect: 100-continue" (curl does for bodies over 1 MB) waits for the
+    // interim response before sending its body.
+    http::async_read_header(stream_, buffer_, *parser_,
+                            [self = shared_from_this()](beast::error_code ec, size_t) { self->on_header(ec); });
+  }
+
+  void on_header(beast::error_code ec) {
+    if (ec) return on_read(ec);
+    // The body is read only once its bytes are reserved: Content-Length, or the whole limit when chunked.
+    int64_t need = 0;
+    if (parser_->chunked()) {
+      need = options_.body_limit_bytes;
+    } else if (auto n = parser_->content_length()) {
+      need = static_cast<int64_t>(*n);
+    }
+    if (!body_.acquire(server_, need)) {
+      Response res = reject_(429,
+                             "the server is buffering its limit of " + std::to_string(server_.body_budget()) +
+                                 " request body bytes (--max-concurrent-requests x --payload-limit); retry later",
+                             &parser_->get());
+      res.keep_alive(false);  // the body stays unread: the stream cannot go on
+      keep_alive_ = false;
+      res.prepare_payload();
+      return send(std::move(res));
+    }
+    auto read_body = [self = shared_from_this()] {
+      http::async_read(self->stream_, self->buffer_, *self->parser_,
+                       [self](beast::error_code ec, size_t) { self->on_read(ec); });
+    };
+    const auto& req = parser_->get();
+    auto expect = req.find(http::field::expect);
+    if (expect == req.end() || !beast::iequals(expect->value(), "100-continue")) return read_body();
+    static const std::string kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+    net::async_write(stream_, net::buffer(kContinue),
+                     [read_body, self = shared_from_this()](beast::error_code ec, size_t) {
+                       if (ec) return self->close();
+                       read_body();
+                     });
+  }
+
+  void on_read(beast::error_code ec) {
+    if (ec == http::error::end_of_stream || ec == net::error::eof) return close();
+    if (ec == beast::error::timeout || ec == net::error::operation_aborted || ec == net::error::connection_reset) {
+      return close();
+    }
+    if (ec) {
+      // Malformed HTTP or a body over the limit: answer, then close (the rest of the stream cannot be trusted).
+      const bool too_large =
+          ec == http::error::body_limit || ec == http::error::buffer_overflow || ec == http::error::header_limit;
+      std::string what = too_large ? "request body is larger than the payload limit of " +
+                                         std::to_string(options_.body_limit_bytes) + " bytes"
+                                   : "malformed HTTP request: " + ec.message();
+      Response res = reject_(too_large ? 413 : 400, what, parser_->is_header_done() ? &parser_->get() : nullptr);
+      res.keep_alive(false);
+      keep_alive_ = false;
+      res.prepare_payload();
+      return send(std::move(res));
+    }
+    Request req = parser_->release();
+    ++server_.busy_;
+    counted_busy_ = true;
+    keep_alive_ = req.keep_alive();
+    version_ = req.version();
+    stream_.expires_never();
+    watch_for_disconnect();
+    auto ex = std::make_shared<SessionExchange>(shared_from_this());
+    exchange_gone_ = ex->client_gone;
+    beast::error_code ignored;
+    auto ep = stream_.socket().remote_endpoint(ignored);
+    ex->remote = ignored ? std::string("?") : ep.address().to_string() + ":" + std::to_string(ep.port());
+    handler_(std::move(req), std::move(ex));
+  }
+
+  // While the handler works, a readable socket means either a pipelined request or EOF/reset: peek to tell.
+  void watch_for_disconnect() {
+    watching_ = true;
+    stream_.socket().async_wait(tcp::socket::wait_read, [self = shared_from_this()](beast::error_code ec) {
+      if (ec || !self->watching_) return;
+      char byte;
+      ssize_t n = ::recv(self->stream_.socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+      if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
+        if (self->exchange_gone_) *self->exchange_gone_ = true;
+      }
+    });
+  }
+
+  void write_response(Response res) {
+    if (watching_) {
+      watching_ = false;
+      beast::error_code ignored;
+      stream_.socket().cancel(ignored);  // ends the disconnect watch
+    }
+    exchange_gone_.reset();
+    if (server_.closing()) keep_alive_ = false;
+    res.version(version_);
+    res.keep_alive(keep_alive_);
+    res.prepare_payload();
+    send(std::move(res));
+  }
+
+  void send(Response res) {
+    auto msg = std::make_shared<Response>(std::move(res));
+    stream_.expires_after(std::chrono::seconds(60));
+    http::async_write(stream_, *msg, [self = shared_from_this(), msg](beast::error_code ec, size_t) {
+      if (self->counted_busy_) {
+        self->counted_busy_ = false;
+        --self->server_.busy_;
+      }
+      self->body_.release();
+      if (ec) return self->close();
+      if (!self->keep_alive_) return self->linger_close();
+      if (self->buffer_.size() == 0) self->buffer_.shrink_to_fit();  // an idle connection holds no buffer
+      self->read_request();
+    });
+  }
+
+  // After a response with "Connection: close": stop sending, then read and discard what the client still sends
+  // (an unread body) for a moment, so that closing does not reset the connection before the client has read the
+  // response.
+  void linger_close() {
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream_.expires_after(std::chrono::seconds(2));
+    buffer_.clear();
+    drain();
+  }
+
+  void drain() {
+    stream_.async_read_some(buffer_.prepare(4096), [self = shared_from_this()](beast::error_code ec, size_t) {
+      if (ec) return self->close();
+      self->drain();
+    });
+  }
+
+  void close() {
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream_.socket().close(ignored);
+  }
+
+  beast::tcp_stream stream_;
+  HttpServer& server_;
+  const HttpOptions& options_;
+  const Handler& handler_;
+  const RejectHandler& reject_;
+  beast::flat_buffer buffer_{static_cast<size_t>(kConnectionBufferBytes)};
+  BodyReservation body_;  // the current request's body bytes
+  std::optional<http::request_parser<http::string_body>> parser_;
+  std::shared_ptr<std::atomic<bool>> exchange_gone_;
+  bool keep_alive_ = true;
+  bool watching_ = false;
+  bool counted_busy_ = false;  // this connection holds one count of HttpServer::busy_
+  unsigned version_ = 11;
+};
+
+namespace {
+
+//! The addresses `host` names, IPv4 first (so a printed URL is the common one), without duplicates.
+std::vector<tcp::endpoint> resolve_host(net::io_context& ioc, const std::string& host, int port) {
+  beast::error_code ec;
+  std::vector<tcp::endpoint> out;
+  if (auto address = net::ip::make_address(host, ec); !ec) {
+    out.emplace_back(address, static_cast<unsigned short>(port));
+    return out;
+  }
+  tcp::resolver resolver(ioc);
+  auto results = resolver.resolve(host, std::to_string(port), tcp::resolver::passive, ec);
+  if (ec) throw Error("--host " + host + " is neither an IP address nor a name that resolves: " + ec.message());
+  for (const auto& r : results) {
+    if (std::find(out.begin(), out.end(), r.endpoint()) == out.end()) out.push_back(r.endpoint());
+  }
+  std::stable_partition(out.begin(), out.end(), [](const tcp::endpoint& e) { return e.address().is_v4(); });
+  if (out.empty()) throw Error("--host " + host + " resolves to no address");
+  return out;
+}
+
+std::string url_host_of(const tcp::endpoint& e) {
+  return e.address().is_v6() ? "[" + e.address().to_string() + "]" : e.address().to_string();
+}
+
+//! The 503 sent to a connection over the cap (written without a session: the send buffer of a new socket is empty).
+const std::string& over_capacity_response() {
+  static const std::string k503 = [] {
+    const std::string body = R"({"error":{"message":"the server has its limit of open connections; retry later",)"
+                             R"("type":"server_error","param":null,"code":"service_unavailable"}})";
+    return "HTTP/1.1 503 Service Unavailable\r\nServer: qembed\r\nContent-Type: application/json\r\n"
+           "Retry-After: 1\r\nConnection: close\r\nContent-Length: " +
+           std::to_string(body.size()) + "\r\n\r\n" + body;
+  }();
+  return k503;
+}
+
+}  // namespace
+
+struct HttpServer::Impl {
+  Impl(HttpServer& server, const HttpOptions& options, Handler handler, RejectHandler reject)
+      : server(server), options(options), handler(std::move(handler)), reject(std::move(reject)) {}
+
+  void accept(tcp::acceptor& acceptor) {
+    acceptor.async_accept(net::make_strand(server.ioc_), [this, &acceptor](beast::error_code ec, tcp::socket socket) {
+      if (ec == net::error::operation_aborted || !acceptor.is_open()) return;
+      if (!ec && server.stats().open_connections.load() >= options.max_connections) {
+        ++server.stats().connections_rejected_total;
+        const std::string& k503 = over_capacity_response();
+        [[maybe_unused]] ssize_t n =
+            ::send(socket.native_handle(), k503.data(), k503.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+        beast::error_code ignored;
+        socket.close(ignored);
+      } else if (!ec) {
+        beast::error_code ignored;
+        socket.set_option(tcp::no_delay(true), ignored);
+        std::make_shared<Session>(std::move(socket), server, options, handler, reject)->start();
+      }
+      accept(acceptor);  // keep accepting after transient errors (EMFILE, ...)
+    });
+  }
+
+  //! Binds one acceptor; the error message when it cannot.
+  std::string listen(const tcp::endpoint& endpoint, bool v6_only) {
+    auto a = std::make_unique<tcp::acceptor>(net::make_strand(server.ioc_));
+    beast::error_code ec;
+    a->open(endpoint.protocol(), ec);
+    if (!ec) a->set_option(net::socket_base::reuse_address(true), ec);
+    if (!ec && endpoint.address().is_v6() && v6_only) a->set_option(net::ip::v6_only(true), ec);
+    if (!ec) a->bind(endpoint, ec);
+    if (!ec) a->listen(net::socket_base::max_listen_connections, ec);
+    if (ec) return ec.message();
+    acceptors.push_back(std::move(a));
+    return "";
+  }
+
+  HttpServer& server;
+  HttpOptions options;
+  Handler handler;
+  RejectHandler reject;
+  std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
+};
+
+HttpServer::HttpServer(const HttpOptions& options, Handler handler, RejectHandler reject)
+    : ioc_(std::max(1, options.io_threads)) {
+  if (options.stats) {
+    stats_ = options.stats;
+  } else {
+    own_stats_ = std::make_unique<TransportStats>();
+    stats_ = own_stats_.get();
+  }
+  body_budget_ = options.body_budget_bytes > 0 ? options.body_budget_bytes : 512 * options.body_limit_bytes;
+  impl_ = std::make_unique<Impl>(*this, options, std::move(handler), std::move(reject));
+  std::vector<tcp::endpoint> endpoints = resolve_host(ioc_, options.host, options.port);
+  // The first address must bind; the others (e.g. ::1 besides 127.0.0.1 for "localhost") share its port and are
+  // best effort, since a machine may have IPv6 switched off.
+  const bool several = endpoints.size() > 1;
+  if (std::string err = impl_->listen(endpoints[0], several); !err.empty()) {
+    throw Error("cannot listen on " + options.host + ":" + std::to_string(options.port) + ": " + err);
+  }
+  port_ = impl_->acceptors[0]->local_endpoint().port();
+  url_host_ = url_host_of(endpoints[0]);
+  for (size_t i = 1; i < endpoints.size(); ++i) {
+    tcp::endpoint e = endpoints[i];
+    e.port(static_cast<unsigned short>(port_));
+    if (std::string err = impl_->listen(e, several); !err.empty()) {
+      log::warn("not listening on " + url_host_of(e) + ":" + std::to_string(port_) + ": " + err);
+    }
+  }
+}
+
+HttpServer::~HttpServer() { stop(); }
+
+bool HttpServer::reserve_body(int64_t n) {
+  std::atomic<int64_t>& used = stats_->body_bytes_reserved;
+  int64_t cur = used.load();
+  do {
+    if (n > body_budget_ - cur) return false;
+  } while (!used.compare_exchange_weak(cur, cur + n));
+  return true;
+}
+
+void HttpServer::release_body(int64_t n) { stats_->body_bytes_reserved -= n; }
+
+void HttpServer::start() {
+  for (auto& a : impl_->acceptors) impl_->accept(*a);
+  for (int i = 0; i < std::max(1, impl_->options.io_threads); ++i) {
+    threads_.emplace_back([this] {
+      // A handler that throws must not take the thread (and the process) down: log it and keep serving.
+      for (;;) {
+        try {
+          ioc_.run();
+          return;
+        } catch (const std::exception& e) {
+          log::error(std::string("error in an I/O handler: ") + e.what());
+        } catch (...) {
+          log::error("unknown error in an I/O handler");
+        }
+      }
+    });
+  }
+}
+
+void HttpServer::stop_accepting() {
+  for (auto& a : impl_->acceptors) {
+    net::post(a->get_executor(), [acceptor = a.get()] {
+      beast::error_code ignored;
+      acceptor->close(ignored);
+    });
+  }
+}
+
+void HttpServer::stop() {
+  ioc_.stop();
+  for (auto& t : threads_) {
+    if (t.joinable()) t.join();
+  }
+  threads_.clear();
+}
+
+}  // namespace qembed::server

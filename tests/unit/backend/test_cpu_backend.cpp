@@ -1,0 +1,143 @@
+// The CPU backend as the engine sees it: resumable tasks that interleave without changing a bit, captures between
+// two steps of a live task, the memory plan and info it reports, and QEMBED_SIMD checked at construction.
+#include <cstdlib>
+#include <optional>
+#include <random>
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "backend/backend_factory.hpp"
+#include "backend/cpu/cpu_backend.hpp"
+#include "backend/cpu/cpu_prefix_entry.hpp"
+#include "common/error.hpp"
+#include "kernels/cpu_features.hpp"
+#include "model/model.hpp"
+#include "test_model_fixture.hpp"
+#include "test_vectors.hpp"
+
+namespace qembed {
+namespace {
+
+using testing::random_ids;
+using testing::random_tokens;
+
+std::unique_ptr<Model> tiny_model(const std::string& type) {
+  return Model::load(testing::generated_model("engine-tiny-seed11-" + type + ".gguf",
+                                              "--shape tiny --format gguf --seed 11 --type " + type));
+}
+
+std::vector<float> run_alone(Backend& backend, const PackedBatch& batch) {
+  return backend.run(batch, OutputHead::kLastTokenPooled);
+}
+
+class CpuTasks : public ::testing::TestWithParam<std::string> {};
+
+// A scheduler may run a short batch to completion between two steps of a long one, and compute a prefix entry in
+// between: each task owns its residual stream and K/V, so every result keeps every bit of its run alone.
+TEST_P(CpuTasks, InterleavedTasksEqualEachRunAlone) {
+  auto model = tiny_model(GetParam());
+  const int32_t eos = model->tokenizer->eos_id();
+  CpuBackend backend(*model, 2, /*chunk_tokens=*/16);
+  std::mt19937 rng(31);
+  const std::vector<int32_t> prompt = random_ids(rng, 10);
+  const std::shared_ptr<PrefixEntry> entry = backend.capture(prompt, {});
+  std::vector<int32_t> with_prompt = prompt;
+  for (int32_t id : random_tokens(rng, 20, eos)) with_prompt.push_back(id);
+  const std::vector<int32_t> l0 = random_tokens(rng, 150, eos), l1 = random_tokens(rng, 7, eos);
+  const std::vector<int32_t> s0 = random_tokens(rng, 5, eos), s1 = random_tokens(rng, 12, eos);
+  const PackedBatch long_batch = PackedBatch::pack({l0, with_prompt, l1}, {{}, {entry, 10}, {}});
+  const PackedBatch short_batch = PackedBatch::pack({s0, s1}, {});
+  const std::vector<int32_t> other_prompt = random_ids(rng, 9);
+
+  const std::vector<float> long_alone = run_alone(backend, long_batch);
+  const std::vector<float> short_alone = run_alone(backend, short_batch);
+  const auto other_alone = std::dynamic_pointer_cast<CpuPrefixEntry>(backend.capture(other_prompt, {}));
+  ASSERT_TRUE(other_alone);
+
+  std::unique_ptr<ForwardTask> long_task = backend.start(long_batch, OutputHead::kLastTokenPooled);
+  const int64_t n_layer = model->config.n_layer;
+  EXPECT_EQ(long_task->steps_total(), n_layer) << "one step per layer";
+  EXPECT_EQ(long_task->steps_done(), 0);
+  ASSERT_FALSE(long_task->step());
+  EXPECT_EQ(long_task->steps_done(), 1);
+
+  std::unique_ptr<ForwardTask> short_task = backend.start(short_batch, OutputHead::kLastTokenPooled);
+  int64_t short_steps = 0;
+  for (bool done = false; !done; ++short_steps) done = short_task->step();
+  EXPECT_EQ(short_steps, n_layer);
+  EXPECT_EQ(short_task->steps_done(), short_task->steps_total());
+  EXPECT_EQ(short_task->take_output(), short_alone) << "the short batch between two steps of the long one";
+
+  ASSERT_FALSE(long_task->step());
+  const auto other = std::dynamic_pointer_cast<CpuPrefixEntry>(backend.capture(other_prompt, {}));
+  ASSERT_TRUE(other);
+  EXPECT_EQ(other->kv, other_alone->kv) << "a capture between two steps of a live task";
+  while (!long_task->step()) {
+  }
+  EXPECT_EQ(long_task->steps_done(), n_layer);
+  EXPECT_TRUE(long_task->step()) << "stepping a finished task does nothing";
+  EXPECT_EQ(long_task->take_output(), long_alone) << "the long batch around the short one";
+}
+
+INSTANTIATE_TEST_SUITE_P(Types, CpuTasks, ::testing::Values("F32", "Q8_0"));
+
+TEST(CpuBackendInfo, MemoryPlanAndInfoDescribeWhatTheBackendHolds) {
+  for (std::string type : {"F32", "Q8_0"}) {
+    SCOPED_TRACE(type);
+    auto model = tiny_model(type);
+    const Qwen3Config& c = model->config;
+    CpuBackend backend(*model, 2, /*chunk_tokens=*/64);
+    const BackendInfo info = backend.info();
+    EXPECT_EQ(info.name, "cpu");
+    EXPECT_EQ(info.numeric_path, std::string("cpu/") + simd_level_name(simd_level()));
+    EXPECT_EQ(info.n_threads, 2);
+    const bool packs = simd_level() >= SimdLevel::Avx512Vnni && type == "Q8_0";
+    EXPECT_EQ(info.prepared_bytes > 0, packs);
+    EXPECT_EQ(info.prepared_bytes, backend.weights().prepared_bytes());
+
+    const MemoryPlan plan = backend.memory_plan(1000);
+    const int64_t f = sizeof(float);
+    const int64_t per_task = 1000 * (c.n_embd + 2 * c.kv_dim());  // residual stream, one layer's K and V
+    const int64_t per_chunk = 64 * (2 * c.n_embd + 2 * c.q_dim() + 2 * c.n_ff + 2 * c.kv_dim());
+    EXPECT_EQ(plan.activation_bytes, f * (per_task + per_chunk));
+    EXPECT_EQ(plan.prefix_bytes_per_token, CpuPrefixEntry::bytes_for(1, c.n_layer, c.kv_dim()));
+    EXPECT_EQ(plan.weights_bytes, static_cast<int64_t>(model->file_bytes) -
+                                      backend.weights().released_file_bytes() + info.prepared_bytes);
+    EXPECT_EQ(plan.device_total_bytes, 0);
+    if (!packs) EXPECT_EQ(plan.weights_bytes, static_cast<int64_t>(model->file_bytes));
+  }
+}
+
+// QEMBED_SIMD is read when a CPU backend is made: a name that is no level is the user's error, not a silent default.
+TEST(CpuBackendSimdEnv, InvalidValueIsAnErrorAtConstruction) {
+  auto model = tiny_model("F32");
+  const char* saved = std::getenv("QEMBED_SIMD");
+  const std::optional<std::string> restore = saved ? std::optional<std::string>(saved) : std::nullopt;
+  ::setenv("QEMBED_SIMD", "bogus", 1);
+  try {
+    BackendOptions o;
+    o.n_threads = 1;
+    make_backend(*model, o);
+    ADD_FAILURE() << "an invalid QEMBED_SIMD was accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()), "QEMBED_SIMD must be scalar, avx2, avx512 or avx512vnni, got \"bogus\"");
+  }
+  ::setenv("QEMBED_SIMD", "avx512vnni", 1);  // at or above the hardware: capped silently to what the CPU has
+  EXPECT_NO_THROW(CpuBackend(*model, 1, 64));
+  if (restore) {
+    ::setenv("QEMBED_SIMD", restore->c_str(), 1);
+  } else {
+    ::unsetenv("QEMBED_SIMD");
+  }
+}
+
+TEST(CpuBackendFactory, UnknownDeviceIsNamed) {
+  auto model = tiny_model("F32");
+  BackendOptions o;
+  o.device = "tpu";
+  EXPECT_THROW(make_backend(*model, o), Error);
+}
+
+}  // namespace
+}  // namespace qembed
