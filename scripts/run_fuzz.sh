@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (tests/fuzz/fuzz_<name>.cpp) with clang, ASan and UBSan in build-fuzz/ and runs each
-# for a bounded time over a scratch copy of its committed seeds (tests/fuzz/corpus/<name>/), so CI never grows the
-# committed corpus. Exits 1 when any target finds a crash, leak, timeout or out-of-memory, printing the reproducer.
+# for a bounded time over a scratch copy of its committed seeds (tests/fuzz/corpus/<name>/ and the saved findings in
+# tests/fuzz/crashes/<name>/), so CI never grows the committed corpus. Exits 1 when any target finds a crash,
+# leak, timeout or out-of-memory, printing the reproducer.
 #
 #   scripts/run_fuzz.sh [--seconds N] [--targets "gguf jsonl ..."] [--build-dir DIR]
 #
@@ -18,7 +19,7 @@ while (($#)); do
     --seconds) seconds=$2; shift 2 ;;
     --targets) targets=$2; shift 2 ;;
     --build-dir) build_dir=$2; shift 2 ;;
-    -h|--help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run_fuzz: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -51,6 +52,8 @@ for t in $targets; do
   rm -rf "$work"
   mkdir -p "$work/corpus" "$work/artifacts"
   [ -d "tests/fuzz/corpus/$t" ] && cp -r "tests/fuzz/corpus/$t/." "$work/corpus/"
+  # Past findings run first as seeds: a regression test once fixed, an immediate failure while not.
+  [ -d "tests/fuzz/crashes/$t" ] && cp -r "tests/fuzz/crashes/$t/." "$work/corpus/"
   args=(-max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1
         -artifact_prefix="$work/artifacts/")
   case "$t" in

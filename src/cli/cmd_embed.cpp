@@ -1,16 +1,19 @@
-// qembed embed: JSONL texts in, JSONL vectors out, in input order, streamed in token-budget groups so memory
-// stays bounded whatever the input size.
+// qembed embed: JSONL texts in, JSONL vectors out, in input order. Inputs are read in token-budget groups, each
+// group one request to the embedding service; the next group is read and tokenized while the previous one
+// computes, and at most two groups are in flight, so memory stays bounded whatever the input size.
 #include <unistd.h>
 
 #include <cstdio>
+#include <deque>
+#include <future>
 
 #include "cli/args.hpp"
 #include "cli/commands.hpp"
 #include "cli/input_prep.hpp"
 #include "cli/jsonl.hpp"
 #include "cli/progress.hpp"
-#include "engine/embedder.hpp"
-#include "engine/embedding_options.hpp"
+#include "common/error.hpp"
+#include "common/log.hpp"
 
 namespace qembed::cli {
 
@@ -19,30 +22,42 @@ namespace {
 std::vector<FlagSpec> embed_flags() {
   std::vector<FlagSpec> f = {
       {"model", true, "GGUF file or HuggingFace model folder"},
-      {"input", true, "JSONL file with {\"text\": ...} per line, or - for stdin (default)"},
+      {"input", true, "JSONL file with {\"text\": ...} per line, or - for stdin (default); a pipe works too"},
       {"output", true, "output JSONL file, or - for stdout (default)"},
       {"dimensions", true, "Matryoshka dimensions: keep the first D, then normalize (32..hidden)"},
       {"no-normalize", false, "return the raw pooled vector (no L2 normalization)"},
       {"threads", true, "compute threads (default: all cores)"},
-      {"batch-tokens", true, "tokens per forward batch (default 8192)"},
       {"prefix-cache-mb", true,
        "MiB of prompt keys/values kept so inputs skip their instruction (default 256; 0: off)"},
       {"progress", false, "show a progress bar even when stderr is not a terminal"},
       {"help", false, "show this help"},
   };
+  for (auto& b : batch_flag_specs()) f.push_back(b);
   for (auto& p : prompt_flag_specs()) f.push_back(p);
   return f;
 }
 
-int64_t count_lines(const std::string& path) {
-  if (path == "-") return 0;
-  FILE* fp = std::fopen(path.c_str(), "rb");
-  if (!fp) return 0;
-  int64_t n = 0;
-  int ch;
-  while ((ch = std::fgetc(fp)) != EOF) n += ch == '\n';
-  std::fclose(fp);
-  return n;
+//! One group of input lines submitted to the service.
+struct Group {
+  int64_t first_index = 0;
+  std::vector<nlohmann::json> objs;  // the input objects, for their carried fields
+  int64_t n_tokens = 0;
+  std::future<service::EmbedResult> result;
+};
+
+std::future<service::EmbedResult> submit(service::EmbeddingService& svc, service::EncodedRequest req) {
+  auto promise = std::make_shared<std::promise<service::EmbedResult>>();
+  std::future<service::EmbedResult> future = promise->get_future();
+  const service::Admission a =
+      svc.submit(std::move(req), [promise](service::EmbedResult result, const Error* error) {
+        if (error) {
+          promise->set_exception(std::make_exception_ptr(Error(error->what(), error->kind())));
+        } else {
+          promise->set_value(std::move(result));
+        }
+      });
+  if (a != service::Admission::kQueued) throw InternalError("the embedding service refused a group of inputs");
+  return future;
 }
 
 }  // namespace
@@ -54,60 +69,75 @@ int cmd_embed(int argc, char** argv) {
     std::printf("usage: qembed embed --model M [flags]\n%s", flags_help(specs).c_str());
     return 0;
   }
-  PromptChoice prompt = prompt_from_args(args);
-  const bool truncate = args.has("truncate");
-  const bool normalize = !args.has("no-normalize");
-  std::unique_ptr<Model> model = load_model_from_args(args);
-  const int64_t dims = args.get_int("dimensions", 0, 1, 1 << 20);
-  check_dimensions(dims, model->config.n_embd);
+  // Everything the user typed is checked before the (possibly multi-GB) model loads.
+  const service::EmbedParams params = params_from_args(args);
+  const service::ServiceOptions options = service_options_from_args(args);
+  args.require("model");
+  JsonlReader reader(args.get_or("input", "-"));
+  const int64_t total_lines = reader.count_lines_if_regular();
 
-  EmbedderOptions opt;
-  opt.n_threads = static_cast<int>(args.get_int("threads", 0, 1, 1024));
-  opt.max_batch_tokens = args.get_int("batch-tokens", 8192, 64, 1 << 20);
-  opt.prefix_cache_bytes = args.get_int("prefix-cache-mb", 256, 0, 1 << 20) << 20;
-  Embedder embedder(*model, opt);
-  prompt.remember(embedder);
-
-  const std::string input = args.get_or("input", "-");
-  JsonlReader reader(input);
+  std::unique_ptr<service::EmbeddingService> svc = open_service(args, options);
+  service::check_dimensions(params.dimensions, svc->model_info().n_embd);
+  svc->warm_prompt(params);
   LineWriter writer(args.get_or("output", "-"));
-  Progress progress(args.has("progress") || isatty(2), count_lines(input));
+  Progress progress(args.has("progress") || isatty(2), total_lines);
 
-  int64_t index = 0, tokens_done = 0;
-  bool eof = false;
-  while (!eof) {
-    // Gather one token-budget group of inputs, embed it, write it, repeat.
-    std::vector<nlohmann::json> objs;
-    std::vector<std::vector<int32_t>> seqs;
-    int64_t group_tokens = 0;
-    while (group_tokens < opt.max_batch_tokens) {
-      std::optional<nlohmann::json> obj = reader.next();
-      if (!obj) {
-        eof = true;
-        break;
+  std::deque<Group> in_flight;
+  int64_t next_index = 0, docs_done = 0, tokens_done = 0;
+  auto write_oldest = [&] {
+    Group& g = in_flight.front();
+    const service::EmbedResult r = g.result.get();
+    for (size_t j = 0; j < g.objs.size(); ++j) {
+      writer.write_line(embedding_line(g.first_index + static_cast<int64_t>(j), g.objs[j], r.vectors[j], r.n_tokens[j]));
+    }
+    docs_done += static_cast<int64_t>(g.objs.size());
+    tokens_done += g.n_tokens;
+    progress.update(docs_done, tokens_done);
+    in_flight.pop_front();
+  };
+  for (;;) {
+    // Read lines until the group holds about one batch of tokens (counted once tokenized).
+    Group g;
+    g.first_index = next_index;
+    service::EmbedInputs inputs;
+    inputs.first_index = next_index;
+    std::optional<service::EncodedRequest> req;
+    try {
+      while (g.n_tokens < options.max_batch_tokens) {
+        std::optional<nlohmann::json> obj = reader.next();
+        if (!obj) break;
+        inputs.texts.assign(1, JsonlReader::text_of(*obj));
+        inputs.first_index = next_index + static_cast<int64_t>(g.objs.size());
+        service::EncodedRequest one = svc->encode(inputs, params);
+        if (!req) {
+          req = std::move(one);
+          req->first_index = g.first_index;
+        } else {
+          req->seqs.push_back(std::move(one.seqs[0]));
+          req->n_tokens += one.n_tokens;
+        }
+        g.n_tokens = req->n_tokens;
+        g.objs.push_back(std::move(*obj));
       }
-      const int64_t i = index + static_cast<int64_t>(objs.size());
-      seqs.push_back(embedder.tokenize(prompt.apply(checked_text(*obj, i)), truncate, i));
-      group_tokens += static_cast<int64_t>(seqs.back().size());
-      objs.push_back(std::move(*obj));
+    } catch (const Error&) {
+      while (!in_flight.empty()) write_oldest();  // what came before the bad line is written first
+      writer.flush();
+      throw;
     }
-    if (seqs.empty()) break;
-    std::vector<std::vector<float>> pooled = embedder.embed(seqs);
-    for (size_t j = 0; j < seqs.size(); ++j) {
-      std::vector<float> v = finalize_embedding(pooled[j].data(), model->config.n_embd, dims, normalize);
-      writer.write_line(embedding_line(index, objs[j], v, static_cast<int64_t>(seqs[j].size())));
-      ++index;
-    }
-    tokens_done += group_tokens;
-    progress.update(index, tokens_done);
+    if (g.objs.empty()) break;
+    next_index += static_cast<int64_t>(g.objs.size());
+    g.result = submit(*svc, std::move(*req));
+    in_flight.push_back(std::move(g));
+    if (in_flight.size() > 1) write_oldest();
   }
+  while (!in_flight.empty()) write_oldest();
   writer.flush();
   progress.finish();
-  if (prompt.task) {
-    const PrefixStats& st = embedder.prefix_stats();
-    std::fprintf(stderr, "qembed: prompt cache: %lld of %lld inputs started from the cached prompt (%lld positions)\n",
-                 static_cast<long long>(st.inputs_reused), static_cast<long long>(index),
-                 static_cast<long long>(st.tokens_reused));
+  if (!svc->prompt_text(params).empty()) {
+    const service::ServiceStats& st = svc->stats();
+    log::info("prompt cache: " + std::to_string(st.prefix_inputs_reused_total.load()) + " of " +
+              std::to_string(docs_done) + " inputs started from the cached prompt (" +
+              std::to_string(st.prefix_tokens_reused_total.load()) + " positions)");
   }
   return 0;
 }

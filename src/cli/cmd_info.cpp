@@ -1,27 +1,17 @@
-// qembed info: what a model file is, without computing anything.
+// qembed info: what a model is and how this machine will compute it (the service's ModelInfo), computing nothing.
 #include <cstdio>
-#include <cstdlib>
 #include <nlohmann/json.hpp>
 
 #include "cli/args.hpp"
 #include "cli/commands.hpp"
 #include "cli/input_prep.hpp"
-#include "kernels/cpu_features.hpp"
 
 namespace qembed::cli {
-
-namespace {
-// An f32 hyper-parameter as the double with the same shortest decimal form (1e-06, not 9.99999997e-07).
-double shortest_double(float v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%g", static_cast<double>(v));
-  return std::strtod(buf, nullptr);
-}
-}  // namespace
 
 int cmd_info(int argc, char** argv) {
   const std::vector<FlagSpec> specs = {
       {"model", true, "GGUF file or HuggingFace model folder"},
+      {"threads", true, "compute threads the backend would use (default: all cores)"},
       {"json", false, "print one JSON object instead of text"},
       {"help", false, "show this help"},
   };
@@ -30,33 +20,44 @@ int cmd_info(int argc, char** argv) {
     std::printf("usage: qembed info --model M [--json]\n%s", flags_help(specs).c_str());
     return 0;
   }
-  std::unique_ptr<Model> model = load_model_from_args(args);
-  const Qwen3Config& c = model->config;
+  service::ServiceOptions options = service_options_from_args(args);
+  options.prefix_cache_bytes = 0;
+  std::unique_ptr<service::EmbeddingService> svc = open_service(args, options);
+  const service::ModelInfo& m = svc->model_info();
   nlohmann::json types = nlohmann::json::object();
-  for (const auto& [name, n] : model->tensor_type_counts) types[name] = n;
+  for (const auto& [name, n] : m.tensor_types) types[name] = n;
+  const std::string& path = m.backend.numeric_path;
   nlohmann::json j = {
-      {"path", model->path},
-      {"name", model->name},
-      {"format", model->format},
-      {"architecture", model->architecture},
-      {"embedding_dims", c.n_embd},
-      {"layers", c.n_layer},
-      {"heads", c.n_head},
-      {"kv_heads", c.n_head_kv},
-      {"head_dim", c.head_dim},
-      {"ffn_dims", c.n_ff},
-      {"context_length", c.n_ctx},
-      {"vocab_size", c.n_vocab},
-      {"tokenizer_tokens", model->tokenizer->n_vocab()},
-      {"rope_theta", c.rope_theta},
-      {"rms_eps", shortest_double(c.rms_eps)},
+      {"id", m.id},
+      {"path", m.path},
+      {"name", m.name},
+      {"format", m.format},
+      {"architecture", m.architecture},
+      {"embedding_dims", m.n_embd},
+      {"layers", m.n_layer},
+      {"heads", m.n_head},
+      {"kv_heads", m.n_head_kv},
+      {"head_dim", m.head_dim},
+      {"ffn_dims", m.n_ff},
+      {"context_length", m.n_ctx},
+      {"vocab_size", m.n_vocab},
+      {"tokenizer_tokens", m.tokenizer_tokens},
+      {"parameters", m.n_params},
+      {"rope_theta", m.rope_theta},
+      {"rms_eps", m.rms_eps},
       {"pooling", "last (EOS)"},
-      {"appends_eos", model->append_eos},
+      {"appends_eos", m.appends_eos},
+      {"dtype", m.dtype},
       {"tensor_types", types},
-      {"file_bytes", model->file_bytes},
-      {"simd", simd_level_name(simd_level())},
-      // Weights repacked at load for this CPU's kernels (int8 copies of quantized matrices on AVX-512 VNNI).
-      {"repacked_bytes", model->repacked_bytes},
+      {"file_bytes", m.file_bytes},
+      {"fingerprint", m.fingerprint},
+      {"backend", m.backend.name},
+      {"threads", m.backend.n_threads},
+      // What decides a result's last bits: backend and SIMD level (e.g. "cpu/avx512vnni").
+      {"numeric_path", path},
+      {"simd", path.rfind("cpu/", 0) == 0 ? path.substr(4) : ""},
+      // Weights rewritten at load for this backend's kernels (int8 copies of quantized matrices on AVX-512 VNNI).
+      {"repacked_bytes", m.backend.prepared_bytes},
   };
   if (args.has("json")) {
     std::printf("%s\n", j.dump().c_str());
@@ -68,7 +69,7 @@ int cmd_info(int argc, char** argv) {
     std::string value = it.value().is_string() ? it.value().get<std::string>() : it.value().dump();
     std::printf("%s %s\n", key.c_str(), value.c_str());
   }
-  std::printf("%-18s %.1f MiB\n", "file_size", static_cast<double>(model->file_bytes) / (1 << 20));
+  std::printf("%-18s %.1f MiB\n", "file_size", static_cast<double>(m.file_bytes) / (1 << 20));
   return 0;
 }
 

@@ -1,5 +1,6 @@
 // qembed serve: flags (each also read from QEMBED_<NAME>, upper-case, dashes -> underscores; a flag on the command
-// line wins over its variable) into ServerOptions (the service's options and the HTTP front's), then the server runs until SIGTERM/SIGINT.
+// line wins over its variable) into ServerOptions (the service's options and the HTTP front's), then the server runs
+// until SIGTERM/SIGINT.
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
@@ -141,8 +142,8 @@ int cmd_serve(int argc, char** argv) {
       args.get("metrics-port") != args.get("prometheus-port")) {
     throw Error("--metrics-port and --prometheus-port name the same listener; give one of them");
   }
-  o.metrics_port = static_cast<int>(
-      args.get_int(args.has("metrics-port") ? "metrics-port" : "prometheus-port", -1, 0, 65535));
+  o.metrics_port =
+      static_cast<int>(args.get_int(args.has("metrics-port") ? "metrics-port" : "prometheus-port", -1, 0, 65535));
   so.served_name = args.get_or("served-model-name", "");
   o.api_keys = args.get_all("api-key");
   o.api_key_file = args.get_or("api-key-file", "");

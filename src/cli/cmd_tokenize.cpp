@@ -1,18 +1,18 @@
-// qembed tokenize: exactly the ids the model sees (prompt applied, EOS appended, truncation as for embed).
+// qembed tokenize: exactly the ids the model sees — the service's encode(): prompt applied, EOS appended, the
+// per-input limit and truncation as for embed.
 #include <cstdio>
 
 #include "cli/args.hpp"
 #include "cli/commands.hpp"
 #include "cli/input_prep.hpp"
 #include "cli/jsonl.hpp"
-#include "engine/embedding_options.hpp"
 
 namespace qembed::cli {
 
 int cmd_tokenize(int argc, char** argv) {
   std::vector<FlagSpec> specs = {
       {"model", true, "GGUF file or HuggingFace model folder"},
-      {"input", true, "JSONL file with {\"text\": ...} per line, or - for stdin (default)"},
+      {"input", true, "JSONL file with {\"text\": ...} per line, or - for stdin (default); a pipe works too"},
       {"output", true, "output JSONL file, or - for stdout (default)"},
       {"help", false, "show this help"},
   };
@@ -22,18 +22,22 @@ int cmd_tokenize(int argc, char** argv) {
     std::printf("usage: qembed tokenize --model M [flags]\n%s", flags_help(specs).c_str());
     return 0;
   }
-  PromptChoice prompt = prompt_from_args(args);
-  const bool truncate = args.has("truncate");
-  std::unique_ptr<Model> model = load_model_from_args(args);
+  const service::EmbedParams params = params_from_args(args);
+  service::ServiceOptions options = service_options_from_args(args);
+  options.backend.n_threads = 1;  // nothing is computed
+  options.prefix_cache_bytes = 0;
+  args.require("model");
   JsonlReader reader(args.get_or("input", "-"));
+  std::unique_ptr<service::EmbeddingService> svc = open_service(args, options);
   LineWriter writer(args.get_or("output", "-"));
-  int64_t index = 0;
+  service::EmbedInputs inputs;
+  inputs.texts.resize(1);
   while (std::optional<nlohmann::json> obj = reader.next()) {
-    std::vector<int32_t> ids = model->tokenizer->encode(prompt.apply(checked_text(*obj, index)));
-    fit_tokens(ids, model->tokenizer->eos_id(), model->append_eos, model->config.n_ctx, truncate, index);
-    nlohmann::json out = {{"index", index}, {"tokens", ids}};
+    inputs.texts[0] = JsonlReader::text_of(*obj);
+    const service::EncodedRequest req = svc->encode(inputs, params);
+    nlohmann::json out = {{"index", inputs.first_index}, {"tokens", req.seqs[0]}};
     writer.write_line(out.dump());
-    ++index;
+    ++inputs.first_index;
   }
   writer.flush();
   return 0;

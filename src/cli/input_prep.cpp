@@ -1,10 +1,13 @@
 #include "cli/input_prep.hpp"
 
 #include <chrono>
-#include <cstdio>
+#include <cstdlib>
+#include <limits>
 
 #include "common/error.hpp"
-#include "engine/embedding_options.hpp"
+#include "common/log.hpp"
+#include "kernels/cpu_features.hpp"
+#include "model/model.hpp"
 
 namespace qembed::cli {
 
@@ -12,46 +15,75 @@ std::vector<FlagSpec> prompt_flag_specs() {
   return {
       {"instruction", true, "format each input as 'Instruct: TASK\\nQuery:TEXT' (queries)"},
       {"prompt-name", true, "query (default Qwen3 query instruction) or document (no prompt)"},
-      {"truncate", false, "keep the first tokens of inputs over the context (still ending in EOS)"},
+      {"truncate", false, "cut inputs over the context instead of failing (see --truncation-direction)"},
+      {"truncation-direction", true, "right (default: keep the first tokens) or left (keep the last); EOS stays last"},
   };
 }
 
-std::string PromptChoice::apply(const std::string& text) const { return task ? format_instruction(*task, text) : text; }
-
-void PromptChoice::remember(Embedder& embedder) const {
-  if (!task || !embedder.prefix_cache().enabled()) return;
-  embedder.remember_prefix(embedder.model().tokenizer->encode(apply("")));
+std::vector<FlagSpec> batch_flag_specs() {
+  return {
+      {"max-batch-tokens", true, "tokens per forward batch (default 8192)"},
+      {"batch-tokens", true, "alias of --max-batch-tokens"},
+  };
 }
 
-const std::string& checked_text(const nlohmann::json& obj, int64_t input_index) {
-  const std::string& text = obj.at("text").get_ref<const std::string&>();
-  if (text.empty()) throw Error("input " + std::to_string(input_index) + ": empty text");
-  return text;
-}
-
-PromptChoice prompt_from_args(const Args& args) {
-  if (args.has("instruction") && args.has("prompt-name")) {
-    throw Error("--instruction and --prompt-name are mutually exclusive");
+service::EmbedParams params_from_args(const Args& args) {
+  service::EmbedParams p;
+  p.instruction = args.get("instruction");
+  p.prompt_name = args.get("prompt-name");
+  try {
+    service::resolve_prompt(p.prompt_name, p.instruction, "", {});  // checked now: the model is not needed
+  } catch (const Error& e) {
+    throw Error(std::string("--prompt-name/--instruction: ") + e.what());
   }
-  PromptChoice p;
-  if (auto t = args.get("instruction")) {
-    if (t->empty()) throw Error("--instruction must not be empty");
-    p.task = *t;
-  } else if (auto name = args.get("prompt-name")) {
-    p.task = task_for_prompt_name(*name);
+  p.truncate = args.has("truncate");
+  p.truncate_hint = "--truncate";
+  if (auto dir = args.get("truncation-direction")) {
+    if (*dir == "left" || *dir == "Left") {
+      p.truncation_side = service::TruncationSide::kLeft;
+    } else if (*dir != "right" && *dir != "Right") {
+      throw Error("flag --truncation-direction must be left or right, got \"" + *dir + "\"");
+    }
   }
+  p.dimensions = args.get_int("dimensions", 0, 1, 1 << 20);
+  p.normalize = !args.has("no-normalize");
   return p;
 }
 
-std::unique_ptr<Model> load_model_from_args(const Args& args) {
-  std::string path = args.require("model");
-  auto t0 = std::chrono::steady_clock::now();
-  std::unique_ptr<Model> model = Model::load(path);
-  double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-  std::fprintf(stderr, "qembed: loaded %s (%s, %lld layers, %lld dims) in %.0f ms\n", path.c_str(),
-               model->format.c_str(), static_cast<long long>(model->config.n_layer),
-               static_cast<long long>(model->config.n_embd), ms);
-  return model;
+service::ServiceOptions service_options_from_args(const Args& args) {
+  service::ServiceOptions o;
+  o.backend.n_threads = static_cast<int>(args.get_int("threads", 0, 1, 1024));
+  if (args.has("max-batch-tokens") && args.has("batch-tokens")) {
+    throw Error("--batch-tokens is an alias of --max-batch-tokens: give one of them");
+  }
+  const std::string batch_flag = args.has("batch-tokens") ? "batch-tokens" : "max-batch-tokens";
+  o.max_batch_tokens = args.get_int(batch_flag, 8192, 64, 1 << 20);
+  o.prefix_cache_bytes = args.get_int("prefix-cache-mb", 256, 0, 1 << 20) << 20;
+  o.max_queue_tokens = std::numeric_limits<int64_t>::max() / 4;
+  o.max_queue_inputs = std::numeric_limits<int64_t>::max() / 4;
+  return o;
+}
+
+std::unique_ptr<service::EmbeddingService> open_service(const Args& args, const service::ServiceOptions& options) {
+  const std::string path = args.require("model");
+  const auto t0 = std::chrono::steady_clock::now();
+  auto svc = std::make_unique<service::EmbeddingService>(Model::load(path), options);
+  const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  const service::ModelInfo& m = svc->model_info();
+  log::info("loaded " + path + " (" + m.format + ", " + std::to_string(m.n_layer) + " layers, " +
+            std::to_string(m.n_embd) + " dims) in " + std::to_string(static_cast<int64_t>(ms + 0.5)) + " ms");
+  return svc;
+}
+
+void check_environment() {
+  if (const std::string e = simd_env_error(); !e.empty()) throw Error(e);
+  if (const char* level = std::getenv("QEMBED_LOG_LEVEL"); level && *level) {
+    try {
+      log::parse_level(level);
+    } catch (const Error& e) {
+      throw Error(std::string("QEMBED_LOG_LEVEL: ") + e.what());
+    }
+  }
 }
 
 }  // namespace qembed::cli

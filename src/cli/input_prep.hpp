@@ -1,36 +1,35 @@
 #pragma once
-// Flags shared by the commands that turn texts into model input: the model, the prompt and truncation.
+// The flags shared by the commands that embed or tokenize, turned into the service's types before anything slow
+// happens: every flag is checked (unknown flags, numbers, mutually exclusive prompt flags, prompt names,
+// --truncation-direction, --dimensions syntax) before the model is loaded. The rules themselves live in the
+// service (src/service); this file only parses.
 #include <memory>
-#include <nlohmann/json.hpp>
-#include <optional>
 #include <string>
 #include <vector>
 
 #include "cli/args.hpp"
-#include "engine/embedder.hpp"
-#include "model/model.hpp"
+#include "service/embedding_service.hpp"
 
 namespace qembed::cli {
 
-//! --instruction / --prompt-name / --truncate, as flag specs to append to a command's list.
+//! --instruction, --prompt-name, --truncate, --truncation-direction: flag specs to append to a command's list.
 std::vector<FlagSpec> prompt_flag_specs();
+//! --max-batch-tokens and its alias --batch-tokens (the name `embed` used before `serve` named the same idea).
+std::vector<FlagSpec> batch_flag_specs();
 
-struct PromptChoice {
-  std::optional<std::string> task;  //!< the instruction; nullopt for documents
-  //! The text the tokenizer sees.
-  std::string apply(const std::string& text) const;
-  //! Caches the prompt's keys/values in `embedder` so every input computes only its own text (no-op without a
-  //! prompt).
-  void remember(Embedder& embedder) const;
-};
+//! EmbedParams from the prompt and truncation flags, plus --dimensions / --no-normalize where the command has
+//! them. Errors name the flag. Model-dependent checks (the dimensions range) happen in the service.
+service::EmbedParams params_from_args(const Args& args);
 
-//! The "text" of a JSONL object; an Error naming the input when it is empty.
-const std::string& checked_text(const nlohmann::json& obj, int64_t input_index);
+//! ServiceOptions from --threads, --max-batch-tokens (or --batch-tokens) and --prefix-cache-mb where the command
+//! has them. The CLI is the service's only client: the queue bounds are lifted (memory is bounded by how much
+//! input a command submits at once).
+service::ServiceOptions service_options_from_args(const Args& args);
 
-//! Reads --instruction / --prompt-name (mutually exclusive; Error otherwise).
-PromptChoice prompt_from_args(const Args& args);
+//! Loads --model and starts the service, logging what was loaded and how long it took.
+std::unique_ptr<service::EmbeddingService> open_service(const Args& args, const service::ServiceOptions& options);
 
-//! Loads --model, printing what was loaded and how long it took to stderr.
-std::unique_ptr<Model> load_model_from_args(const Args& args);
+//! Environment the commands read, checked before any work: QEMBED_SIMD and QEMBED_LOG_LEVEL.
+void check_environment();
 
 }  // namespace qembed::cli

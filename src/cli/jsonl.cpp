@@ -4,6 +4,8 @@
 #include <charconv>
 #include <cstring>
 
+#include <sys/stat.h>
+
 #include "common/error.hpp"
 
 namespace qembed::cli {
@@ -11,16 +13,54 @@ namespace qembed::cli {
 namespace {
 // A line longer than this is refused instead of being buffered without bound (a 32K-token input is < 1 MB).
 constexpr size_t kMaxLineBytes = 64u << 20;
+
+
+//! nlohmann's message without its "[json.exception.parse_error.101] parse error at line 1, column 9: " prefix:
+//! the reader names the file, line and byte itself.
+std::string json_reason(const std::string& what) {
+  std::string r = what;
+  if (r.rfind("[json.exception.", 0) == 0) {
+    if (size_t close = r.find("] "); close != std::string::npos) r = r.substr(close + 2);
+  }
+  if (r.rfind("parse error", 0) == 0) {
+    if (size_t colon = r.find(": "); colon != std::string::npos) r = r.substr(colon + 2);
+  }
+  return r;
+}
+
 }  // namespace
 
-JsonlReader::JsonlReader(const std::string& path) : path_(path == "-" ? "<stdin>" : path) {
-  if (path == "-") {
+JsonlReader::JsonlReader(const std::string& path)
+    : path_(path == "-" ? "<stdin>" : path), open_path_(path == "-" ? "" : path) {
+  // /dev/stdin is stdin itself: reopening it fails when stdin is a socket (as under some process runners).
+  if (path == "-" || path == "/dev/stdin") {
+    open_path_.clear();
     fp_ = stdin;
   } else {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+      throw Error(path + ": is a directory; --input takes a JSONL file, - or a pipe");
+    }
     fp_ = std::fopen(path.c_str(), "rb");
     if (!fp_) throw Error(path + ": cannot open input: " + std::strerror(errno));
     owns_ = true;
   }
+  struct stat st {};
+  regular_ = ::fstat(::fileno(fp_), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+int64_t JsonlReader::count_lines_if_regular() const {
+  if (!regular_ || open_path_.empty()) return 0;  // stdin redirected from a file is counted as unknown too
+  FILE* fp = std::fopen(open_path_.c_str(), "rb");
+  if (!fp) return 0;
+  int64_t n = 0;
+  char buf[1 << 16];
+  size_t got;
+  while ((got = std::fread(buf, 1, sizeof buf, fp)) > 0) {
+    for (size_t i = 0; i < got; ++i) n += buf[i] == '\n';
+  }
+  std::fclose(fp);
+  return n;
 }
 
 JsonlReader::~JsonlReader() {
@@ -52,8 +92,11 @@ std::optional<nlohmann::json> JsonlReader::next() {
     nlohmann::json obj;
     try {
       obj = nlohmann::json::parse(line);
+    } catch (const nlohmann::json::parse_error& e) {
+      throw Error(path_ + ":" + std::to_string(line_no_) + ": invalid JSON at byte " + std::to_string(e.byte) + ": " +
+                  json_reason(e.what()));
     } catch (const nlohmann::json::exception& e) {
-      throw Error(path_ + ":" + std::to_string(line_no_) + ": invalid JSON: " + e.what());
+      throw Error(path_ + ":" + std::to_string(line_no_) + ": invalid JSON: " + json_reason(e.what()));
     }
     if (!obj.is_object()) throw Error(path_ + ":" + std::to_string(line_no_) + ": expected a JSON object");
     auto it = obj.find("text");

@@ -10,9 +10,11 @@
 
 namespace qembed::cli {
 
-//! Reads `{"text": ...}` objects from a file or stdin ("-"). Blank lines are skipped.
+//! Reads `{"text": ...}` objects from a file, a pipe or stdin ("-"), each line read once (a FIFO or /dev/stdin
+//! is consumed as it is read). Blank lines are skipped.
 class JsonlReader {
  public:
+  //! Opens the input now (so a missing file or a directory is reported before a model loads).
   explicit JsonlReader(const std::string& path);
   ~JsonlReader();
   //! Next object, or nullopt at end of input. Errors: invalid JSON or UTF-8, not an object, missing or non-string
@@ -21,11 +23,15 @@ class JsonlReader {
   int64_t line_number() const { return line_no_; }
   //! The "text" field of the object last returned.
   static const std::string& text_of(const nlohmann::json& obj);
+  //! Lines in the input when it is a regular file (for a progress total), else 0: a pipe cannot be read twice.
+  int64_t count_lines_if_regular() const;
 
  private:
   std::string path_;
+  std::string open_path_;  // as given ("" for stdin)
   FILE* fp_ = nullptr;
   bool owns_ = false;
+  bool regular_ = false;
   int64_t line_no_ = 0;
 };
 

@@ -1,45 +1,73 @@
 // qembed: the command-line entry point. Every user-facing failure arrives here as an Error and becomes one
-// "qembed: error: ..." line on stderr and exit status 1; nothing escapes as a crash.
+// "qembed: error: ..." line on stderr and exit status 1; nothing escapes as a crash. Help and version exit 0.
 #include <cstdio>
 #include <cstring>
 #include <exception>
 #include <new>
+#include <string>
 
 #include "cli/commands.hpp"
+#include "cli/input_prep.hpp"
 #include "common/error.hpp"
+
+#ifndef QEMBED_VERSION
+#error "QEMBED_VERSION is a compile definition of qembed_common"
+#endif
 
 namespace {
 
-void usage() {
-  std::fprintf(stderr,
-               "qembed — Qwen3-Embedding inference\n\n"
+void usage(FILE* out) {
+  std::fprintf(out,
+               "qembed %s — Qwen3-Embedding inference\n\n"
                "usage: qembed COMMAND [flags]\n\n"
                "commands:\n"
                "  embed      embed JSONL texts ({\"text\": ...} per line) into JSONL vectors\n"
                "  tokenize   print the token ids the model sees for each text\n"
                "  info       describe a model file\n"
                "  bench      measure offline throughput on a JSONL file\n"
-               "  serve      HTTP server: OpenAI, TEI and Ollama embedding APIs\n\n"
-               "run 'qembed COMMAND --help' for the flags of a command\n");
+               "  serve      HTTP server: OpenAI, TEI and Ollama embedding APIs\n"
+               "  version    print the version (also --version)\n\n"
+               "run 'qembed COMMAND --help' for the flags of a command\n",
+               QEMBED_VERSION);
+}
+
+using Command = int (*)(int, char**);
+
+Command find_command(const char* name) {
+  static const struct {
+    const char* name;
+    Command run;
+  } kCommands[] = {
+      {"embed", qembed::cli::cmd_embed}, {"tokenize", qembed::cli::cmd_tokenize}, {"info", qembed::cli::cmd_info},
+      {"bench", qembed::cli::cmd_bench}, {"serve", qembed::cli::cmd_serve},
+  };
+  for (const auto& c : kCommands) {
+    if (!std::strcmp(name, c.name)) return c.run;
+  }
+  return nullptr;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
-    usage();
-    return argc < 2 ? 2 : 0;
+  if (argc < 2) {
+    usage(stderr);
+    return 1;  // a usage error, like every other error (README: errors exit 1)
   }
   const char* cmd = argv[1];
+  if (!std::strcmp(cmd, "--help") || !std::strcmp(cmd, "-h") || !std::strcmp(cmd, "help")) {
+    usage(stdout);
+    return 0;
+  }
+  if (!std::strcmp(cmd, "--version") || !std::strcmp(cmd, "-V") || !std::strcmp(cmd, "version")) {
+    std::printf("qembed %s\n", QEMBED_VERSION);
+    return 0;
+  }
   try {
-    if (!std::strcmp(cmd, "embed")) return qembed::cli::cmd_embed(argc, argv);
-    if (!std::strcmp(cmd, "tokenize")) return qembed::cli::cmd_tokenize(argc, argv);
-    if (!std::strcmp(cmd, "info")) return qembed::cli::cmd_info(argc, argv);
-    if (!std::strcmp(cmd, "bench")) return qembed::cli::cmd_bench(argc, argv);
-    if (!std::strcmp(cmd, "serve")) return qembed::cli::cmd_serve(argc, argv);
-    std::fprintf(stderr, "qembed: error: unknown command \"%s\"\n\n", cmd);
-    usage();
-    return 2;
+    const Command run = find_command(cmd);
+    if (!run) throw qembed::Error(std::string("unknown command \"") + cmd + "\"; run qembed --help");
+    qembed::cli::check_environment();
+    return run(argc, argv);
   } catch (const qembed::Error& e) {
     std::fprintf(stderr, "qembed: error: %s\n", e.what());
   } catch (const std::bad_alloc&) {

@@ -1,6 +1,6 @@
 #pragma once
 // Failures with a kind. The kind decides how a boundary reports a failure, once, in one place: the CLI prints the
-// message and exits 1; HTTP maps the kind to a status (server/api/error_status.cpp):
+// message and exits 1; HTTP maps the kind to a status (server/api/errors.cpp):
 //   kInvalidInput -> 400/422 (the client's fault: bad text, field, flag, file the user named)
 //   kLimit        -> 413/429/503 (a bound was hit: too many tokens, queue full, shutting down)
 //   kIo           -> 500 with a safe message (disk, database, network: never the client's fault)

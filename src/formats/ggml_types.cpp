@@ -7,7 +7,7 @@
 namespace qembed {
 namespace {
 
-// Block geometry from the ggml reference layouts (see docs/qwen3-embedding.md, "Quant blocks").
+// Block geometry from the ggml reference layouts (kernels/quant_block_layouts.hpp; checked bit for bit against ggml by tests/oracle/run_ggml_quant_crosscheck.sh).
 constexpr std::array<GgmlTypeInfo, 11> kTypes = {{
     {GgmlType::F32, "F32", 1, 4},
     {GgmlType::F16, "F16", 1, 2},

@@ -204,10 +204,9 @@ int64_t App::abort_in_flight(const std::string& message) {
 }
 
 void App::log_request(const Call& call, int status, double total_ms) const {
-  std::vector<log::Field> fields = {
-      log::field("inputs", call.n_inputs),         log::field("tokens", call.n_tokens),
-      log::field("tokenize_ms", call.tokenize_ms), log::field("queue_ms", call.queue_ms),
-      log::field("compute_ms", call.compute_ms),   log::field("total_ms", total_ms)};
+  std::vector<log::Field> fields = {log::field("inputs", call.n_inputs),         log::field("tokens", call.n_tokens),
+                                    log::field("tokenize_ms", call.tokenize_ms), log::field("queue_ms", call.queue_ms),
+                                    log::field("compute_ms", call.compute_ms),   log::field("total_ms", total_ms)};
   const std::string path = call.path.substr(0, 200);
   if (log::format() == log::Format::kJson) {
     fields.insert(fields.begin(), {log::field("id", call.id), log::field("method", call.method),

@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <boost/beast/http.hpp>
 #include <chrono>
 #include <condition_variable>
@@ -45,7 +46,7 @@ const char* signal_name(int sig) { return sig == SIGINT ? "SIGINT" : "SIGTERM"; 
 struct Lifecycle {
   std::mutex mu;
   std::condition_variable cv;
-  int signals = 0;    // termination signals received so far
+  int signals = 0;  // termination signals received so far
   int last_signal = 0;
   bool load_done = false;
   std::exception_ptr load_error;
@@ -107,24 +108,26 @@ api::KeyRing make_key_ring(const ServerOptions& o) {
 }
 
 //! The worst-case memory of this configuration, printed at start-up. Admission (concurrency, payload, queue
-//! bounds) keeps the server within it. The service does not report the backend's activation plan yet
-//! (EmbeddingService has no memory_plan()), so activations are left out and said to be.
+//! bounds) keeps the server within it.
 struct MemoryBound {
-  int64_t weights = 0, prefix_cache = 0, queue = 0, bodies = 0, connections = 0;
-  int64_t total() const { return weights + prefix_cache + queue + bodies + connections; }
+  int64_t weights = 0, activations = 0, prefix_cache = 0, queue = 0, bodies = 0, connections = 0;
+  int64_t total() const { return weights + activations + prefix_cache + queue + bodies + connections; }
 };
 
 MemoryBound memory_bound(const service::EmbeddingService& svc, const ServerOptions& o) {
   const service::ModelInfo& m = svc.model_info();
-  const service::ServiceOptions& so = svc.options();
+  const service::ServiceOptions& so = svc.options();  // as the service completed them (queue bound, input limit)
   MemoryBound b;
-  b.weights = static_cast<int64_t>(m.file_bytes) + m.backend.prepared_bytes;
+  // The backend's plan: weights as it holds them, one batch of max(max-batch-tokens, max-input-tokens).
+  b.weights = m.memory.weights_bytes;
+  b.activations = m.memory.activation_bytes;
+  // Cached prompt K/V; an entry being computed counts against the same budget (it is only stored if it fits).
   b.prefix_cache = so.prefix_cache_bytes;
   // Admitted work: token ids, then one pooled vector plus its formatted text (<= 16 bytes a float) per input.
-  const int64_t queue_tokens = so.max_queue_tokens > 0 ? so.max_queue_tokens : 16 * so.max_batch_tokens;
-  b.queue = queue_tokens * 4 + so.max_queue_inputs * m.n_embd * (4 + 4 + 16);
+  b.queue = so.max_queue_tokens * 4 + so.max_queue_inputs * m.n_embd * (4 + 4 + 16);
   // Request bodies being read or in progress: the transport's body budget, reserved before a body is read.
   b.bodies = o.max_concurrent_requests * o.payload_limit_bytes;
+  // Open connections, each with its capped read buffer and state.
   b.connections = o.max_connections * kConnectionBytes;
   return b;
 }
@@ -134,22 +137,22 @@ void print_ready(const service::EmbeddingService& svc, const ServerOptions& o, c
   const service::ModelInfo& m = svc.model_info();
   const service::ServiceOptions& so = svc.options();
   const MemoryBound mem = memory_bound(svc, o);
-  const int64_t queue_tokens = so.max_queue_tokens > 0 ? so.max_queue_tokens : 16 * so.max_batch_tokens;
   char line[1024];
-  std::snprintf(line, sizeof line, "serving model id \"%s\" (%s, %lld layers, %lld dims, %d compute threads on %s) "
-                "loaded in %.0f ms",
-                m.id.c_str(), m.dtype.c_str(), static_cast<long long>(m.n_layer), static_cast<long long>(m.n_embd),
-                m.backend.n_threads, m.backend.name.c_str(), load_s * 1000);
-  log::info(line);
   std::snprintf(line, sizeof line,
-                "memory bound %.0f MiB = weights %.0f + prefix cache %.0f + queue %.0f (%lld tokens, %lld inputs) + "
-                "request bodies %.0f (%lld x %lld bytes) + connections %.0f (%lld x %lld KiB); plus activations of "
-                "one batch (%lld tokens), which the service does not report yet",
-                mib(mem.total()), mib(mem.weights), mib(mem.prefix_cache), mib(mem.queue),
-                static_cast<long long>(queue_tokens), static_cast<long long>(so.max_queue_inputs), mib(mem.bodies),
-                static_cast<long long>(o.max_concurrent_requests), static_cast<long long>(o.payload_limit_bytes),
-                mib(mem.connections), static_cast<long long>(o.max_connections),
-                static_cast<long long>(kConnectionBytes / 1024), static_cast<long long>(so.max_batch_tokens));
+                "serving model id \"%s\" (%s %s, %lld layers, %lld dims, %d compute threads on %s) loaded in %.0f ms",
+                m.id.c_str(), m.architecture.c_str(), m.dtype.c_str(), static_cast<long long>(m.n_layer),
+                static_cast<long long>(m.n_embd), m.backend.n_threads, m.backend.name.c_str(), load_s * 1000);
+  log::info(line);
+  std::snprintf(
+      line, sizeof line,
+      "memory bound %.0f MiB = weights %.0f + activations %.0f (a batch of %lld tokens) + prefix cache %.0f "
+      "+ queue %.0f (%lld tokens, %lld inputs) + request bodies %.0f (%lld x %lld bytes) + connections "
+      "%.0f (%lld x %lld KiB)",
+      mib(mem.total()), mib(mem.weights), mib(mem.activations),
+      static_cast<long long>(std::max(so.max_batch_tokens, so.max_input_tokens)), mib(mem.prefix_cache), mib(mem.queue),
+      static_cast<long long>(so.max_queue_tokens), static_cast<long long>(so.max_queue_inputs), mib(mem.bodies),
+      static_cast<long long>(o.max_concurrent_requests), static_cast<long long>(o.payload_limit_bytes),
+      mib(mem.connections), static_cast<long long>(o.max_connections), static_cast<long long>(kConnectionBytes / 1024));
   log::info(line);
   if (metrics_http) {
     log::info("metrics on http://" + metrics_http->url_host() + ":" + std::to_string(metrics_http->port()) +
@@ -273,11 +276,8 @@ int run_server(const ServerOptions& options) {
   }
   service::EmbeddingService& svc = *life.service;
   const double load_s = std::chrono::duration<double>(SteadyClock::now() - t0).count();
-  // Batch histograms. ServiceStats::on_batch is the service's hook but stats() is const: set it before the first
-  // submit (nothing reads it concurrently yet). The stats object is not const itself.
-  const_cast<service::ServiceStats&>(svc.stats()).on_batch = [&metrics](int64_t n_inputs, int64_t n_tokens, double) {
-    metrics.batch(n_inputs, n_tokens);
-  };
+  // Batch histograms: the service's hook, set before the first submit().
+  svc.stats().on_batch = [&metrics](int64_t n_inputs, int64_t n_tokens, double) { metrics.batch(n_inputs, n_tokens); };
   metrics.set_service_stats(&svc.stats());
   app.set_ready(svc);
   print_ready(svc, options, http, metrics_http.get(), load_s);
@@ -322,8 +322,7 @@ int run_server(const ServerOptions& options) {
   if (metrics_http) metrics_http->stop();
   if (aborted > 0) {
     // The worker may be inside a long batch of work nobody waits for: do not wait for it.
-    log::info(unwritten > 0 ? "stopped; " + std::to_string(unwritten) + " responses could not be written"
-                            : "stopped");
+    log::info(unwritten > 0 ? "stopped; " + std::to_string(unwritten) + " responses could not be written" : "stopped");
     std::fflush(stderr);
     std::_Exit(unwritten > 0 ? 1 : 0);
   }

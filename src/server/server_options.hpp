@@ -11,14 +11,14 @@
 namespace qembed::server {
 
 struct ServerOptions {
-  std::string model_path;            //!< GGUF file or HuggingFace folder
-  service::ServiceOptions service;   //!< what the embedding service is built with
-  std::string host = "127.0.0.1";    //!< address or name to listen on
-  int port = 8080;                   //!< 0: a free port
-  int metrics_port = -1;             //!< Prometheus-only listener without keys; -1: none; 0: a free port
-  std::vector<std::string> api_keys; //!< KEY[:ROLE] each; none (and no key file): no authentication
-  std::string api_key_file;          //!< one KEY[:ROLE] per line; "" -> none
-  int io_threads = 1;                //!< HTTP event-loop threads (also parse + tokenize)
+  std::string model_path;                   //!< GGUF file or HuggingFace folder
+  service::ServiceOptions service;          //!< what the embedding service is built with
+  std::string host = "127.0.0.1";           //!< address or name to listen on
+  int port = 8080;                          //!< 0: a free port
+  int metrics_port = -1;                    //!< Prometheus-only listener without keys; -1: none; 0: a free port
+  std::vector<std::string> api_keys;        //!< KEY[:ROLE] each; none (and no key file): no authentication
+  std::string api_key_file;                 //!< one KEY[:ROLE] per line; "" -> none
+  int io_threads = 1;                       //!< HTTP event-loop threads (also parse + tokenize)
   int64_t max_concurrent_requests = 512;    //!< requests in progress; past it -> 429 at once
   int64_t max_client_batch_size = 2048;     //!< inputs per request; past it -> 413
   int64_t payload_limit_bytes = 2'000'000;  //!< request body bytes; past it -> 413

@@ -49,6 +49,7 @@ struct Batcher::Control {
 Batcher::Batcher(std::unique_ptr<Engine> engine, const BatcherOptions& options, ServiceStats& stats)
     : engine_(std::move(engine)), options_(options), stats_(stats) {
   worker_ = std::thread([this] { worker_loop(); });
+  worker_id_ = worker_.get_id();
 }
 
 Batcher::~Batcher() { stop(); }
@@ -60,7 +61,7 @@ void Batcher::stop() {
   }
   cv_.notify_all();
   std::lock_guard lock(stop_mu_);
-  if (worker_.joinable() && worker_.get_id() != std::this_thread::get_id()) worker_.join();
+  if (worker_.joinable() && worker_id_ != std::this_thread::get_id()) worker_.join();
 }
 
 Admission Batcher::submit(EncodedRequest request, EmbedDone done, std::shared_ptr<std::atomic<bool>> cancelled) {
@@ -107,7 +108,7 @@ Admission Batcher::submit(EncodedRequest request, EmbedDone done, std::shared_pt
 }
 
 void Batcher::run_on_worker(const std::function<void(Engine&)>& fn) {
-  if (std::this_thread::get_id() == worker_.get_id()) return fn(*engine_);  // from a completion callback
+  if (std::this_thread::get_id() == worker_id_) return fn(*engine_);  // from a completion callback
   auto control = std::make_shared<Control>();
   control->fn = fn;
   std::future<void> finished = control->finished.get_future();

@@ -39,7 +39,8 @@ class Batcher {
   ~Batcher();
 
   //! Queues a request unless it would push the admitted (not yet finished) tokens or inputs past their bounds.
-  //! `done` is called exactly once, on the worker, when the result is Admission::kQueued.
+  //! `done` is called exactly once when the result is Admission::kQueued: on the worker, or at once on the calling
+  //! thread for a request without inputs.
   Admission submit(EncodedRequest request, EmbedDone done, std::shared_ptr<std::atomic<bool>> cancelled);
 
   //! Runs `fn` on the worker between two batches (the Engine is single-threaded) and waits for it; rethrows what
@@ -80,6 +81,7 @@ class Batcher {
   size_t round_robin_ = 0;                             // which queued job picks first in the next batch
   bool stopping_ = false;
   std::thread worker_;
+  std::thread::id worker_id_;  // set once at construction: compared without touching worker_
   std::mutex stop_mu_;  // serializes stop() callers around join()
 };
 

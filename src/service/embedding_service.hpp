@@ -152,14 +152,20 @@ class EmbeddingService {
   ServiceStats& stats() { return *stats_; }
 
   //! Checks params (dimensions range, prompt names) and inputs (empty text, ids outside the vocabulary, over the
-  //! limit without `truncate`), tokenizes, applies prompt, EOS and truncation. Errors name the input by index
-  //! ("input 3 ...") and the request field where one is at fault; kInvalidInput, or kLimit for too many tokens.
+  //! limit without `truncate`), tokenizes, applies prompt, EOS and truncation. Messages use neutral words that
+  //! read right on every front end and name inputs as "input N" (N counted from EmbedInputs::first_index; an HTTP
+  //! dialect may rewrite the leading "input N" to its own path, "input[N]"): "input N is an empty string",
+  //! "input N is an empty token array", "input N has token id X, outside the vocabulary [0, V)", "input N: <why
+  //! the tokenizer refused it>", "dimensions D is out of range: this model supports 32 to E", the prompt errors of
+  //! resolve_prompt(), "the request has no inputs" — all kInvalidInput — and, kLimit, "input N has T tokens, the
+  //! limit is L (use <EmbedParams::truncate_hint> to keep the first L)".
   EncodedRequest encode(const EmbedInputs& inputs, const EmbedParams& params) const;
   //! The prompt text a params selects ("" for none); Error for an unknown name or both fields set.
   std::string prompt_text(const EmbedParams& params) const;
 
   //! Queues an encoded request. `cancelled` (optional) is polled before each batch: once set, the request's
-  //! remaining inputs are dropped and `done` gets a kLimit error.
+  //! remaining inputs are dropped and `done` gets a kLimit error. Stopping still finishes admitted requests; a front
+  //! end that must answer sooner sets their `cancelled`, and they end at the next batch boundary.
   Admission submit(EncodedRequest request, EmbedDone done, std::shared_ptr<std::atomic<bool>> cancelled = nullptr);
   //! encode + submit + wait. Throws Error: the encode errors, kLimit when not admitted (busy, too large, stopping),
   //! and what `done` would have received.

@@ -61,7 +61,9 @@ BpeMerger::BpeMerger(const VocabData& vocab) {
   slots_.assign(capacity, MergeSlot{});
   slot_mask_ = capacity - 1;
   for (size_t rank = 0; rank < vocab.merges.size(); ++rank) {
-    const auto& [a, b] = vocab.merges[rank];
+    // Named references, not a structured binding: clang < 16 cannot capture bindings in the lambda below.
+    const std::string& a = vocab.merges[rank].first;
+    const std::string& b = vocab.merges[rank].second;
     const auto context = [&] { return "tokenizer merge #" + std::to_string(rank) + " '" + a + " " + b + "'"; };
     // Looked up one by one so the error names the first missing part, not whichever the compiler evaluates first.
     const int32_t left = id_of(a, context);

@@ -97,7 +97,7 @@ test("over-context input is an error naming the input and both counts, unless --
   const long = { text: "word ".repeat(200) };
   const r = qembed(["embed", "--model", m], jsonl([{ text: "short" }, long]));
   assert.equal(r.status, 1);
-  assert.match(r.stderr, /input 1 has 202 tokens, the limit is 64/);
+  assert.match(r.stderr, /input 1 has 202 tokens, the limit is 64 \(use --truncate to keep the first 64\)/);
   const t = qembed(["embed", "--model", m, "--truncate"], jsonl([long]));
   assert.equal(t.status, 0, t.stderr);
   assert.equal(parseJsonl(t.stdout)[0].n_tokens, 64);
@@ -112,7 +112,7 @@ test("files in and out, and a batch budget smaller than the input set, keep orde
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
   const many = Array.from({ length: 40 }, (_, i) => ({ text: `document number ${i} ` + "lorem ipsum ".repeat(i % 7) }));
   fs.writeFileSync(path.join(dir, "in.jsonl"), jsonl(many));
-  const a = qembed(["embed", "--model", m, "--input", path.join(dir, "in.jsonl"), "--output", path.join(dir, "out.jsonl"), "--batch-tokens", "64"]);
+  const a = qembed(["embed", "--model", m, "--input", path.join(dir, "in.jsonl"), "--output", path.join(dir, "out.jsonl"), "--max-batch-tokens", "64"]);
   assert.equal(a.status, 0, a.stderr);
   const small = parseJsonl(fs.readFileSync(path.join(dir, "out.jsonl"), "utf8"));
   const big = parseJsonl(qembed(["embed", "--model", m, "--batch-tokens", "100000"], jsonl(many)).stdout);
@@ -132,6 +132,11 @@ test("info describes the model", () => {
   assert.equal(info.layers, 2);
   assert.equal(info.vocab_size, 151669);
   assert.equal(info.context_length, 4096);
+  assert.equal(info.id, "tiny-F32", "the served id: the file name without its extension");
+  assert.match(info.numeric_path, /^cpu\/(scalar|avx2|avx512|avx512vnni)$/);
+  assert.equal(info.simd, info.numeric_path.slice(4));
+  assert.ok(Number.isInteger(info.repacked_bytes) && info.repacked_bytes >= 0);
+  assert.match(info.fingerprint, /^[0-9a-f]{16}$/);
   assert.ok(info.tensor_types.F32 > 0);
   assert.ok(info.file_bytes > 0);
   const text = qembed(["info", "--model", tinyGguf()]);

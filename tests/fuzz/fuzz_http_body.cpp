@@ -14,8 +14,8 @@ namespace {
 using qembed::server::api::ApiError;
 using qembed::server::api::Dialect;
 
-constexpr int64_t kMaxInputs = 32;      // --max-client-batch-size
-constexpr int64_t kNVocab = 151669;     // Qwen3-Embedding
+constexpr int64_t kMaxInputs = 32;   // --max-client-batch-size
+constexpr int64_t kNVocab = 151669;  // Qwen3-Embedding
 constexpr Dialect kDialects[] = {Dialect::kOpenAI, Dialect::kTEI, Dialect::kOllama};
 
 // A request failure must be the client's (4xx) and its error body must render in every dialect.
@@ -62,7 +62,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     check_error(e);
     return 0;
   }
-  read_request(body, "input", false);   // OpenAI /v1/embeddings, Ollama /api/embed
-  read_request(body, "inputs", true);   // TEI /embed
+  read_request(body, "input", false);  // OpenAI /v1/embeddings, Ollama /api/embed
+  read_request(body, "inputs", true);  // TEI /embed
   return 0;
 }

@@ -1,6 +1,7 @@
 // libFuzzer target: safetensors files (formats/safetensors.hpp). Any byte string must either open cleanly or be
 // rejected with qembed::Error; every tensor's data range must lie inside the mapping and match dtype x shape.
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "common/error.hpp"

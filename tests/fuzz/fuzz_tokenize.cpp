@@ -3,11 +3,13 @@
 // crash; ids must lie in the vocabulary; for ASCII input (which NFC leaves alone) the tokens' bytes must spell the
 // input exactly, since byte-level BPE is lossless.
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/error.hpp"
 #include "fuzz_util.hpp"

@@ -15,7 +15,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const qembed::Tokenizer tokenizer(qembed::vocab_from_tokenizer_json(path));
     const auto ids = tokenizer.encode("Hello world, the theater! <|endoftext|> caf\xc3\xa9 12345\n\n  x");
     for (const int32_t id : ids) {
-      if (id < 0 || id >= tokenizer.n_vocab()) qembed::fuzz::invariant_failed("encode produced an id outside the vocab");
+      if (id < 0 || id >= tokenizer.n_vocab())
+        qembed::fuzz::invariant_failed("encode produced an id outside the vocab");
       (void)tokenizer.token_bytes(id);
     }
   } catch (const qembed::Error&) {

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import net from "node:net";
 import { after, before, test } from "node:test";
-import { assertApiError, get, post, sleep, startServer } from "./server_helpers.mjs";
+import { assertApiError, assertOllamaError, assertTeiError, get, post, sleep, startServer } from "./server_helpers.mjs";
 
 let server, url;
 before(async () => {
@@ -31,7 +31,9 @@ test("400: empty string, empty list, wrong types", async () => {
   assertApiError(assert, await post(E(), { input: [[1, 2], [1, 1e9]] }), 400, /input\[1\]\[1\]/);
   assertApiError(assert, await post(E(), { input: [1.5] }), 400, /token id \(integer\)/);
   assertApiError(assert, await post(E(), { input: "x", normalize: "yes" }), 400, /normalize must be a boolean/);
-  assertApiError(assert, await post(`${url}/embed`, { input: "wrong field" }), 400, /missing required field inputs/);
+  // TEI answers validation errors 422 in its own shape.
+  assertTeiError(assert, await post(`${url}/embed`, { input: "wrong field" }), 422, "Validation",
+    /missing required field inputs/);
 });
 
 test("400: bad dimensions, encoding_format, prompt_name, truncation_direction", async () => {
@@ -41,10 +43,12 @@ test("400: bad dimensions, encoding_format, prompt_name, truncation_direction", 
   assertApiError(assert, await post(E(), { input: "x", dimensions: 0 }), 400, /positive/);
   assertApiError(assert, await post(E(), { input: "x", dimensions: "64" }), 400, /must be an integer/);
   assertApiError(assert, await post(E(), { input: "x", encoding_format: "int8" }), 400, /encoding_format/);
-  assertApiError(assert, await post(E(), { input: "x", prompt_name: "nope" }), 400, /unknown prompt_name "nope"/);
+  const unknown = await post(E(), { input: "x", prompt_name: "nope" });
+  assertApiError(assert, unknown, 400, /unknown prompt name "nope"/);
+  assert.equal(unknown.body.error.param, "prompt_name");
   assertApiError(assert, await post(E(), { input: "x", prompt_name: "query", instruction: "t" }), 400,
     /mutually exclusive/);
-  assertApiError(assert, await post(`${url}/embed`, { inputs: "x", truncation_direction: "Up" }), 400,
+  assertTeiError(assert, await post(`${url}/embed`, { inputs: "x", truncation_direction: "Up" }), 422, "Validation",
     /truncation_direction/);
 });
 
@@ -69,7 +73,7 @@ test("404: unknown model, unknown route; 405 wrong method", async () => {
   const r = await post(E(), { input: "x", model: "gpt-4" });
   assertApiError(assert, r, 404, /model "gpt-4" does not exist/);
   assert.equal(r.body.error.code, "model_not_found");
-  assertApiError(assert, await post(`${url}/api/embed`, { model: "llama", input: "x" }), 404);
+  assertOllamaError(assert, await post(`${url}/api/embed`, { model: "llama", input: "x" }), 404, /model "llama" not found/);
   assertApiError(assert, await post(`${url}/v2/nothing`, {}), 404, /no route/);
   assertApiError(assert, await get(E()), 405, /use POST/);
 });

@@ -19,7 +19,7 @@ export async function startServer(args = [], { env = {}, model = tinyGguf() } = 
     const timer = setTimeout(() => reject(new Error(`server did not start in 60 s:\n${stderr}`)), 60_000);
     proc.stderr.on("data", (d) => {
       stderr += d.toString();
-      const m = stderr.match(/ready on http:\/\/[0-9.]+:(\d+)/);
+      const m = stderr.match(/ready on http:\/\/(?:[0-9.]+|\[[0-9a-f:]+\]):(\d+)/);
       if (m) {
         clearTimeout(timer);
         resolve(Number(m[1]));
@@ -31,10 +31,13 @@ export async function startServer(args = [], { env = {}, model = tinyGguf() } = 
     });
   });
   const url = `http://127.0.0.1:${port}`;
+  const metricsMatch = stderr.match(/metrics on http:\/\/[^:]+:(\d+)\/metrics/);
   return {
     proc,
     port,
     url,
+    /** The --metrics-port listener's port, when one was asked for. */
+    metricsPort: metricsMatch ? Number(metricsMatch[1]) : undefined,
     exited,
     stderr: () => stderr,
     /** SIGTERM and wait; returns {code, signal}. */
@@ -75,6 +78,24 @@ export function assertApiError(assert, r, status, messagePattern) {
   assert.equal(typeof e.type, "string");
   assert.ok("param" in e && "code" in e, r.text);
   if (messagePattern) assert.match(e.message, messagePattern);
+}
+
+/** A TEI error body: {"error": "<message>", "error_type": "<type>"}. */
+export function assertTeiError(assert, r, status, errorType, messagePattern) {
+  assert.equal(r.status, status, `expected ${status}, got ${r.status}: ${r.text}`);
+  assert.equal(typeof r.body, "object", r.text);
+  assert.equal(typeof r.body.error, "string", r.text);
+  assert.equal(r.body.error_type, errorType, r.text);
+  if (messagePattern) assert.match(r.body.error, messagePattern);
+}
+
+/** An Ollama error body: {"error": "<message>"} (a string: ollama-js prints anything else as [object Object]). */
+export function assertOllamaError(assert, r, status, messagePattern) {
+  assert.equal(r.status, status, `expected ${status}, got ${r.status}: ${r.text}`);
+  assert.equal(typeof r.body, "object", r.text);
+  assert.equal(typeof r.body.error, "string", r.text);
+  assert.deepEqual(Object.keys(r.body), ["error"], r.text);
+  if (messagePattern) assert.match(r.body.error, messagePattern);
 }
 
 /** Decodes an OpenAI base64 embedding (little-endian float32). */

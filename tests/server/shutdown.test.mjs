@@ -1,5 +1,7 @@
-// Start-up and graceful shutdown: /health is 503 while the model loads; on SIGTERM the server stops accepting,
-// finishes the requests in flight (they all succeed) and exits 0.
+// Start-up and graceful shutdown: /health is 503 while the model loads; on SIGTERM the server finishes the requests
+// in flight (they all succeed), answers every new request 503 with Connection: close (/health included: it keeps
+// accepting connections while it drains) and exits 0; past --shutdown-timeout the requests still in flight are
+// answered 503, and it still exits 0 since every accepted request got its answer.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import http from "node:http";
@@ -36,7 +38,7 @@ test("GET /health is 503 while the model loads, then 200", async () => {
   assert.equal(code, 0);
 });
 
-test("SIGTERM during in-flight requests: they complete, new connections are refused, exit 0", async () => {
+test("SIGTERM during in-flight requests: they complete, new requests get 503 + close, exit 0", async () => {
   const s = await startServer(["--max-batch-tokens", "256", "--max-queue-tokens", "1000000"]);
   const texts = Array.from({ length: 300 }, (_, i) => `in flight ${i} ` + "some words ".repeat(8));
   // A keep-alive connection opened before the signal: its next request is answered 503 (shutting down).
@@ -63,6 +65,12 @@ test("SIGTERM during in-flight requests: they complete, new connections are refu
   assert.match(JSON.parse(late.text).error.message, /shutting down/);
   assert.equal(late.connection, "close");
   agent.destroy();
+  // A new connection during the drain: /health answers 503 (not a refused connection), and closes.
+  const health = await fetch(`${s.url}/health`);
+  assert.equal(health.status, 503);
+  assert.equal(health.headers.get("connection"), "close");
+  assert.equal(health.headers.get("retry-after"), "1");
+  assert.match((await health.json()).error.message, /shutting down/);
   const results = await Promise.all(inflight);
   for (const r of results) {
     assert.equal(r.status, 200, r.text);
@@ -85,4 +93,40 @@ test("SIGINT on an idle server with keep-alive connections open exits 0 at once"
   const { code } = await s.exited;
   assert.equal(code, 0);
   assert.ok(Date.now() - t0 < 3000, `took ${Date.now() - t0} ms`);
+});
+
+test("past --shutdown-timeout, requests in flight get 503 and the exit code is still 0", async () => {
+  const s = await startServer(["--max-batch-tokens", "64", "--max-queue-tokens", "10000000", "--shutdown-timeout", "0"]);
+  const texts = Array.from({ length: 2000 }, (_, i) => `slow ${i} ` + "more words here ".repeat(10));
+  const slow = post(`${s.url}/v1/embeddings`, { input: texts });
+  for (let i = 0; i < 400; i++) {
+    if (/^qembed_requests_in_flight 1$/m.test((await get(`${s.url}/metrics`)).text)) break;
+    await sleep(5);
+  }
+  s.proc.kill("SIGTERM");
+  const r = await slow;
+  assert.equal(r.status, 503, r.text);
+  assert.match(r.body.error.message, /shut down before this request was computed/);
+  const { code } = await s.exited;
+  assert.equal(code, 0, s.stderr());
+  assert.match(s.stderr(), /1 requests in flight were answered 503 without being computed/);
+  assert.doesNotMatch(s.stderr(), /not finished|could not be written/);
+});
+
+test("SIGTERM while the model loads is honoured at once", async () => {
+  const proc = spawn(QEMBED, ["serve", "--model", tinyGguf(), "--port", "0"], { stdio: ["ignore", "ignore", "pipe"] });
+  let err = "";
+  await new Promise((resolve) => {
+    proc.stderr.on("data", (d) => {
+      err += d;
+      if (/listening on/.test(err)) resolve();
+    });
+  });
+  const t0 = Date.now();
+  proc.kill("SIGTERM");
+  const code = await new Promise((r) => proc.on("exit", (c) => r(c)));
+  assert.equal(code, 0, err);
+  assert.ok(Date.now() - t0 < 3000, `took ${Date.now() - t0} ms`);
+  // Either the load was still running (exit without waiting for it) or it had just finished (a normal drain).
+  assert.match(err, /received while loading the model: exiting|qembed: stopped/);
 });

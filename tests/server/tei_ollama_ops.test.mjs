@@ -119,7 +119,7 @@ test("one log line per request on stderr (id, status, inputs, tokens, queue ms, 
   await post(`${url}/v1/embeddings`, { input: ["log me", "and me"] });
   const lines = server.stderr().split("\n").filter((l) => l.includes("POST /v1/embeddings 200 inputs=2"));
   assert.ok(lines.length >= 1, server.stderr());
-  assert.match(lines.at(-1), /request id=\d+ .* tokens=\d+ tokenize_ms=[\d.]+ queue_ms=[\d.]+ compute_ms=[\d.]+/);
+  assert.match(lines.at(-1), /request id=\S+ .* tokens=\d+ tokenize_ms=[\d.]+ queue_ms=[\d.]+ compute_ms=[\d.]+/);
 });
 
 test("--log-format json: one JSON object per request", async () => {

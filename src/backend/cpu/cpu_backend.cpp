@@ -51,8 +51,8 @@ int64_t CpuBackend::prefix_entry_bytes(int64_t n_tokens) const {
 MemoryPlan CpuBackend::memory_plan(int64_t batch_tokens) const {
   MemoryPlan p;
   // The mapped file, less the pages of packed matrices released after repacking, plus the packed copies.
-  p.weights_bytes = static_cast<int64_t>(model_.file_bytes) - weights_->released_file_bytes() +
-                    weights_->prepared_bytes();
+  p.weights_bytes =
+      static_cast<int64_t>(model_.file_bytes) - weights_->released_file_bytes() + weights_->prepared_bytes();
   p.activation_bytes = forward_->activation_bytes(batch_tokens);
   p.prefix_bytes_per_token = prefix_entry_bytes(1);
   return p;

@@ -62,8 +62,7 @@ class CpuWeights {
 };
 
 //! Y = X W^T on the prepared copy where there is one. x: (n_tokens, n_in), y: (n_tokens, n_out).
-inline void matmul(const CpuMatrix& m, const float* x, int64_t n_tokens, float* y, ThreadPool& pool,
-                   SimdLevel level) {
+inline void matmul(const CpuMatrix& m, const float* x, int64_t n_tokens, float* y, ThreadPool& pool, SimdLevel level) {
   matmul(*m.w, m.int8, x, n_tokens, y, pool, level);
 }
 

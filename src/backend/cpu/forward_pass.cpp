@@ -233,8 +233,8 @@ void ForwardPass::attention_chunk(const TaskState& t, int64_t c0, int64_t n) {
       const float* k = &t.k[it.kv_begin * KVD];
       const float* v = &t.v[it.kv_begin * KVD];
       int64_t n_q = it.q_abs_end - it.q_abs_begin;
-      attention_tiled(shape, q, n_q, it.q_pos0, k, v, it.q_pos0 + n_q, out, it.q_begin, it.q_end, it.head,
-                      it.head + 1, level_);
+      attention_tiled(shape, q, n_q, it.q_pos0, k, v, it.q_pos0 + n_q, out, it.q_begin, it.q_end, it.head, it.head + 1,
+                      level_);
     }
   });
 }

@@ -78,10 +78,10 @@ class ForwardPass {
   int64_t chunk_tokens_;
   RopeTable rope_;
   // Per-chunk scratch shared by every task (steps never overlap), grown on demand, bounded by chunk_tokens_.
-  std::vector<float> x_, tmp_;         // (chunk, n_embd) normed input; projection output before the residual add
-  std::vector<float> q_, att_;         // (chunk, q_dim) queries; attention output
-  std::vector<float> gate_, up_;       // (chunk, n_ff)
-  std::vector<float> kc_, vc_;         // (chunk, kv_dim) the chunk's new keys/values before placing
+  std::vector<float> x_, tmp_;    // (chunk, n_embd) normed input; projection output before the residual add
+  std::vector<float> q_, att_;    // (chunk, q_dim) queries; attention output
+  std::vector<float> gate_, up_;  // (chunk, n_ff)
+  std::vector<float> kc_, vc_;    // (chunk, kv_dim) the chunk's new keys/values before placing
 };
 
 }  // namespace qembed

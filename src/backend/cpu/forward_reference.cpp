@@ -41,9 +41,9 @@ std::vector<float> forward_reference(const Model& model, std::span<const int32_t
   for (size_t l = 0; l < model.layers.size(); ++l) {
     const LayerWeights& L = model.layers[l];
     // The projections as the chosen arithmetic sees them: the model's matrices alone, or with a backend's copies.
-    const CpuLayerMatrices W = like_fast ? like_fast->layer(static_cast<int64_t>(l))
-                                         : CpuLayerMatrices{{&L.wq}, {&L.wk}, {&L.wv}, {&L.wo},
-                                                            {&L.w_gate}, {&L.w_up}, {&L.w_down}};
+    const CpuLayerMatrices W =
+        like_fast ? like_fast->layer(static_cast<int64_t>(l))
+                  : CpuLayerMatrices{{&L.wq}, {&L.wk}, {&L.wv}, {&L.wo}, {&L.w_gate}, {&L.w_up}, {&L.w_down}};
     for (int64_t t = 0; t < T; ++t) rmsnorm_ref(&h[t * E], L.attn_norm.data(), &x[t * E], E, c.rms_eps);
     matmul_ref(W.wq, x.data(), T, q.data());  // (T, n_head, HD)
     matmul_ref(W.wk, x.data(), T, k.data());  // (T, n_head_kv, HD)

@@ -29,10 +29,15 @@ ApiError encode_error(const Error& e, const std::string& input_field) {
     msg = input_field + msg.substr(5);
   }
   std::string param = input_field;
-  for (const char* field : {"dimensions", "prompt_name", "instruction", "truncation_direction"}) {
-    if (msg.find(field) != std::string::npos && msg.find(input_field + "[") != 0) param = field;
+  if (msg.rfind(input_field + "[", 0) != 0) {
+    if (msg.find("dimensions") != std::string::npos) {
+      param = "dimensions";
+    } else if (msg.find("prompt name") != std::string::npos || msg.find("prompt_name") != std::string::npos) {
+      param = "prompt_name";
+    } else if (msg.find("instruction") != std::string::npos) {
+      param = "instruction";
+    }
   }
-  if (msg.rfind("unknown prompt", 0) == 0) param = "prompt_name";
   std::string code = out.failure == Failure::kInputTooLong ? "context_length_exceeded" : "";
   return ApiError(out.failure, msg, param, code);
 }
@@ -88,8 +93,7 @@ void run_embedding(ApiEnv& env, const CallPtr& call, const service::EmbedInputs&
         failure.emplace(from_service_error(*error));
       }
     }
-    boost::asio::post(env.io, [&env, call, format, failure = std::move(failure),
-                               result = std::move(result)]() mutable {
+    boost::asio::post(env.io, [&env, call, format, failure = std::move(failure), result = std::move(result)]() mutable {
       call->queue_ms = result.queue_ms;
       call->compute_ms = result.compute_ms;
       env.metrics.embed_timings(call->tokenize_ms / 1000, result.queue_ms / 1000, result.compute_ms / 1000);
@@ -97,8 +101,8 @@ void run_embedding(ApiEnv& env, const CallPtr& call, const service::EmbedInputs&
       try {
         json_reply(env, call, format(result));
       } catch (const std::exception& e) {
-        env.responder.reply_error(call,
-                                  ApiError(Failure::kServerFault, std::string("could not format the response: ") + e.what()));
+        env.responder.reply_error(
+            call, ApiError(Failure::kServerFault, std::string("could not format the response: ") + e.what()));
       }
     });
   };

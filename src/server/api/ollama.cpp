@@ -3,7 +3,6 @@
 // `name` and `name:latest` are the same model. Errors: {"error": "<string>"}; a full queue is 503, as in Ollama.
 #include <sys/stat.h>
 
-#include <cmath>
 #include <cstdio>
 #include <ctime>
 
@@ -18,20 +17,9 @@ namespace http = boost::beast::http;
 
 namespace {
 
-//! Bits per weight of the common ggml types (block scales included), to estimate a parameter count from a size.
-double bits_per_weight(const std::string& dtype) {
-  static const std::pair<const char*, double> kBits[] = {
-      {"F32", 32},   {"F16", 16},    {"BF16", 16},  {"Q8_0", 8.5},  {"Q4_0", 4.5}, {"Q4_1", 5},
-      {"Q5_0", 5.5}, {"Q5_1", 6},    {"Q4_K", 4.5}, {"Q5_K", 5.5},  {"Q6_K", 6.5625}};
-  for (const auto& [name, bits] : kBits) {
-    if (dtype == name) return bits;
-  }
-  return 16;
-}
-
-//! Ollama's parameter_size: "596M", "4.0B" (estimated from the file size and the main weight type).
+//! Ollama's parameter_size: "596M", "4.0B".
 std::string parameter_size(const service::ModelInfo& m) {
-  const double params = static_cast<double>(m.file_bytes) * 8.0 / bits_per_weight(m.dtype);
+  const auto params = static_cast<double>(m.n_params);
   char buf[32];
   if (params >= 1e9) {
     std::snprintf(buf, sizeof buf, "%.1fB", params / 1e9);
@@ -113,18 +101,12 @@ void tags(ApiEnv& env, const CallPtr& call, Request&) {
                   {"families", json::array({m.architecture})},
                   {"parameter_size", parameter_size(m)},
                   {"quantization_level", m.dtype}};
-  json model = {{"name", name},
-                {"model", name},
-                {"modified_at", modified_at(m, env.started_unix_s)},
-                {"size", m.file_bytes},
-                {"digest", m.fingerprint},
-                {"details", details}};
+  json model = {{"name", name},         {"model", name},           {"modified_at", modified_at(m, env.started_unix_s)},
+                {"size", m.file_bytes}, {"digest", m.fingerprint}, {"details", details}};
   json_reply(env, call, dump({{"models", json::array({model})}}));
 }
 
-void version(ApiEnv& env, const CallPtr& call, Request&) {
-  json_reply(env, call, dump({{"version", QEMBED_VERSION}}));
-}
+void version(ApiEnv& env, const CallPtr& call, Request&) { json_reply(env, call, dump({{"version", QEMBED_VERSION}})); }
 
 }  // namespace
 

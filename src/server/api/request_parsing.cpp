@@ -14,7 +14,7 @@ json parse_body(const std::string& body) {
   json v;
   try {
     v = json::parse(body);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, and out_of_range for numbers like 1e400
     std::string what = e.what();
     // "[json.exception.parse_error.101] parse error at line 1, column 5: ..." -> drop the library prefix.
     if (size_t p = what.find("] "); p != std::string::npos) what = what.substr(p + 2);
@@ -31,7 +31,8 @@ std::optional<bool> opt_bool(const json& body, const char* field) {
   auto it = body.find(field);
   if (it == body.end() || it->is_null()) return std::nullopt;
   if (!it->is_boolean()) {
-    throw ApiError(Failure::kInvalidInput, std::string(field) + " must be a boolean, got " + json_type_name(*it), field);
+    throw ApiError(Failure::kInvalidInput, std::string(field) + " must be a boolean, got " + json_type_name(*it),
+                   field);
   }
   return it->get<bool>();
 }
@@ -123,6 +124,7 @@ service::EmbedInputs required_inputs(const json& body, const char* field, int64_
 
 service::EmbedParams parse_embed_params(const json& body, bool default_truncate) {
   service::EmbedParams p;
+  p.truncate_hint = "\"truncate\": true";
   p.prompt_name = opt_string(body, "prompt_name");
   p.instruction = opt_string(body, "instruction");
   p.truncate = opt_bool(body, "truncate").value_or(default_truncate);
@@ -131,8 +133,7 @@ service::EmbedParams parse_embed_params(const json& body, bool default_truncate)
     if (*dir == "Left" || *dir == "left") {
       p.truncation_side = service::TruncationSide::kLeft;
     } else if (*dir != "Right" && *dir != "right") {
-      throw ApiError(Failure::kInvalidInput,
-                     "truncation_direction must be \"Right\" or \"Left\", got \"" + *dir + "\"",
+      throw ApiError(Failure::kInvalidInput, "truncation_direction must be \"Right\" or \"Left\", got \"" + *dir + "\"",
                      "truncation_direction");
     }
   }

@@ -5,8 +5,8 @@ namespace qembed::server::api {
 RouteTable::Match RouteTable::find(boost::beast::http::verb method, std::string_view path) const {
   Match m;
   for (const Route& r : routes_) {
-    const bool path_ok = r.prefix ? path.size() > r.path.size() && path.substr(0, r.path.size()) == r.path
-                                  : path == r.path;
+    const bool path_ok =
+        r.prefix ? path.size() > r.path.size() && path.substr(0, r.path.size()) == r.path : path == r.path;
     if (!path_ok) continue;
     if (r.method == method) {
       m.route = &r;

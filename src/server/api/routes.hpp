@@ -15,19 +15,19 @@ namespace qembed::server::api {
 using Handler = std::function<void(ApiEnv& env, const CallPtr& call, Request& req)>;
 
 //! Who may call a route.
-inline constexpr RoleSet kEmbedRoles = kRoleAdmin | kRoleEmbed;                //!< computing embeddings/tokens
+inline constexpr RoleSet kEmbedRoles = kRoleAdmin | kRoleEmbed;               //!< computing embeddings/tokens
 inline constexpr RoleSet kReadRoles = kRoleAdmin | kRoleEmbed | kRoleSearch;  //!< describing the model
 inline constexpr RoleSet kAdminRoles = kRoleAdmin;                            //!< operations
 
 struct Route {
   boost::beast::http::verb method;
-  std::string path;           //!< exact path, or a prefix when `prefix` ("/v1/models/" + id)
+  std::string path;  //!< exact path, or a prefix when `prefix` ("/v1/models/" + id)
   bool prefix = false;
-  RoleSet roles = kPublic;    //!< kPublic: no key needed
-  std::string label;          //!< metrics label
+  RoleSet roles = kPublic;  //!< kPublic: no key needed
+  std::string label;        //!< metrics label
   Dialect dialect = Dialect::kOpenAI;
-  bool needs_model = false;   //!< 503 while the model loads
-  bool takes_slot = false;    //!< holds a --max-concurrent-requests slot (429 past it)
+  bool needs_model = false;  //!< 503 while the model loads
+  bool takes_slot = false;   //!< holds a --max-concurrent-requests slot (429 past it)
   Handler handler;
 };
 
@@ -35,8 +35,8 @@ class RouteTable {
  public:
   void add(Route route) { routes_.push_back(std::move(route)); }
   struct Match {
-    const Route* route = nullptr;      //!< method and path match
-    const Route* other_verb = nullptr; //!< only the path matches (405)
+    const Route* route = nullptr;       //!< method and path match
+    const Route* other_verb = nullptr;  //!< only the path matches (405)
   };
   Match find(boost::beast::http::verb method, std::string_view path) const;
   const std::vector<Route>& routes() const { return routes_; }

@@ -15,8 +15,7 @@ namespace {
 
 void embed(ApiEnv& env, const CallPtr& call, Request& req) {
   const json body = parse_body(req.body());
-  service::EmbedInputs inputs =
-      required_inputs(body, "inputs", env.options.max_client_batch_size, env.model().n_vocab);
+  service::EmbedInputs inputs = required_inputs(body, "inputs", env.options.max_client_batch_size, env.model().n_vocab);
   service::EmbedParams params = parse_embed_params(body, env.options.auto_truncate);
   run_embedding(env, call, inputs, params, "inputs", [](service::EmbedResult& r) {
     std::string out = "[";
@@ -48,8 +47,7 @@ void tokenize(ApiEnv& env, const CallPtr& call, Request& req) {
   for (const service::TokenizedInput& t : tokenized) {
     json tokens = json::array();
     for (const service::TokenPiece& p : t.pieces) {
-      tokens.push_back(
-          {{"id", p.id}, {"text", p.text}, {"special", p.special}, {"start", p.start}, {"stop", p.stop}});
+      tokens.push_back({{"id", p.id}, {"text", p.text}, {"special", p.special}, {"start", p.start}, {"stop", p.stop}});
     }
     call->n_tokens += static_cast<int64_t>(t.pieces.size());
     out.push_back(std::move(tokens));

@@ -57,9 +57,9 @@ struct HttpOptions {
   int io_threads = 1;
   int64_t body_limit_bytes = 2'000'000;
   int64_t idle_timeout_s = 60;
-  int64_t max_connections = 4096;  //!< open connections; past it new ones get 503 and are closed
-  int64_t body_budget_bytes = 0;   //!< request body bytes buffered at once; 0: 512 x body_limit_bytes
-  TransportStats* stats = nullptr; //!< connection and body-budget counters (nullptr: kept privately)
+  int64_t max_connections = 4096;   //!< open connections; past it new ones get 503 and are closed
+  int64_t body_budget_bytes = 0;    //!< request body bytes buffered at once; 0: 512 x body_limit_bytes
+  TransportStats* stats = nullptr;  //!< connection and body-budget counters (nullptr: kept privately)
 };
 
 class HttpServer {

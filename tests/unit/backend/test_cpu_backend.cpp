@@ -1,15 +1,17 @@
 // The CPU backend as the engine sees it: resumable tasks that interleave without changing a bit, captures between
 // two steps of a live task, the memory plan and info it reports, and QEMBED_SIMD checked at construction.
+#include <gtest/gtest.h>
+
 #include <cstdlib>
 #include <optional>
 #include <random>
 #include <string>
 
-#include <gtest/gtest.h>
-
 #include "backend/backend_factory.hpp"
 #include "backend/cpu/cpu_backend.hpp"
 #include "backend/cpu/cpu_prefix_entry.hpp"
+#include "backend/cpu/cpu_weights.hpp"
+#include "backend/cpu/forward_reference.hpp"
 #include "common/error.hpp"
 #include "kernels/cpu_features.hpp"
 #include "model/model.hpp"
@@ -36,7 +38,11 @@ class CpuTasks : public ::testing::TestWithParam<std::string> {};
 // A scheduler may run a short batch to completion between two steps of a long one, and compute a prefix entry in
 // between: each task owns its residual stream and K/V, so every result keeps every bit of its run alone.
 TEST_P(CpuTasks, InterleavedTasksEqualEachRunAlone) {
-  auto model = tiny_model(GetParam());
+  // Four layers (tiny has two), so the short batch and the capture land between different steps of the long one.
+  const std::string type = GetParam();
+  auto model = Model::load(testing::generated_model(
+      "backend-4layers-seed11-" + type + ".gguf", "--shape custom --layers 4 --format gguf --seed 11 --type " + type));
+  ASSERT_EQ(model->config.n_layer, 4);
   const int32_t eos = model->tokenizer->eos_id();
   CpuBackend backend(*model, 2, /*chunk_tokens=*/16);
   std::mt19937 rng(31);
@@ -70,11 +76,12 @@ TEST_P(CpuTasks, InterleavedTasksEqualEachRunAlone) {
   EXPECT_EQ(short_task->take_output(), short_alone) << "the short batch between two steps of the long one";
 
   ASSERT_FALSE(long_task->step());
+  EXPECT_EQ(long_task->steps_done(), 2);
   const auto other = std::dynamic_pointer_cast<CpuPrefixEntry>(backend.capture(other_prompt, {}));
   ASSERT_TRUE(other);
   EXPECT_EQ(other->kv, other_alone->kv) << "a capture between two steps of a live task";
-  while (!long_task->step()) {
-  }
+  ASSERT_FALSE(long_task->step());
+  EXPECT_TRUE(long_task->step());
   EXPECT_EQ(long_task->steps_done(), n_layer);
   EXPECT_TRUE(long_task->step()) << "stepping a finished task does nothing";
   EXPECT_EQ(long_task->take_output(), long_alone) << "the long batch around the short one";
@@ -102,10 +109,12 @@ TEST(CpuBackendInfo, MemoryPlanAndInfoDescribeWhatTheBackendHolds) {
     const int64_t per_chunk = 64 * (2 * c.n_embd + 2 * c.q_dim() + 2 * c.n_ff + 2 * c.kv_dim());
     EXPECT_EQ(plan.activation_bytes, f * (per_task + per_chunk));
     EXPECT_EQ(plan.prefix_bytes_per_token, CpuPrefixEntry::bytes_for(1, c.n_layer, c.kv_dim()));
-    EXPECT_EQ(plan.weights_bytes, static_cast<int64_t>(model->file_bytes) -
-                                      backend.weights().released_file_bytes() + info.prepared_bytes);
+    EXPECT_EQ(plan.weights_bytes,
+              static_cast<int64_t>(model->file_bytes) - backend.weights().released_file_bytes() + info.prepared_bytes);
     EXPECT_EQ(plan.device_total_bytes, 0);
-    if (!packs) EXPECT_EQ(plan.weights_bytes, static_cast<int64_t>(model->file_bytes));
+    if (!packs) {
+      EXPECT_EQ(plan.weights_bytes, static_cast<int64_t>(model->file_bytes));
+    }
   }
 }
 
@@ -129,6 +138,41 @@ TEST(CpuBackendSimdEnv, InvalidValueIsAnErrorAtConstruction) {
     ::setenv("QEMBED_SIMD", restore->c_str(), 1);
   } else {
     ::unsetenv("QEMBED_SIMD");
+  }
+}
+
+// The int8 preparation and the reference's like-fast arithmetic are plain C++: check them on any CPU (the VNNI
+// kernels that use the copies are checked in test_forward.cpp where the CPU has them, and in test_matmul_int8.cpp).
+TEST(CpuWeights, Int8CopiesForQuantizedMatricesAtVnni) {
+  for (std::string type : {"Q8_0", "Q4_K_M", "F16"}) {
+    SCOPED_TRACE(type);
+    auto model = tiny_model(type);
+    const CpuWeights below(*model, SimdLevel::Avx512);
+    EXPECT_EQ(below.prepared_bytes(), 0);
+    EXPECT_EQ(below.layer(0).wq.int8, nullptr);
+    const CpuWeights vnni(*model, SimdLevel::Avx512Vnni);
+    const bool quantized = type != "F16";
+    EXPECT_EQ(vnni.prepared_bytes() > 0, quantized);
+    ASSERT_EQ(vnni.n_layer(), model->config.n_layer);
+    for (int64_t l = 0; l < vnni.n_layer(); ++l) {
+      const CpuLayerMatrices& L = vnni.layer(l);
+      EXPECT_EQ(L.w_down.w, &model->layers[static_cast<size_t>(l)].w_down) << "views of the model's matrices";
+      for (const CpuMatrix* m : {&L.wq, &L.wk, &L.wv, &L.wo, &L.w_gate, &L.w_up, &L.w_down}) {
+        EXPECT_EQ(m->int8 != nullptr, quantized) << m->w->name;
+        if (m->int8) {
+          EXPECT_EQ(m->int8->n_out, m->w->n_out) << m->w->name;
+        }
+      }
+    }
+    // The like-fast reference over these copies: the int8 activation rounding, within the int8 path's bound of
+    // the model's math (test_forward.cpp: 0.9999).
+    std::mt19937 rng(3);
+    const std::vector<int32_t> ids = random_tokens(rng, 40, model->tokenizer->eos_id());
+    const double cos = testing::cosine(forward_reference(*model, ids, &vnni), forward_reference(*model, ids));
+    EXPECT_GT(cos, 0.9999);
+    if (quantized) {
+      EXPECT_LT(cos, 1.0 - 1e-9) << "the int8 reference rounds activations";
+    }
   }
 }
 

@@ -1,10 +1,10 @@
 // The CPU backend's fast forward pass against the scalar reference, batching/chunking invariance, and the SIMD
 // level fixed per backend.
+#include <gtest/gtest.h>
+
 #include <algorithm>
 #include <optional>
 #include <random>
-
-#include <gtest/gtest.h>
 
 #include "backend/cpu/cpu_backend.hpp"
 #include "backend/cpu/forward_reference.hpp"
@@ -24,7 +24,8 @@ class ForwardTest : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(ForwardTest, FastMatchesReferenceAndIsBatchInvariant) {
   std::string type = GetParam();
-  std::string path = testing::generated_model("engine-tiny-seed11-" + type + ".gguf", "--shape tiny --format gguf --seed 11 --type " + type);
+  std::string path = testing::generated_model("engine-tiny-seed11-" + type + ".gguf",
+                                              "--shape tiny --format gguf --seed 11 --type " + type);
   auto model = Model::load(path);
   const int32_t eos = model->tokenizer->eos_id();
   std::mt19937 rng(5);
@@ -47,7 +48,8 @@ TEST_P(ForwardTest, FastMatchesReferenceAndIsBatchInvariant) {
     std::vector<float> like_fast = forward_reference(*model, seqs[i], &e.cpu->weights());
     std::vector<float> alone = e->embed({seqs[i]})[0];
     EXPECT_GT(cosine(ref, batched[i]), model_threshold) << "seq " << i << " len " << seqs[i].size();
-    EXPECT_GT(cosine(like_fast, batched[i]), packed_path ? 0.99995 : 0.99999) << "seq " << i << " len " << seqs[i].size();
+    EXPECT_GT(cosine(like_fast, batched[i]), packed_path ? 0.99995 : 0.99999)
+        << "seq " << i << " len " << seqs[i].size();
     EXPECT_GT(cosine(alone, batched[i]), 0.99999) << "batch invariance, seq " << i;
   }
 }
@@ -84,7 +86,8 @@ TEST(ForwardLevels, QuantizedWeightsOnTheFloatPathMatchTheReferenceExactly) {
 }
 
 TEST(ForwardHf, SafetensorsFolderMatchesGgufOfSameSeed) {
-  std::string gguf = testing::generated_model("engine-tiny-seed3-F32.gguf", "--shape tiny --format gguf --seed 3 --type F32");
+  std::string gguf =
+      testing::generated_model("engine-tiny-seed3-F32.gguf", "--shape tiny --format gguf --seed 3 --type F32");
   std::string hf = testing::generated_model("engine-tiny-seed3-hf-F32", "--shape tiny --format hf --seed 3 --type F32");
   auto a = Model::load(gguf);
   auto b = Model::load(hf);

@@ -30,7 +30,7 @@ class FakeBackend final : public Backend {
   struct Started {
     int64_t n_seq, n_tokens, n_kv_rows;
   };
-  std::vector<Started> started;             //!< every batch start() got, in order
+  std::vector<Started> started;              //!< every batch start() got, in order
   std::vector<int64_t> capture_past_tokens;  //!< per capture(), the cached positions it started from
 
   BackendInfo info() const override { return {"fake", "fake/exact", 1, 0}; }

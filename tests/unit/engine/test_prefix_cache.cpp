@@ -10,7 +10,9 @@ namespace {
 
 using testing::FakePrefixEntry;
 
-std::shared_ptr<PrefixEntry> entry(std::vector<int32_t> ids) { return std::make_shared<FakePrefixEntry>(std::move(ids)); }
+std::shared_ptr<PrefixEntry> entry(std::vector<int32_t> ids) {
+  return std::make_shared<FakePrefixEntry>(std::move(ids));
+}
 
 TEST(PrefixCache, LongestCommonPrefixWinsAndIsCapped) {
   PrefixCache cache(1 << 20);

@@ -1,10 +1,10 @@
 // The SIMD level: QEMBED_SIMD names a level or is reported as an error, levels passed to kernels are capped at the
 // hardware's, and ScopedSimdLevel restores the process-wide level.
+#include <gtest/gtest.h>
+
 #include <cstdlib>
 #include <optional>
 #include <string>
-
-#include <gtest/gtest.h>
 
 #include "kernels/cpu_features.hpp"
 
