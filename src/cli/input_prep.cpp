@@ -7,7 +7,6 @@
 #include "common/error.hpp"
 #include "common/log.hpp"
 #include "kernels/cpu_features.hpp"
-#include "model/model.hpp"
 
 namespace qembed::cli {
 
@@ -67,7 +66,7 @@ service::ServiceOptions service_options_from_args(const Args& args) {
 std::unique_ptr<service::EmbeddingService> open_service(const Args& args, const service::ServiceOptions& options) {
   const std::string path = args.require("model");
   const auto t0 = std::chrono::steady_clock::now();
-  auto svc = std::make_unique<service::EmbeddingService>(Model::load(path), options);
+  auto svc = service::EmbeddingService::load(path, options);
   const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   const service::ModelInfo& m = svc->model_info();
   log::info("loaded " + path + " (" + m.format + ", " + std::to_string(m.n_layer) + " layers, " +

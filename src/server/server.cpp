@@ -283,17 +283,18 @@ int run_server(const ServerOptions& options) {
   print_ready(svc, options, http, metrics_http.get(), load_s);
 
   // Serve until a signal.
-  int seen_signals = 0;
+  int seen_signals = 0, first_signal = 0;
   life.wait([&] { return life.signals > 0; });
   {
     std::lock_guard lock(life.mu);
     seen_signals = life.signals;
+    first_signal = life.last_signal;
   }
   // Drain: new requests (new connections included) get 503 + Connection: close; admitted ones finish.
   app.set_stopping();
   http.set_closing();
   const int64_t admitted = limiter.in_flight();
-  log::info(std::string(signal_name(life.last_signal)) + " received: finishing " + std::to_string(admitted) +
+  log::info(std::string(signal_name(first_signal)) + " received: finishing " + std::to_string(admitted) +
             " requests in flight (up to " + std::to_string(static_cast<int64_t>(options.shutdown_timeout_s)) +
             " s); new requests get 503");
   const auto deadline = SteadyClock::now() + std::chrono::duration_cast<SteadyClock::duration>(
@@ -311,13 +312,14 @@ int run_server(const ServerOptions& options) {
     aborted = app.abort_in_flight("the server shut down before this request was computed; retry on another server");
     log::warn("shutdown: " + std::to_string(aborted) + " requests in flight were answered 503 without being computed");
   }
-  // Let the last responses reach the sockets before the I/O threads stop.
+  // Let the last responses reach the sockets before the I/O threads stop. No new connections from here on; an open
+  // one gets at most one more answer (a 503 that closes it), so `busy` drains in milliseconds.
+  http.stop_accepting();
   const auto flush_deadline = SteadyClock::now() + std::chrono::seconds(2);
   while (http.busy() > 0 && SteadyClock::now() < flush_deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   const int64_t unwritten = http.busy();
-  http.stop_accepting();
   http.stop();
   if (metrics_http) metrics_http->stop();
   if (aborted > 0) {

@@ -111,6 +111,11 @@ EmbeddingService::EmbeddingService(std::unique_ptr<Model> model, const ServiceOp
   batcher_ = std::make_unique<Batcher>(std::move(engine), batcher_options, *stats_);
 }
 
+std::unique_ptr<EmbeddingService> EmbeddingService::load(const std::string& model_path,
+                                                         const ServiceOptions& options) {
+  return std::make_unique<EmbeddingService>(Model::load(model_path), options);
+}
+
 EmbeddingService::~EmbeddingService() { stop(); }
 
 void EmbeddingService::stop() {

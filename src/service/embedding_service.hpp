@@ -141,6 +141,9 @@ class EmbeddingService {
  public:
   //! Checks the options (Error naming the option), prepares the backend, starts the batcher's worker.
   EmbeddingService(std::unique_ptr<Model> model, const ServiceOptions& options);
+  //! Loads the model at `model_path` (a GGUF file or a HuggingFace folder; Error naming the file and what is
+  //! wrong), then constructs the service on it: for front ends that may not see model/ (the CLI).
+  static std::unique_ptr<EmbeddingService> load(const std::string& model_path, const ServiceOptions& options);
   //! Stops the worker after finishing what was admitted.
   ~EmbeddingService();
 
