@@ -48,14 +48,13 @@ struct Group {
 std::future<service::EmbedResult> submit(service::EmbeddingService& svc, service::EncodedRequest req) {
   auto promise = std::make_shared<std::promise<service::EmbedResult>>();
   std::future<service::EmbedResult> future = promise->get_future();
-  const service::Admission a =
-      svc.submit(std::move(req), [promise](service::EmbedResult result, const Error* error) {
-        if (error) {
-          promise->set_exception(std::make_exception_ptr(Error(error->what(), error->kind())));
-        } else {
-          promise->set_value(std::move(result));
-        }
-      });
+  const service::Admission a = svc.submit(std::move(req), [promise](service::EmbedResult result, const Error* error) {
+    if (error) {
+      promise->set_exception(std::make_exception_ptr(Error(error->what(), error->kind())));
+    } else {
+      promise->set_value(std::move(result));
+    }
+  });
   if (a != service::Admission::kQueued) throw InternalError("the embedding service refused a group of inputs");
   return future;
 }
@@ -88,7 +87,8 @@ int cmd_embed(int argc, char** argv) {
     Group& g = in_flight.front();
     const service::EmbedResult r = g.result.get();
     for (size_t j = 0; j < g.objs.size(); ++j) {
-      writer.write_line(embedding_line(g.first_index + static_cast<int64_t>(j), g.objs[j], r.vectors[j], r.n_tokens[j]));
+      writer.write_line(
+          embedding_line(g.first_index + static_cast<int64_t>(j), g.objs[j], r.vectors[j], r.n_tokens[j]));
     }
     docs_done += static_cast<int64_t>(g.objs.size());
     tokens_done += g.n_tokens;

@@ -1,10 +1,10 @@
 #include "cli/jsonl.hpp"
 
+#include <sys/stat.h>
+
 #include <cerrno>
 #include <charconv>
 #include <cstring>
-
-#include <sys/stat.h>
 
 #include "common/error.hpp"
 
@@ -13,7 +13,6 @@ namespace qembed::cli {
 namespace {
 // A line longer than this is refused instead of being buffered without bound (a 32K-token input is < 1 MB).
 constexpr size_t kMaxLineBytes = 64u << 20;
-
 
 //! nlohmann's message without its "[json.exception.parse_error.101] parse error at line 1, column 9: " prefix:
 //! the reader names the file, line and byte itself.

@@ -267,9 +267,9 @@ void Batcher::run_batch(std::vector<Item>& items) {
   stats_.prefix_cache_entries = cache.n_entries();
   stats_.prefix_evictions_total = cache.evictions();
   if (failure) {
-    log::error("batch failed", {log::field("inputs", static_cast<int64_t>(items.size())), log::field("tokens", tokens),
-                                log::field("kind", error_kind_name(failure->kind())),
-                                log::field("error", failure->what())});
+    log::error("batch failed",
+               {log::field("inputs", static_cast<int64_t>(items.size())), log::field("tokens", tokens),
+                log::field("kind", error_kind_name(failure->kind())), log::field("error", failure->what())});
     for (Job* job : jobs) complete(*job, &*failure);
     return;
   }
@@ -287,7 +287,7 @@ void Batcher::run_batch(std::vector<Item>& items) {
     Job& job = *items[k].first;
     const size_t i = items[k].second;
     std::vector<int32_t>().swap(job.req.seqs[i]);  // the ids are not needed after their batch
-    if (job.completed) continue;                      // failed on an earlier input of this batch
+    if (job.completed) continue;                   // failed on an earlier input of this batch
     try {
       job.result.vectors[i] = finalize_embedding(
           std::span<const float>(pooled.data() + static_cast<int64_t>(k) * n_embd, static_cast<size_t>(n_embd)),

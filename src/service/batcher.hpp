@@ -25,8 +25,8 @@ class Engine;
 namespace qembed::service {
 
 struct BatcherOptions {
-  int64_t max_batch_tokens = 16384;  //!< tokens per forward batch, cached prompt positions included
-  int64_t max_batch_inputs = 0;      //!< inputs per forward batch; 0: no limit
+  int64_t max_batch_tokens = 16384;   //!< tokens per forward batch, cached prompt positions included
+  int64_t max_batch_inputs = 0;       //!< inputs per forward batch; 0: no limit
   int64_t max_queue_tokens = 262144;  //!< tokens admitted and not finished
   int64_t max_queue_inputs = 16384;   //!< inputs admitted and not finished
 };
@@ -82,7 +82,7 @@ class Batcher {
   bool stopping_ = false;
   std::thread worker_;
   std::thread::id worker_id_;  // set once at construction: compared without touching worker_
-  std::mutex stop_mu_;  // serializes stop() callers around join()
+  std::mutex stop_mu_;         // serializes stop() callers around join()
 };
 
 }  // namespace qembed::service

@@ -42,11 +42,11 @@ void check_dimensions(int64_t dims, int64_t n_embd);
 //! How a sequence is fitted to the per-input limit.
 struct FitRule {
   int32_t eos_id = 0;
-  bool append_eos = true;       //!< append EOS unless already last (Qwen3 pools the EOS)
-  int64_t max_tokens = 0;       //!< per input, EOS included
-  bool truncate = false;        //!< over the limit: cut instead of failing
+  bool append_eos = true;  //!< append EOS unless already last (Qwen3 pools the EOS)
+  int64_t max_tokens = 0;  //!< per input, EOS included
+  bool truncate = false;   //!< over the limit: cut instead of failing
   TruncationSide side = TruncationSide::kRight;
-  std::string truncate_hint;    //!< how the caller enables truncation, quoted in the over-limit error
+  std::string truncate_hint;  //!< how the caller enables truncation, quoted in the over-limit error
 };
 
 //! Appends EOS (once) and applies the limit: over it is a kLimit Error "input I has N tokens, the limit is L
@@ -56,7 +56,6 @@ void fit_to_limit(std::vector<int32_t>& ids, const FitRule& rule, int64_t input_
 
 //! Matryoshka truncation (first `dims`, 0: all), then optional L2 normalization. A NaN or infinity in the result is
 //! an Error naming the input (never returned as `nan` or replaced by zeros).
-std::vector<float> finalize_embedding(std::span<const float> pooled, int64_t dims, bool normalize,
-                                      int64_t input_index);
+std::vector<float> finalize_embedding(std::span<const float> pooled, int64_t dims, bool normalize, int64_t input_index);
 
 }  // namespace qembed::service

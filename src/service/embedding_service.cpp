@@ -52,7 +52,8 @@ EmbeddingService::EmbeddingService(std::unique_ptr<Model> model, const ServiceOp
   if (!model_) throw InternalError("embedding service: no model");
   const Qwen3Config& c = model_->config;
   ServiceOptions& o = options_;
-  check_option(o.max_batch_tokens >= 1, "max_batch_tokens must be at least 1, got " + std::to_string(o.max_batch_tokens));
+  check_option(o.max_batch_tokens >= 1,
+               "max_batch_tokens must be at least 1, got " + std::to_string(o.max_batch_tokens));
   check_option(o.max_batch_inputs >= 0, "max_batch_inputs must not be negative");
   check_option(o.max_queue_inputs >= 1, "max_queue_inputs must be at least 1");
   check_option(o.max_queue_tokens >= 0, "max_queue_tokens must not be negative");
@@ -111,8 +112,7 @@ EmbeddingService::EmbeddingService(std::unique_ptr<Model> model, const ServiceOp
   batcher_ = std::make_unique<Batcher>(std::move(engine), batcher_options, *stats_);
 }
 
-std::unique_ptr<EmbeddingService> EmbeddingService::load(const std::string& model_path,
-                                                         const ServiceOptions& options) {
+std::unique_ptr<EmbeddingService> EmbeddingService::load(const std::string& model_path, const ServiceOptions& options) {
   return std::make_unique<EmbeddingService>(Model::load(model_path), options);
 }
 
@@ -195,14 +195,13 @@ EmbedResult EmbeddingService::embed(EncodedRequest request) {
   for (const auto& s : request.seqs) n_tokens += static_cast<int64_t>(s.size());
   auto promise = std::make_shared<std::promise<EmbedResult>>();
   std::future<EmbedResult> future = promise->get_future();
-  const Admission admission =
-      submit(std::move(request), [promise](EmbedResult result, const Error* error) {
-        if (error) {
-          promise->set_exception(std::make_exception_ptr(Error(error->what(), error->kind())));
-        } else {
-          promise->set_value(std::move(result));
-        }
-      });
+  const Admission admission = submit(std::move(request), [promise](EmbedResult result, const Error* error) {
+    if (error) {
+      promise->set_exception(std::make_exception_ptr(Error(error->what(), error->kind())));
+    } else {
+      promise->set_value(std::move(result));
+    }
+  });
   switch (admission) {
     case Admission::kQueued:
       return future.get();
@@ -218,8 +217,8 @@ EmbedResult EmbeddingService::embed(EncodedRequest request) {
   throw LimitError("the embedding service is stopping");
 }
 
-std::vector<TokenizedInput> EmbeddingService::tokenize(const std::vector<std::string>& texts,
-                                                       const EmbedParams& params, bool add_special) const {
+std::vector<TokenizedInput> EmbeddingService::tokenize(const std::vector<std::string>& texts, const EmbedParams& params,
+                                                       bool add_special) const {
   const std::string prompt = prompt_text(params);
   const Tokenizer& tok = *model_->tokenizer;
   std::vector<TokenizedInput> out;

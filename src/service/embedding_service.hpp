@@ -39,8 +39,8 @@ struct EmbedParams {
   std::optional<std::string> instruction;  //!< a task: "Instruct: {task}\nQuery:{text}"; exclusive with prompt_name
   bool truncate = false;                   //!< over the input limit: truncate instead of failing
   TruncationSide truncation_side = TruncationSide::kRight;
-  int64_t dimensions = 0;                  //!< MRL: keep the first D, then normalize; 0: all
-  bool normalize = true;                   //!< L2-normalize (after `dimensions`)
+  int64_t dimensions = 0;  //!< MRL: keep the first D, then normalize; 0: all
+  bool normalize = true;   //!< L2-normalize (after `dimensions`)
   //! How this front end enables truncation, quoted in over-limit errors: "--truncate" (CLI), "\"truncate\": true"
   //! (HTTP). "" -> "enable truncation".
   std::string truncate_hint;
@@ -63,7 +63,7 @@ struct EncodedRequest {
   int64_t n_tokens = 0;                    //!< sum of the seqs' lengths
   int64_t dimensions = 0;
   bool normalize = true;
-  int64_t first_index = 0;                 //!< EmbedInputs::first_index: names inputs in the worker's errors
+  int64_t first_index = 0;  //!< EmbedInputs::first_index: names inputs in the worker's errors
 };
 
 //! A finished request.
@@ -71,7 +71,7 @@ struct EmbedResult {
   std::vector<std::vector<float>> vectors;  //!< (n_inputs, dimensions or n_embd), finite
   std::vector<int64_t> n_tokens;            //!< per input, EOS included
   int64_t total_tokens = 0;
-  double queue_ms = 0, compute_ms = 0;      //!< waiting for the first batch; first batch start to last batch end
+  double queue_ms = 0, compute_ms = 0;  //!< waiting for the first batch; first batch start to last batch end
 };
 
 //! What submit() did with a request.
@@ -110,7 +110,7 @@ struct ModelInfo {
   int64_t n_embd = 0, n_ctx = 0, n_vocab = 0, n_layer = 0;
   int64_t max_input_tokens = 0;  //!< the per-input limit in force
   uint64_t file_bytes = 0;
-  std::string fingerprint;   //!< model_fingerprint() as hex (service/model_fingerprint.hpp)
+  std::string fingerprint;  //!< model_fingerprint() as hex (service/model_fingerprint.hpp)
   BackendInfo backend;
   //! The backend's memory for one batch of max(max_batch_tokens, max_input_tokens) tokens (start-up bound).
   MemoryPlan memory;
@@ -121,14 +121,14 @@ struct ModelInfo {
   int64_t n_params = 0;          //!< weights in the model (embedding, layers, norms)
   int64_t tokenizer_tokens = 0;  //!< ids the tokenizer knows (may differ from n_vocab rows)
   int32_t eos_id = 0;
-  bool appends_eos = true;                   //!< every input ends in EOS (last-token pooling)
+  bool appends_eos = true;                  //!< every input ends in EOS (last-token pooling)
   std::map<std::string, int> tensor_types;  //!< ggml type name -> number of tensors
 };
 
 //! One input as the model sees it, for /tokenize and `qembed tokenize`.
 struct TokenPiece {
   int32_t id = 0;
-  std::string text;     //!< the token's bytes (may be a partial UTF-8 sequence)
+  std::string text;  //!< the token's bytes (may be a partial UTF-8 sequence)
   bool special = false;
   size_t start = 0, stop = 0;  //!< byte offsets into the text the tokenizer saw (prompt included)
 };

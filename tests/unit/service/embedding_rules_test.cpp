@@ -58,7 +58,11 @@ TEST(PromptRules, ErrorsNameWhatIsWrong) {
   EXPECT_NE(msg.find("mutually exclusive"), std::string::npos) << msg;
   EXPECT_EQ(kind_of([] { resolve_prompt(std::nullopt, "", "", {}); }, &msg), ErrorKind::kInvalidInput);
   EXPECT_NE(msg.find("instruction must not be empty"), std::string::npos) << msg;
-  EXPECT_EQ(kind_of([] { resolve_prompt("passage", std::nullopt, "", {{"code", "c"}}); }, &msg),
+  EXPECT_EQ(kind_of(
+                [] {
+                  resolve_prompt("passage", std::nullopt, "", {{"code", "c"}});
+                },
+                &msg),
             ErrorKind::kInvalidInput);
   EXPECT_EQ(msg, "unknown prompt name \"passage\"; valid names: query, document, code");
 }
@@ -143,11 +147,19 @@ TEST(FinalizeRules, NonFiniteResultsAreErrorsNamingTheInput) {
   const float nan = std::numeric_limits<float>::quiet_NaN();
   const float inf = std::numeric_limits<float>::infinity();
   std::string msg;
-  EXPECT_EQ(kind_of([&] { finalize_embedding(std::vector<float>{1, nan, 2}, 0, true, 5); }, &msg),
+  EXPECT_EQ(kind_of(
+                [&] {
+                  finalize_embedding(std::vector<float>{1, nan, 2}, 0, true, 5);
+                },
+                &msg),
             ErrorKind::kInvalidInput);
   EXPECT_NE(msg.find("input 5"), std::string::npos) << msg;
   EXPECT_NE(msg.find("NaN"), std::string::npos) << msg;
-  EXPECT_EQ(kind_of([&] { finalize_embedding(std::vector<float>{inf, 1}, 0, false, 2); }, &msg),
+  EXPECT_EQ(kind_of(
+                [&] {
+                  finalize_embedding(std::vector<float>{inf, 1}, 0, false, 2);
+                },
+                &msg),
             ErrorKind::kInvalidInput);
   EXPECT_NE(msg.find("infinity"), std::string::npos) << msg;
   EXPECT_NO_THROW(finalize_embedding(std::vector<float>{1, 2, nan}, 2, true, 0)) << "dropped by dimensions";

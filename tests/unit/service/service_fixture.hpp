@@ -30,8 +30,8 @@ inline std::string generated_model(const std::string& file_name, const std::stri
     // Parallel test processes may want the same model: each writes a temporary file and renames it into place.
     fs::path tmp = out;
     tmp += ".tmp." + std::to_string(::getpid());
-    std::string cmd = std::string(QEMBED_BINARY_DIR) + "/qembed-make-model --tokenizer " + tokenizer_json_path() +
-                      " " + args + " --out " + tmp.string() + " 2>/dev/null";
+    std::string cmd = std::string(QEMBED_BINARY_DIR) + "/qembed-make-model --tokenizer " + tokenizer_json_path() + " " +
+                      args + " --out " + tmp.string() + " 2>/dev/null";
     if (std::system(cmd.c_str()) != 0) {
       ADD_FAILURE() << "model generation failed: " << cmd;
     } else {
@@ -62,7 +62,8 @@ inline ServiceOptions small_options() {
   return o;
 }
 
-inline std::unique_ptr<EmbeddingService> make_service(const std::string& path, ServiceOptions options = small_options()) {
+inline std::unique_ptr<EmbeddingService> make_service(const std::string& path,
+                                                      ServiceOptions options = small_options()) {
   return std::make_unique<EmbeddingService>(Model::load(path), options);
 }
 
