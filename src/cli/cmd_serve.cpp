@@ -13,6 +13,7 @@
 #include "cli/commands.hpp"
 #include "common/error.hpp"
 #include "server/server.hpp"
+#include "service/embedding_rules.hpp"
 
 namespace qembed::cli {
 
@@ -166,10 +167,11 @@ int cmd_serve(int argc, char** argv) {
     if (eq == std::string::npos || eq == 0) throw Error("--prompt expects NAME=TEXT, got \"" + p + "\"");
     so.prompts[p.substr(0, eq)] = p.substr(eq + 1);
   }
-  // Checked here as well as by the service, so that a typo fails before the model is loaded.
-  if (!so.default_prompt_name.empty() && !so.prompts.count(so.default_prompt_name) &&
-      so.default_prompt_name != "query" && so.default_prompt_name != "document") {
-    throw Error("--default-prompt-name \"" + so.default_prompt_name + "\" is not query, document or a --prompt name");
+  // The service's own rule, applied now so that a typo fails before the model is loaded.
+  try {
+    service::resolve_prompt(std::nullopt, std::nullopt, so.default_prompt_name, so.prompts);
+  } catch (const Error& e) {
+    throw Error(std::string("--default-prompt-name: ") + e.what());
   }
   o.cors_origin = args.get_or("cors-origin", "");
   o.log_format = args.get_or("log-format", "text");

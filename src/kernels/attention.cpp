@@ -101,14 +101,15 @@ void attention_tiled(const AttentionShape& s, const float* q, int64_t n_q, int64
   const int64_t hd = s.head_dim, group = s.n_head / s.n_head_kv, kv_stride = s.n_head_kv * hd;
   const float scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(hd)));
   const int64_t q_stride = s.n_head * hd;
-  if (level >= SimdLevel::Avx512 && hd <= detail::kAttentionBlockMaxHeadDim &&
+  if (level >= SimdLevel::Avx2 && hd <= detail::kAttentionBlockMaxHeadDim &&
       g_blocked.load(std::memory_order_relaxed)) {
+    const detail::AttendBlockFn attend_block =
+        level >= SimdLevel::Avx512 ? detail::attend_block_avx512 : detail::attend_block_avx2;
     for (int64_t h = h_begin; h < h_end; ++h) {
       const int64_t kvh = h / group;
       for (int64_t i0 = q_begin; i0 < q_end; i0 += detail::kAttentionQueryBlock) {
         const int64_t nb = std::min(detail::kAttentionQueryBlock, q_end - i0);
-        detail::attend_block_avx512({q + i0 * q_stride + h * hd, q_stride, k + kvh * hd, v + kvh * hd, kv_stride, nb,
-                                     q_pos0 + i0, hd, scale, out + i0 * q_stride + h * hd, q_stride});
+        attend_block({q + i0 * q_stride + h * hd, q_stride, k + kvh * hd, v + kvh * hd, kv_stride, nb, q_pos0 + i0, hd, scale, out + i0 * q_stride + h * hd, q_stride});
       }
     }
     return;

@@ -5,6 +5,8 @@
 namespace qembed::detail {
 
 //! Keys per online-softmax tile of the one-query-at-a-time kernels: the scores of one tile live on the stack.
+//! (Those kernels now serve only head_dim > kAttentionBlockMaxHeadDim, the scalar level and the benchmark's
+//! pre-blocking comparison.)
 constexpr int64_t kAttentionKeyTile = 64;
 
 //! out (hd) = softmax(scale * q . k_j) weighted sum of v_j over keys j in [0, n_keys), with an online softmax over
@@ -39,7 +41,9 @@ struct AttendBlock {
 };
 using AttendBlockFn = void (*)(const AttendBlock& b);
 
+//! AVX-512: 16 queries per zmm, 32-key tiles. AVX2: 8 queries per ymm (1, 2 or 4 lane groups by n_q), 32-key tiles.
 void attend_block_avx512(const AttendBlock& b);
+void attend_block_avx2(const AttendBlock& b);
 
 //! Benchmarks only: false makes attention_tiled use the one-query-at-a-time kernels (the pre-blocking version).
 void set_attention_blocked(bool on);

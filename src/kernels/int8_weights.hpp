@@ -50,7 +50,7 @@ struct Int8Weights {
   AlignedBuffer storage_;
 };
 
-//! Whether pack_int8 supports this type (the quantized types; float types stay on the f32/bf16 paths).
+//! Whether pack_int8 supports this type (the quantized types; float types stay on the f32 path).
 bool int8_packable(GgmlType type);
 //! Repacks a quantized matrix (rows [o_begin, o_end) of group-aligned ranges may be packed concurrently by
 //! calling pack_int8_rows on a shared, allocated Int8Weights).

@@ -1,5 +1,5 @@
 #pragma once
-// The loop shared by the matmuls over weights repacked at load (int8, bf16): activations are converted once per
+// The loop shared by the matmuls over weights repacked by the CPU backend (int8): activations are converted once per
 // call into tile-major records (in parallel over tiles of 8 tokens); the output is split across threads by groups
 // of 16 rows, and each thread walks token blocks small enough that their converted activations stay in L2 while
 // the group's weight records stream past.

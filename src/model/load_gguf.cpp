@@ -1,7 +1,7 @@
 // GGUF -> Model: hyper-parameters from `<arch>.*` keys, vocab from `tokenizer.ggml.*`, weights in place.
-#include <cstdio>
 
 #include "common/error.hpp"
+#include "common/log.hpp"
 #include "model/model_storage.hpp"
 #include "model/weight_binder.hpp"
 #include "tokenizer/vocab_gguf.hpp"
@@ -83,8 +83,7 @@ std::unique_ptr<Model> load_gguf_model(const std::string& path) {
   bool add_eos = f.get_bool("tokenizer.ggml.add_eos_token").value_or(true);
   model->append_eos = add_eos || pooling == kPoolingLast;
   if (pooling != kPoolingLast) {
-    std::fprintf(stderr, "qembed: warning: %s declares pooling_type %lld; qembed pools the last token (EOS)\n",
-                 path.c_str(), static_cast<long long>(pooling));
+    log::warn(path + " declares pooling_type " + std::to_string(pooling) + "; qembed pools the last token (EOS)");
   }
   return model;
 }

@@ -15,7 +15,7 @@
 #include "common/error.hpp"
 #include "kernels/cpu_features.hpp"
 #include "model/model.hpp"
-#include "test_model_fixture.hpp"
+#include "../support/generated_models.hpp"
 #include "test_vectors.hpp"
 
 namespace qembed {

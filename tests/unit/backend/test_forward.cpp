@@ -11,7 +11,7 @@
 #include "cpu_engine_fixture.hpp"
 #include "kernels/cpu_features.hpp"
 #include "model/model.hpp"
-#include "test_model_fixture.hpp"
+#include "../support/generated_models.hpp"
 #include "test_vectors.hpp"
 
 namespace qembed {

@@ -9,7 +9,7 @@
 #include "cpu_engine_fixture.hpp"
 #include "engine/prefix_cache.hpp"
 #include "model/model.hpp"
-#include "test_model_fixture.hpp"
+#include "../support/generated_models.hpp"
 #include "test_vectors.hpp"
 
 namespace qembed {

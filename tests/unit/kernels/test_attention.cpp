@@ -99,6 +99,26 @@ TEST(Attention, QueryBlocks) {
   check_case({{2, 1, 256}, 50, 20, 32, 2}, 301);
 }
 
+TEST(Attention, LaneGroups) {
+  // The AVX2 blocked path puts 8 queries in a ymm and picks 1, 2 or 4 lane groups by the block's query count: counts
+  // on both sides of 8, 16 and 32, blocks shorter than a key tile, and positions offset by a cached prefix (q_pos0 > 0,
+  // unaligned to 8 and 32).
+  uint32_t seed = 400;
+  for (int64_t hd : {128, 40}) {
+    const AttentionShape s{2, 1, hd};
+    for (int64_t n_q : {2, 8, 9, 15, 16, 23, 24, 25, 31, 32}) {
+      check_case({s, n_q, 0, n_q, 2}, seed += 3);
+      check_case({s, n_q, 5, 32, 1}, seed += 3);
+      check_case({s, n_q, 37, 32, 2}, seed += 3);
+    }
+    check_case({s, 70, 64, 9, 1}, seed += 3);   // 9-query items: 8 + 1 lanes, continuing 64 cached positions
+    check_case({s, 41, 100, 12, 2}, seed += 3); // 12-query items straddling 32-key tiles
+  }
+  // head_dim padded in the scratch (20 -> 32, not a multiple of 8), and one above the blocked kernels' limit.
+  check_case({{2, 1, 20}, 45, 6, 32, 2}, 501);
+  check_case({{2, 1, 264}, 20, 11, 20, 1}, 502);
+}
+
 TEST(Attention, LongSequenceManyQueries) {
   // Full causal over 1024 tokens in engine-like 32-query items.
   const AttentionShape s{2, 1, 128};

