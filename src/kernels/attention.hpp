@@ -26,7 +26,7 @@ void attention_ref(const AttentionShape& s, const float* q, int64_t n_q, int64_t
 //! 32 (a block of <= 16 queries costs like 16, 17..31 like 32). Under causal masking an item's cost grows with its
 //! position, so items should not be split into contiguous per-thread ranges ordered by position (the thread with the
 //! last positions gets ~3/4 of the work with 2 threads); deal them round-robin or largest first.
-//! AVX2 and scalar: one query at a time (slower; any split works).
+//! AVX2: blocks of up to 32 queries, 8 per ymm (the row kernel only past head_dim 256); scalar: one query at a time.
 //! `level` defaults to the process-wide one; a backend passes the level it fixed at construction.
 void attention_tiled(const AttentionShape& s, const float* q, int64_t n_q, int64_t q_pos0, const float* k,
                      const float* v, int64_t n_kv, float* out, int64_t q_begin, int64_t q_end, int64_t h_begin,

@@ -207,15 +207,14 @@ void attend_block_impl(const AttendBlock& b) {
         const float* vj = vp + d0;
         const float* pj = pt + r0;
         for (int64_t j = 0; j < ntg; ++j, vj += hdp, pj += NQ) {
-          __m256 vv[2];
-          for (int c = 0; c < 2; ++c) {
-            vv[c] = _mm256_load_ps(vj + 8 * c);
-            in_register(vv[c]);
-          }
+          __m256 v0 = _mm256_load_ps(vj), v1 = _mm256_load_ps(vj + 8);
+          in_register(v0);
+          in_register(v1);
           for (int i = 0; i < 4; ++i) {
             __m256 p = _mm256_broadcast_ss(pj + i);
             in_register(p);
-            for (int c = 0; c < 2; ++c) acc[i][c] = _mm256_fmadd_ps(p, vv[c], acc[i][c]);
+            acc[i][0] = _mm256_fmadd_ps(p, v0, acc[i][0]);
+            acc[i][1] = _mm256_fmadd_ps(p, v1, acc[i][1]);
           }
         }
         for (int i = 0; i < 4; ++i)
