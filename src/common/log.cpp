@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <ctime>
 #include <mutex>
+#include <nlohmann/json.hpp>
 
 #include "common/error.hpp"
 
@@ -42,35 +43,10 @@ const char* level_name(Level l) {
   return "info";
 }
 
-// JSON string escaping; bytes >= 0x80 pass through (callers log UTF-8; invalid bytes are the caller's text).
-void append_escaped(std::string& out, std::string_view s) {
-  for (char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(static_cast<unsigned char>(c)));
-          out += buf;
-        } else {
-          out += c;
-        }
-    }
-  }
+// A JSON string literal. Log lines quote outside text (request paths, file names), which may hold invalid UTF-8:
+// it is replaced by U+FFFD so every line stays valid JSON (the same rule as the HTTP responses).
+void append_json_string(std::string& out, std::string_view s) {
+  out += nlohmann::json(std::string(s)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 }  // namespace
@@ -102,19 +78,16 @@ void write(Level l, std::string_view msg, const std::vector<Field>& fields) {
   if (format() == Format::kJson) {
     line += "{\"ts\":" + std::to_string(static_cast<int64_t>(std::time(nullptr))) + ",\"level\":\"";
     line += level_name(l);
-    line += "\",\"msg\":\"";
-    append_escaped(line, msg);
-    line += '"';
+    line += "\",\"msg\":";
+    append_json_string(line, msg);
     for (const Field& f : fields) {
-      line += ",\"";
-      append_escaped(line, f.key);
-      line += "\":";
+      line += ',';
+      append_json_string(line, f.key);
+      line += ':';
       if (f.is_number) {
         line += f.value;
       } else {
-        line += '"';
-        append_escaped(line, f.value);
-        line += '"';
+        append_json_string(line, f.value);
       }
     }
     line += "}\n";
