@@ -38,11 +38,9 @@ service::EmbedParams params_from_args(const Args& args) {
   p.truncate = args.has("truncate");
   p.truncate_hint = "--truncate";
   if (auto dir = args.get("truncation-direction")) {
-    if (*dir == "left" || *dir == "Left") {
-      p.truncation_side = service::TruncationSide::kLeft;
-    } else if (*dir != "right" && *dir != "Right") {
-      throw Error("flag --truncation-direction must be left or right, got \"" + *dir + "\"");
-    }
+    const std::optional<service::TruncationSide> side = service::parse_truncation_side(*dir);
+    if (!side) throw Error("flag --truncation-direction must be left or right, got \"" + *dir + "\"");
+    p.truncation_side = *side;
   }
   p.dimensions = args.get_int("dimensions", 0, 1, 1 << 20);
   p.normalize = !args.has("no-normalize");

@@ -15,6 +15,12 @@ std::string format_instruction(std::string_view task, std::string_view text) {
   return s;
 }
 
+std::optional<TruncationSide> parse_truncation_side(std::string_view word) {
+  if (word == "right" || word == "Right") return TruncationSide::kRight;
+  if (word == "left" || word == "Left") return TruncationSide::kLeft;
+  return std::nullopt;
+}
+
 std::string valid_prompt_names(const PromptTable& prompts) {
   std::string names = "query, document";
   for (const auto& [name, text] : prompts) {

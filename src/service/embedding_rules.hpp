@@ -19,6 +19,10 @@ inline constexpr const char* kDefaultQueryTask =
 
 enum class TruncationSide { kRight, kLeft };  //!< kRight keeps the first tokens, kLeft the last (EOS stays last)
 
+//! The side a front end's word names: "right"/"Right" or "left"/"Left" (TEI writes them capitalized); nullopt for
+//! anything else, which each front end reports in its own words (a flag, a request field).
+std::optional<TruncationSide> parse_truncation_side(std::string_view word);
+
 //! "Instruct: {task}\nQuery:{text}" — one newline, no space after "Query:" (as the model was trained).
 std::string format_instruction(std::string_view task, std::string_view text);
 

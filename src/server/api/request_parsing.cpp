@@ -130,12 +130,12 @@ service::EmbedParams parse_embed_params(const json& body, bool default_truncate)
   p.truncate = opt_bool(body, "truncate").value_or(default_truncate);
   p.normalize = opt_bool(body, "normalize").value_or(true);
   if (auto dir = opt_string(body, "truncation_direction")) {
-    if (*dir == "Left" || *dir == "left") {
-      p.truncation_side = service::TruncationSide::kLeft;
-    } else if (*dir != "Right" && *dir != "right") {
+    const std::optional<service::TruncationSide> side = service::parse_truncation_side(*dir);
+    if (!side) {
       throw ApiError(Failure::kInvalidInput, "truncation_direction must be \"Right\" or \"Left\", got \"" + *dir + "\"",
                      "truncation_direction");
     }
+    p.truncation_side = *side;
   }
   if (auto dims = opt_int(body, "dimensions")) {
     // 0 means "all" to the service; a client asking for 0 or fewer made a mistake.

@@ -118,6 +118,16 @@ TEST(LimitRules, LeftTruncationKeepsTheLastTokensWithEosLast) {
   EXPECT_EQ(within, (std::vector<int32_t>{1, 2, 9})) << "within the limit: untouched but for EOS";
 }
 
+TEST(LimitRules, TruncationSideWordsAreTheSameForEveryFrontEnd) {
+  EXPECT_EQ(parse_truncation_side("right"), TruncationSide::kRight);
+  EXPECT_EQ(parse_truncation_side("Right"), TruncationSide::kRight);  // TEI's spelling
+  EXPECT_EQ(parse_truncation_side("left"), TruncationSide::kLeft);
+  EXPECT_EQ(parse_truncation_side("Left"), TruncationSide::kLeft);
+  EXPECT_EQ(parse_truncation_side("LEFT"), std::nullopt);
+  EXPECT_EQ(parse_truncation_side(""), std::nullopt);
+  EXPECT_EQ(parse_truncation_side("middle"), std::nullopt);
+}
+
 TEST(DimensionRules, RangeIs32ToWidth) {
   EXPECT_NO_THROW(check_dimensions(0, 256));
   EXPECT_NO_THROW(check_dimensions(32, 256));
