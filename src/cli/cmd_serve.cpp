@@ -41,6 +41,17 @@ std::vector<FlagSpec> serve_flags() {
       {"max-connections", true, "open HTTP connections; past it new ones get 503 and are closed (default 4096)"},
       {"max-input-tokens", true, "tokens per input, EOS included (default: the model's context)"},
       {"max-queue-tokens", true, "tokens admitted and not yet computed before 429 (default 16 x max-batch-tokens)"},
+      {"max-queue-work", true,
+       "work admitted and not yet computed before 429, in token-equivalents: a long input weighs more than its "
+       "tokens, attention being quadratic (default: max-queue-tokens, and room for one input of any valid length)"},
+      {"interactive-max-tokens", true,
+       "requests of at most this many tokens (queries) never wait behind bulk work; 0: one class (default 128)"},
+      {"max-step-ms", true,
+       "bulk batches run in steps of about this long, so interactive work waits at most about one (default 100; "
+       "0: a whole layer per step)"},
+      {"max-batch-ms", true,
+       "a bulk batch holds about this much work at the measured speed, capped by --max-batch-tokens (default "
+       "2000; 0: tokens only)"},
       {"auto-truncate", false, "truncate inputs over the limit unless a request says otherwise"},
       {"default-prompt-name", true, "prompt for requests that name none: query, document or a --prompt name"},
       {"prompt", true, "NAME=TEXT: a named prompt, TEXT prepended verbatim (repeatable; comma-separated in env)"},
@@ -158,6 +169,11 @@ int cmd_serve(int argc, char** argv) {
   o.max_connections = args.get_int("max-connections", o.max_connections, 1, 1 << 20);
   so.max_input_tokens = args.get_int("max-input-tokens", 0, 2, 1 << 22);
   so.max_queue_tokens = args.get_int("max-queue-tokens", 0, 16, int64_t{1} << 32);
+  so.max_queue_work = args.get_int("max-queue-work", 0, 16, int64_t{1} << 40);
+  so.interactive_max_tokens = args.get_int("interactive-max-tokens", so.interactive_max_tokens, 0, 1 << 22);
+  so.max_step_ms = static_cast<double>(args.get_int("max-step-ms", static_cast<int64_t>(so.max_step_ms), 0, 600000));
+  so.max_batch_ms =
+      static_cast<double>(args.get_int("max-batch-ms", static_cast<int64_t>(so.max_batch_ms), 0, 3600000));
   // Queued inputs: room for a few full client batches, never fewer than 8192.
   so.max_queue_inputs = std::max<int64_t>(4 * o.max_client_batch_size, 8192);
   o.auto_truncate = args.has("auto-truncate");

@@ -4,8 +4,9 @@
 // devices. The CPU backend lives in backend/cpu; a CUDA backend implements the same interface in backend/cuda
 // without touching model/, engine/ or service/.
 //
-// A forward pass is a ForwardTask advanced step by step (a step is one layer, or one chunk of one, for every
-// token of the batch), so a scheduler can run a short batch to completion between two steps of a long one.
+// A forward pass is a ForwardTask advanced step by step (a step is one layer for every token of the batch, or a
+// chunk of a layer's tokens when the caller bounds a step's work), so a scheduler can run a short batch to
+// completion between two steps of a long one.
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -47,8 +48,15 @@ class ForwardTask {
   virtual ~ForwardTask() = default;
   //! Runs the next step; true once the output is ready.
   virtual bool step() = 0;
-  virtual int64_t steps_done() const = 0;
-  virtual int64_t steps_total() const = 0;
+  //! Layers every token of the batch has been through, of layers_total() (progress, for tests and logs).
+  virtual int64_t layers_done() const = 0;
+  virtual int64_t layers_total() const = 0;
+  //! Bounds the work of each following step to about `work` token-equivalents (engine/cost_model.hpp), so a step
+  //! takes a bounded time whatever the batch; 0 (the default): a step is one whole layer. Results do not depend on
+  //! it. A backend that cannot cut a layer ignores it.
+  virtual void set_step_work(double work) { (void)work; }
+  //! Token-equivalents computed so far (the scheduler measures its rate from it); 0 when the backend doesn't say.
+  virtual double work_done() const { return 0; }
   //! The head's output, row-major, one row per sequence; call once, after step() returned true.
   virtual std::vector<float> take_output() = 0;
 };

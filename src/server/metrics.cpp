@@ -134,6 +134,14 @@ std::string Metrics::render() const {
   gauge(out, "qembed_requests_in_flight", "requests admitted (holding a --max-concurrent-requests slot), not answered",
         static_cast<double>(limiter_.in_flight()));
   gauge(out, "qembed_tokens_total", "tokens computed since start", sv(&S::tokens_total), "counter");
+  gauge(out, "qembed_admitted_work", "token-equivalents of work admitted, not finished (bound: --max-queue-work)",
+        sv(&S::admitted_work));
+  gauge(out, "qembed_interactive_requests_total", "requests scheduled ahead of bulk work (--interactive-max-tokens)",
+        sv(&S::interactive_requests_total), "counter");
+  gauge(out, "qembed_preemptions_total", "interactive batches run between two steps of a bulk batch",
+        sv(&S::preemptions_total), "counter");
+  gauge(out, "qembed_compute_rate", "measured bulk compute rate, token-equivalents per second",
+        sv(&S::work_per_second));
   gauge(out, "qembed_inputs_total", "inputs computed since start", sv(&S::inputs_total), "counter");
   gauge(out, "qembed_open_connections", "HTTP connections open now",
         static_cast<double>(transport_.open_connections.load()));

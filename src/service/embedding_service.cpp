@@ -1,6 +1,7 @@
 #include "service/embedding_service.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -57,12 +58,20 @@ EmbeddingService::EmbeddingService(std::unique_ptr<Model> model, const ServiceOp
   check_option(o.max_batch_inputs >= 0, "max_batch_inputs must not be negative");
   check_option(o.max_queue_inputs >= 1, "max_queue_inputs must be at least 1");
   check_option(o.max_queue_tokens >= 0, "max_queue_tokens must not be negative");
+  check_option(o.max_queue_work >= 0, "max_queue_work must not be negative");
+  check_option(o.interactive_max_tokens >= 0, "interactive_max_tokens must not be negative");
+  check_option(o.max_step_ms >= 0 && o.max_batch_ms >= 0, "max_step_ms and max_batch_ms must not be negative");
   check_option(o.prefix_cache_bytes >= 0, "prefix_cache_bytes must not be negative");
   check_option(o.max_input_tokens >= 0 && o.max_input_tokens <= c.n_ctx,
                "max_input_tokens " + std::to_string(o.max_input_tokens) + " is out of range: this model's context is " +
                    std::to_string(c.n_ctx) + " tokens");
   if (o.max_input_tokens == 0) o.max_input_tokens = c.n_ctx;
   if (o.max_queue_tokens == 0) o.max_queue_tokens = std::max(16 * o.max_batch_tokens, o.max_input_tokens);
+  // Work: by default as much as the token bound of short inputs, and always room for one input of any valid length.
+  const CostModel cost(c);
+  if (o.max_queue_work == 0) {
+    o.max_queue_work = std::max(o.max_queue_tokens, static_cast<int64_t>(std::ceil(cost.sequence(o.max_input_tokens))));
+  }
   for (const auto& [name, text] : o.prompts) check_option(!name.empty(), "a configured prompt has an empty name");
   try {
     resolve_prompt(std::nullopt, std::nullopt, o.default_prompt_name, o.prompts);
@@ -100,6 +109,8 @@ EmbeddingService::EmbeddingService(std::unique_ptr<Model> model, const ServiceOp
   std::unique_ptr<Backend> backend = make_backend(*model_, o.backend);
   info_.backend = backend->info();
   info_.memory = backend->memory_plan(std::max(o.max_batch_tokens, o.max_input_tokens));
+  // An interactive batch (at most max_batch_tokens) may run between two steps of a bulk one: both tasks are alive.
+  if (o.interactive_max_tokens > 0) info_.memory.activation_bytes += backend->memory_plan(o.max_batch_tokens).activation_bytes;
   EngineOptions engine_options;
   engine_options.max_batch_tokens = o.max_batch_tokens;
   engine_options.prefix_cache_bytes = o.prefix_cache_bytes;
@@ -109,6 +120,11 @@ EmbeddingService::EmbeddingService(std::unique_ptr<Model> model, const ServiceOp
   batcher_options.max_batch_inputs = o.max_batch_inputs;
   batcher_options.max_queue_tokens = o.max_queue_tokens;
   batcher_options.max_queue_inputs = o.max_queue_inputs;
+  batcher_options.max_queue_work = static_cast<double>(o.max_queue_work);
+  batcher_options.interactive_max_tokens = o.interactive_max_tokens;
+  batcher_options.max_step_ms = o.max_step_ms;
+  batcher_options.max_batch_ms = o.max_batch_ms;
+  batcher_options.cost = cost;
   batcher_ = std::make_unique<Batcher>(std::move(engine), batcher_options, *stats_);
 }
 
@@ -185,6 +201,8 @@ Admission EmbeddingService::submit(EncodedRequest request, EmbedDone done,
   return batcher_->submit(std::move(request), std::move(done), std::move(cancelled));
 }
 
+double EmbeddingService::work_of(const EncodedRequest& request) const { return batcher_->work_of(request.seqs); }
+
 EmbedResult EmbeddingService::embed(const EmbedInputs& inputs, const EmbedParams& params) {
   return embed(encode(inputs, params));
 }
@@ -193,6 +211,7 @@ EmbedResult EmbeddingService::embed(EncodedRequest request) {
   const size_t n_inputs = request.seqs.size();
   int64_t n_tokens = 0;
   for (const auto& s : request.seqs) n_tokens += static_cast<int64_t>(s.size());
+  const auto work = static_cast<int64_t>(std::ceil(work_of(request)));
   auto promise = std::make_shared<std::promise<EmbedResult>>();
   std::future<EmbedResult> future = promise->get_future();
   const Admission admission = submit(std::move(request), [promise](EmbedResult result, const Error* error) {
@@ -208,9 +227,11 @@ EmbedResult EmbeddingService::embed(EncodedRequest request) {
     case Admission::kBusy:
       throw LimitError("the embedding queue is full; retry later");
     case Admission::kTooLarge:
-      throw LimitError("the request has " + std::to_string(n_tokens) + " tokens in " + std::to_string(n_inputs) +
-                       " inputs; the queue holds at most " + std::to_string(options_.max_queue_tokens) +
-                       " tokens and " + std::to_string(options_.max_queue_inputs) + " inputs");
+      throw LimitError("the request has " + std::to_string(n_tokens) + " tokens (" + std::to_string(work) +
+                       " token-equivalents of work) in " + std::to_string(n_inputs) +
+                       " inputs; the queue holds at most " + std::to_string(options_.max_queue_tokens) + " tokens, " +
+                       std::to_string(options_.max_queue_inputs) + " inputs and " +
+                       std::to_string(options_.max_queue_work) + " token-equivalents of work");
     case Admission::kStopping:
       break;
   }

@@ -56,6 +56,13 @@ struct EmbedInputs {
   size_t size() const { return are_tokens ? token_ids.size() : texts.size(); }
 };
 
+//! Which scheduling class a request joins (service/batcher.hpp): interactive work never waits behind bulk work.
+enum class Priority {
+  kAuto,         //!< interactive when its tokens are at most ServiceOptions::interactive_max_tokens
+  kInteractive,  //!< someone is waiting now (a search, a rerank)
+  kBulk,         //!< throughput matters, not latency (ingestion, batch jobs)
+};
+
 //! Inputs turned into model ids by encode(), ready to submit.
 struct EncodedRequest {
   std::vector<std::vector<int32_t>> seqs;  //!< (n_inputs) model ids, EOS included, within the input limit
@@ -64,6 +71,7 @@ struct EncodedRequest {
   int64_t dimensions = 0;
   bool normalize = true;
   int64_t first_index = 0;  //!< EmbedInputs::first_index: names inputs in the worker's errors
+  Priority priority = Priority::kAuto;
 };
 
 //! A finished request.
@@ -94,6 +102,12 @@ struct ServiceOptions {
   int64_t max_queue_tokens = 0;      //!< tokens admitted and not finished; 0: 16 x max_batch_tokens, at
                                      //!< least max_input_tokens (one input of any valid length is admitted)
   int64_t max_queue_inputs = 16384;  //!< inputs admitted and not finished
+  //! Work admitted and not finished, in token-equivalents (engine/cost_model.hpp: a long input weighs more than
+  //! its tokens); 0: max_queue_tokens.
+  int64_t max_queue_work = 0;
+  int64_t interactive_max_tokens = 128;  //!< requests with at most this many tokens are interactive; 0: none
+  double max_step_ms = 100;   //!< bulk batches run in steps of about this long (interactive work waits at most ~1)
+  double max_batch_ms = 2000;  //!< a bulk batch holds about this much work at the measured rate; 0: tokens only
   int64_t max_input_tokens = 0;      //!< per input, EOS included; 0: the model's context
   int64_t prefix_cache_bytes = int64_t{256} << 20;  //!< K/V of prompts kept for reuse; 0 disables
   std::string default_prompt_name;                  //!< applied when a request names none ("" -> none)
@@ -170,6 +184,9 @@ class EmbeddingService {
   //! remaining inputs are dropped and `done` gets a kLimit error. Stopping still finishes admitted requests; a front
   //! end that must answer sooner sets their `cancelled`, and they end at the next batch boundary.
   Admission submit(EncodedRequest request, EmbedDone done, std::shared_ptr<std::atomic<bool>> cancelled = nullptr);
+  //! The work of a request in token-equivalents (engine/cost_model.hpp), as admission counts it against
+  //! ServiceOptions::max_queue_work.
+  double work_of(const EncodedRequest& request) const;
   //! encode + submit + wait. Throws Error: the encode errors, kLimit when not admitted (busy, too large, stopping),
   //! and what `done` would have received.
   EmbedResult embed(const EmbedInputs& inputs, const EmbedParams& params);

@@ -16,6 +16,11 @@ struct ServiceStats {
   std::atomic<int64_t> tokens_total{0};       //!< tokens computed since start
   std::atomic<int64_t> inputs_total{0};       //!< inputs computed since start
   std::atomic<int64_t> batches_total{0};      //!< forward batches run since start
+  // Scheduling (service/batcher.hpp).
+  std::atomic<int64_t> admitted_work{0};               //!< token-equivalents of requests admitted, not finished
+  std::atomic<int64_t> interactive_requests_total{0};  //!< requests queued in the interactive class
+  std::atomic<int64_t> preemptions_total{0};           //!< interactive batches run between two steps of a bulk one
+  std::atomic<int64_t> work_per_second{0};             //!< measured compute rate in token-equivalents per second
   // Prefix cache.
   std::atomic<int64_t> prefix_hits_total{0};           //!< requests whose prompt K/V were already cached
   std::atomic<int64_t> prefix_misses_total{0};         //!< requests whose prompt K/V were computed and cached

@@ -60,12 +60,17 @@ struct ForwardPass::TaskState {
   std::vector<float> h;                          // (T, n_embd) residual stream of the computed tokens
   std::vector<float> k, v;                       // (n_kv_rows, kv_dim) one layer's keys/values, cached rows included
   int64_t layers_done = 0;
+  int64_t next_row = 0;    // first token of the current layer not computed yet (the layer's chunks run in order)
+  bool begun = false;      // the token embeddings are in h
+  double step_work = 0;    // bound of one step's work in token-equivalents; 0: a whole layer per step
+  double work_done = 0;    // token-equivalents computed so far
 
   TaskState(PackedBatch pb, const Qwen3Config& c, std::shared_ptr<CpuPrefixEntry> capture)
       : packed(std::move(pb)), batch(packed, c), capture_into(std::move(capture)) {}
 };
 
-//! A ForwardPass task: n_layer steps over its own residual stream and K/V, sharing the pass's chunk scratch.
+//! A ForwardPass task: layer by layer (or chunk by chunk of a layer's tokens, when a step's work is bounded) over
+//! its own residual stream and K/V, sharing the pass's chunk scratch.
 class CpuForwardTask final : public ForwardTask {
  public:
   CpuForwardTask(ForwardPass& pass, PackedBatch batch, std::shared_ptr<CpuPrefixEntry> capture_into)
@@ -73,10 +78,16 @@ class CpuForwardTask final : public ForwardTask {
 
   bool step() override {
     if (done_) return true;
-    if (state_.layers_done == 0) pass_.begin(state_);
-    if (state_.layers_done < pass_.model_.config.n_layer) pass_.run_layer(state_.layers_done, state_);
-    ++state_.layers_done;
-    if (state_.layers_done < steps_total()) return false;
+    if (!state_.begun) {
+      pass_.begin(state_);
+      state_.begun = true;
+    }
+    if (state_.layers_done < pass_.model_.config.n_layer) {
+      pass_.run_step(state_.layers_done, state_);
+      if (state_.next_row < state_.batch.n_tokens()) return false;  // the layer goes on in the next step
+      state_.next_row = 0;
+    }
+    if (++state_.layers_done < layers_total()) return false;
     output_ = pass_.pool_outputs(state_);
     // Give back the batch-sized buffers now: a finished task may be kept around until its output is taken.
     std::vector<float>().swap(state_.h);
@@ -85,8 +96,10 @@ class CpuForwardTask final : public ForwardTask {
     done_ = true;
     return true;
   }
-  int64_t steps_done() const override { return state_.layers_done; }
-  int64_t steps_total() const override { return pass_.steps_per_task(); }
+  int64_t layers_done() const override { return state_.layers_done; }
+  int64_t layers_total() const override { return pass_.steps_per_task(); }
+  void set_step_work(double work) override { state_.step_work = std::max(0.0, work); }
+  double work_done() const override { return state_.work_done; }
   std::vector<float> take_output() override {
     if (!done_) throw InternalError("cpu forward task: output taken before the last step");
     return std::move(output_);
@@ -105,6 +118,7 @@ ForwardPass::ForwardPass(const Model& model, const CpuWeights& weights, ThreadPo
       pool_(pool),
       level_(weights.level()),
       chunk_tokens_(std::max<int64_t>(1, chunk_tokens)),
+      cost_(model.config),
       rope_(model.config.head_dim, model.config.rope_theta) {}
 
 ForwardPass::~ForwardPass() = default;
@@ -252,19 +266,55 @@ void ForwardPass::copy_past(int64_t layer, TaskState& t) {
   });
 }
 
-void ForwardPass::run_layer(int64_t layer, TaskState& t) {
+int64_t ForwardPass::next_chunk(const TaskState& t) const {
+  const Batch& b = t.batch;
+  const int64_t c0 = t.next_row, T = b.n_tokens();
+  const int64_t most = std::min(chunk_tokens_, T - c0);
+  if (t.step_work <= 0) return most;
+  // Rows until the step's work is reached; at least a few rows, so weights are still read for a useful block.
+  // A token-equivalent is a token through every layer; a step is one layer.
+  constexpr int64_t kMinRows = 16;
+  const double layer_share = 1.0 / static_cast<double>(std::max<int64_t>(1, model_.config.n_layer));
+  double work = 0;
+  int64_t n = 0;
+  while (n < most && (n < kMinRows || work < t.step_work)) work += cost_.token(b.pos[c0 + n++]) * layer_share;
+  return n;
+}
+
+void ForwardPass::run_step(int64_t layer, TaskState& t) {
+  const Batch& b = t.batch;
+  const int64_t T = b.n_tokens();
+  const double layer_share = 1.0 / static_cast<double>(model_.config.n_layer);
+  if (t.next_row == 0) {
+    // Rotary cos/sin once per position instead of per head and layer (at most n_ctx x head_dim floats).
+    int64_t longest = 0;
+    for (int64_t s = 0; s < b.n_seq(); ++s) longest = std::max(longest, b.kv_start[s + 1] - b.kv_start[s]);
+    rope_.reserve(longest);
+    copy_past(layer, t);
+  }
+  reserve_scratch(std::min(T, chunk_tokens_));
+  // A whole layer per step, or the chunks that fit the step's work. Chunks run in order, so when chunk [c0, c0+n)
+  // attends, the keys/values of every earlier position of its sequences are already in t.k/t.v (computed by an
+  // earlier chunk, possibly in an earlier step, or copied from the prefix cache).
+  do {
+    const int64_t n = next_chunk(t);
+    run_chunk(layer, t, t.next_row, n);
+    for (int64_t i = t.next_row; i < t.next_row + n; ++i) t.work_done += cost_.token(b.pos[i]) * layer_share;
+    t.next_row += n;
+  } while (t.step_work <= 0 && t.next_row < T);
+  if (t.next_row == T && t.capture_into) {  // one sequence: its rows are k/v [0, n)
+    const auto rows = static_cast<size_t>(t.capture_into->n_tokens() * model_.config.kv_dim());
+    std::memcpy(t.capture_into->k(layer), t.k.data(), sizeof(float) * rows);
+    std::memcpy(t.capture_into->v(layer), t.v.data(), sizeof(float) * rows);
+  }
+}
+
+void ForwardPass::run_chunk(int64_t layer, TaskState& t, int64_t c0, int64_t n) {
   const LayerWeights& L = model_.layers[layer];
   const CpuLayerMatrices& W = weights_.layer(layer);
   const Qwen3Config& c = model_.config;
-  const Batch& b = t.batch;
-  const int64_t E = c.n_embd, FF = c.n_ff, KVD = c.kv_dim();
-  const int64_t T = b.n_tokens();
+  const int64_t E = c.n_embd, FF = c.n_ff;
   const SimdLevel level = level_;
-  // Rotary cos/sin once per position instead of per head and layer (at most n_ctx x head_dim floats).
-  int64_t longest = 0;
-  for (int64_t s = 0; s < b.n_seq(); ++s) longest = std::max(longest, b.kv_start[s + 1] - b.kv_start[s]);
-  rope_.reserve(longest);
-  reserve_scratch(std::min(T, chunk_tokens_));
   auto add_rows = [&](float* dst, const float* src, int64_t n_rows) {
     pool_.parallel_for(n_rows, [&](int64_t r0, int64_t r1, int) {
       for (int64_t i = r0 * E; i < r1 * E; ++i) dst[i] += src[i];
@@ -275,35 +325,24 @@ void ForwardPass::run_layer(int64_t layer, TaskState& t) {
       for (int64_t r = r0; r < r1; ++r) rmsnorm(src + r * E, w.data(), dst + r * E, E, c.rms_eps, level);
     });
   };
-  // Chunks run in order, so when chunk [c0, c0+n) attends, the keys/values of every earlier position of its
-  // sequences are already in t.k/t.v (computed by an earlier chunk, or copied from the prefix cache).
-  copy_past(layer, t);
-  for (int64_t c0 = 0; c0 < T; c0 += chunk_tokens_) {
-    const int64_t n = std::min(chunk_tokens_, T - c0);
-    float* hc = t.h.data() + c0 * E;
-    norm_rows(hc, L.attn_norm, x_.data(), n);
-    matmul(W.wq, x_.data(), n, q_.data(), pool_, level);
-    matmul(W.wk, x_.data(), n, kc_.data(), pool_, level);
-    matmul(W.wv, x_.data(), n, vc_.data(), pool_, level);
-    qk_norm_rope(layer, t, c0, n);
-    attention_chunk(t, c0, n);
-    matmul(W.wo, att_.data(), n, tmp_.data(), pool_, level);
-    add_rows(hc, tmp_.data(), n);
+  float* hc = t.h.data() + c0 * E;
+  norm_rows(hc, L.attn_norm, x_.data(), n);
+  matmul(W.wq, x_.data(), n, q_.data(), pool_, level);
+  matmul(W.wk, x_.data(), n, kc_.data(), pool_, level);
+  matmul(W.wv, x_.data(), n, vc_.data(), pool_, level);
+  qk_norm_rope(layer, t, c0, n);
+  attention_chunk(t, c0, n);
+  matmul(W.wo, att_.data(), n, tmp_.data(), pool_, level);
+  add_rows(hc, tmp_.data(), n);
 
-    norm_rows(hc, L.ffn_norm, x_.data(), n);
-    matmul(W.w_gate, x_.data(), n, gate_.data(), pool_, level);
-    matmul(W.w_up, x_.data(), n, up_.data(), pool_, level);
-    pool_.parallel_for(n, [&](int64_t r0, int64_t r1, int) {
-      silu_mul(&gate_[r0 * FF], &up_[r0 * FF], &gate_[r0 * FF], (r1 - r0) * FF, level);
-    });
-    matmul(W.w_down, gate_.data(), n, tmp_.data(), pool_, level);
-    add_rows(hc, tmp_.data(), n);
-  }
-  if (t.capture_into) {  // one sequence: its rows are k/v [0, n)
-    const auto rows = static_cast<size_t>(t.capture_into->n_tokens() * KVD);
-    std::memcpy(t.capture_into->k(layer), t.k.data(), sizeof(float) * rows);
-    std::memcpy(t.capture_into->v(layer), t.v.data(), sizeof(float) * rows);
-  }
+  norm_rows(hc, L.ffn_norm, x_.data(), n);
+  matmul(W.w_gate, x_.data(), n, gate_.data(), pool_, level);
+  matmul(W.w_up, x_.data(), n, up_.data(), pool_, level);
+  pool_.parallel_for(n, [&](int64_t r0, int64_t r1, int) {
+    silu_mul(&gate_[r0 * FF], &up_[r0 * FF], &gate_[r0 * FF], (r1 - r0) * FF, level);
+  });
+  matmul(W.w_down, gate_.data(), n, tmp_.data(), pool_, level);
+  add_rows(hc, tmp_.data(), n);
 }
 
 std::vector<float> ForwardPass::pool_outputs(const TaskState& t) {

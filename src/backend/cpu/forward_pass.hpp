@@ -10,9 +10,11 @@
 // from the entry layer by layer, and only tokens p..n-1 run through the layers (at positions p..n-1). The result
 // equals the full computation because under the causal mask positions < p never see the tokens after them.
 //
-// Steps: a task takes n_layer steps; step l runs layer l for every token of the batch (step 0 first looks up the
-// token embeddings, the last step then applies the output norm at each sequence's last token). Between two steps a
-// task holds only its own buffers, so another task of the same ForwardPass may run in between.
+// Steps: by default a task takes n_layer steps; step l runs layer l for every token of the batch (step 0 first
+// looks up the token embeddings, the last step then applies the output norm at each sequence's last token). With a
+// step work bound (ForwardTask::set_step_work) a step runs the next chunk of a layer's tokens whose work fits it,
+// so a step's time is bounded even for a 32K-token input. Between two steps a task holds only its own buffers, so
+// another task of the same ForwardPass may run in between.
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -21,6 +23,7 @@
 #include "backend/cpu/cpu_prefix_entry.hpp"
 #include "backend/cpu/cpu_weights.hpp"
 #include "engine/backend.hpp"
+#include "engine/cost_model.hpp"
 #include "engine/prefix_cache.hpp"
 #include "kernels/cpu_features.hpp"
 #include "kernels/ops.hpp"
@@ -64,7 +67,12 @@ class ForwardPass {
   struct TaskState;
 
   void begin(TaskState& t);
-  void run_layer(int64_t layer, TaskState& t);
+  //! One step of `layer`: the whole layer, or the next chunks that fit the task's step work.
+  void run_step(int64_t layer, TaskState& t);
+  //! Tokens [c0, c0 + n) through `layer`.
+  void run_chunk(int64_t layer, TaskState& t, int64_t c0, int64_t n);
+  //! Tokens in the task's next chunk: chunk_tokens_, or fewer when the step's work bound is reached first.
+  int64_t next_chunk(const TaskState& t) const;
   std::vector<float> pool_outputs(const TaskState& t);
   void reserve_scratch(int64_t chunk);
   void attention_chunk(const TaskState& t, int64_t c0, int64_t n);
@@ -76,6 +84,7 @@ class ForwardPass {
   ThreadPool& pool_;
   SimdLevel level_;
   int64_t chunk_tokens_;
+  CostModel cost_;
   RopeTable rope_;
   // Per-chunk scratch shared by every task (steps never overlap), grown on demand, bounded by chunk_tokens_.
   std::vector<float> x_, tmp_;    // (chunk, n_embd) normed input; projection output before the residual add

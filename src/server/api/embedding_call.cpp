@@ -2,6 +2,7 @@
 // formatted back on an I/O thread once the service's worker calls back (the worker goes straight to its next batch).
 #include <boost/asio/post.hpp>
 #include <cctype>
+#include <cmath>
 #include <optional>
 
 #include "common/log.hpp"
@@ -109,16 +110,19 @@ void run_embedding(ApiEnv& env, const CallPtr& call, const service::EmbedInputs&
 
   const service::ServiceOptions& so = svc.options();
   const int64_t queue_tokens = so.max_queue_tokens > 0 ? so.max_queue_tokens : 16 * so.max_batch_tokens;
+  const auto work = static_cast<int64_t>(std::ceil(svc.work_of(request)));
   switch (svc.submit(std::move(request), std::move(done), call->exchange->client_gone)) {
     case service::Admission::kQueued:
       return;
     case service::Admission::kBusy:
       throw ApiError(Failure::kBusy, "the queue is full (" + n_str(queue_tokens) + " tokens); retry later");
     case service::Admission::kTooLarge:
-      throw ApiError(Failure::kTooLarge, "the request has " + n_str(n_tokens) + " tokens in " + n_str(n_inputs) +
-                                             " inputs; the server queues at most " + n_str(queue_tokens) +
-                                             " tokens and " + n_str(so.max_queue_inputs) +
-                                             " inputs (--max-queue-tokens); split it");
+      throw ApiError(Failure::kTooLarge,
+                     "the request has " + n_str(n_tokens) + " tokens (" + n_str(work) + " token-equivalents of work: " +
+                         "attention makes long inputs weigh more) in " + n_str(n_inputs) +
+                         " inputs; the server queues at most " + n_str(queue_tokens) + " tokens, " +
+                         n_str(so.max_queue_inputs) + " inputs and " + n_str(so.max_queue_work) +
+                         " token-equivalents (--max-queue-tokens, --max-queue-work); split it");
     case service::Admission::kStopping:
       throw ApiError(Failure::kUnavailable, "the server is shutting down");
   }

@@ -13,6 +13,7 @@
 #include "backend/cpu/cpu_weights.hpp"
 #include "backend/cpu/forward_reference.hpp"
 #include "common/error.hpp"
+#include "engine/cost_model.hpp"
 #include "kernels/cpu_features.hpp"
 #include "model/model.hpp"
 #include "../support/generated_models.hpp"
@@ -63,28 +64,64 @@ TEST_P(CpuTasks, InterleavedTasksEqualEachRunAlone) {
 
   std::unique_ptr<ForwardTask> long_task = backend.start(long_batch, OutputHead::kLastTokenPooled);
   const int64_t n_layer = model->config.n_layer;
-  EXPECT_EQ(long_task->steps_total(), n_layer) << "one step per layer";
-  EXPECT_EQ(long_task->steps_done(), 0);
+  EXPECT_EQ(long_task->layers_total(), n_layer) << "one step per layer";
+  EXPECT_EQ(long_task->layers_done(), 0);
   ASSERT_FALSE(long_task->step());
-  EXPECT_EQ(long_task->steps_done(), 1);
+  EXPECT_EQ(long_task->layers_done(), 1);
 
   std::unique_ptr<ForwardTask> short_task = backend.start(short_batch, OutputHead::kLastTokenPooled);
   int64_t short_steps = 0;
   for (bool done = false; !done; ++short_steps) done = short_task->step();
   EXPECT_EQ(short_steps, n_layer);
-  EXPECT_EQ(short_task->steps_done(), short_task->steps_total());
+  EXPECT_EQ(short_task->layers_done(), short_task->layers_total());
   EXPECT_EQ(short_task->take_output(), short_alone) << "the short batch between two steps of the long one";
 
   ASSERT_FALSE(long_task->step());
-  EXPECT_EQ(long_task->steps_done(), 2);
+  EXPECT_EQ(long_task->layers_done(), 2);
   const auto other = std::dynamic_pointer_cast<CpuPrefixEntry>(backend.capture(other_prompt, {}));
   ASSERT_TRUE(other);
   EXPECT_EQ(other->kv, other_alone->kv) << "a capture between two steps of a live task";
   ASSERT_FALSE(long_task->step());
   EXPECT_TRUE(long_task->step());
-  EXPECT_EQ(long_task->steps_done(), n_layer);
+  EXPECT_EQ(long_task->layers_done(), n_layer);
   EXPECT_TRUE(long_task->step()) << "stepping a finished task does nothing";
   EXPECT_EQ(long_task->take_output(), long_alone) << "the long batch around the short one";
+}
+
+// With a step work bound a step is a chunk of a layer (so a 32K-token input cannot hold the worker for a whole
+// layer); the chunks are cut by work, the results keep every bit of whole-layer steps, and work_done() adds up to
+// the cost model's work of the computed positions (cached ones excluded).
+TEST_P(CpuTasks, BoundedStepsCutLayersIntoChunksWithTheSameBits) {
+  const std::string type = GetParam();
+  auto model = tiny_model(type);
+  const int32_t eos = model->tokenizer->eos_id();
+  CpuBackend backend(*model, 2, /*chunk_tokens=*/64);
+  std::mt19937 rng(47);
+  const std::vector<int32_t> prompt = random_ids(rng, 12);
+  const std::shared_ptr<PrefixEntry> entry = backend.capture(prompt, {});
+  std::vector<int32_t> with_prompt = prompt;
+  for (int32_t id : random_tokens(rng, 90, eos)) with_prompt.push_back(id);
+  const std::vector<int32_t> a = random_tokens(rng, 150, eos), b = random_tokens(rng, 9, eos);
+  const PackedBatch batch = PackedBatch::pack({a, with_prompt, b}, {{}, {entry, 12}, {}});
+  const std::vector<float> whole_layers = run_alone(backend, batch);
+
+  std::unique_ptr<ForwardTask> task = backend.start(batch, OutputHead::kLastTokenPooled);
+  task->set_step_work(0.5);  // half a token-equivalent: about 16 rows of one layer (the floor), far below a layer
+  int64_t steps = 0;
+  while (!task->step()) {
+    ++steps;
+    if (steps == 1) {
+      EXPECT_EQ(task->layers_done(), 0) << "the first step ran part of layer 0";
+    }
+  }
+  const int64_t n_layer = model->config.n_layer;
+  EXPECT_GE(steps, n_layer * (batch.n_tokens() / 64)) << "several steps per layer";
+  EXPECT_EQ(task->layers_done(), n_layer);
+  EXPECT_EQ(task->take_output(), whole_layers) << "chunked steps change no bit";
+  const CostModel cost(model->config);
+  const double expected = cost.sequence(150) + cost.span(12, static_cast<int64_t>(with_prompt.size())) +
+                          cost.sequence(9);
+  EXPECT_NEAR(task->work_done(), expected, 1e-6 * expected);
 }
 
 INSTANTIATE_TEST_SUITE_P(Types, CpuTasks, ::testing::Values("F32", "Q8_0"));

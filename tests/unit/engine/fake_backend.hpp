@@ -54,8 +54,8 @@ class FakeBackend final : public Backend {
       if (done_ < kSteps) ++done_;
       return done_ == kSteps;
     }
-    int64_t steps_done() const override { return done_; }
-    int64_t steps_total() const override { return kSteps; }
+    int64_t layers_done() const override { return done_; }
+    int64_t layers_total() const override { return kSteps; }
     std::vector<float> take_output() override {
       std::vector<float> out;
       for (int64_t s = 0; s < batch_.n_seq(); ++s) {

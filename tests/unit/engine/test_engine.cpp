@@ -125,7 +125,7 @@ TEST(Engine, StartedTasksInterleave) {
   }
   while (!ta->step()) {
   }
-  EXPECT_EQ(ta->steps_done(), FakeBackend::kSteps);
+  EXPECT_EQ(ta->layers_done(), FakeBackend::kSteps);
   EXPECT_EQ(ta->take_output()[2], 15);
   EXPECT_EQ(tb->take_output()[2], 101);
 }

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <future>
+#include <mutex>
 #include <random>
 #include <thread>
 
@@ -94,6 +95,7 @@ class BatcherTest : public ::testing::Test {
     eo.max_batch_tokens = options.max_batch_tokens;
     eo.prefix_cache_bytes = prefix_cache_bytes;
     auto engine = std::make_unique<Engine>(make_backend(*model_, bo), model_->config, eo);
+    options.cost = CostModel(model_->config);  // as the service sets it
     batcher_ = std::make_unique<Batcher>(std::move(engine), options, stats_);
   }
   void TearDown() override {
@@ -267,6 +269,162 @@ TEST_F(BatcherTest, EmptyRequestCompletesAtOnce) {
   out.wait();
   EXPECT_TRUE(out.ok);
   EXPECT_TRUE(out.result.vectors.empty());
+  expect_idle();
+}
+
+
+// ---- Scheduling classes (docs/design.md, "Scheduling") ----
+
+//! The order in which callbacks ran.
+struct Order {
+  std::mutex mu;
+  std::vector<std::string> names;
+  EmbedDone wrap(const std::string& name, EmbedDone inner) {
+    return [this, name, inner](EmbedResult r, const Error* e) {
+      {
+        std::lock_guard lock(mu);
+        names.push_back(name);
+      }
+      inner(std::move(r), e);
+    };
+  }
+};
+
+//! Polls until `pred` holds (or ~20 s pass).
+template <typename Pred>
+bool eventually(Pred pred) {
+  for (int i = 0; i < 20000 && !pred(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  return pred();
+}
+
+TEST_F(BatcherTest, InteractiveRequestRunsBetweenStepsOfARunningBulkBatchWithTheSameVectors) {
+  BatcherOptions o;
+  o.max_batch_tokens = 4096;
+  o.max_step_ms = 0.001;  // the smallest steps: a few rows of one layer
+  o.max_batch_ms = 0;
+  o.interactive_max_tokens = 16;
+  make(o);
+  std::vector<std::vector<int32_t>> docs;
+  for (int i = 0; i < 8; ++i) docs.push_back(random_ids(rng_, 200));
+  const std::vector<int32_t> query = random_ids(rng_, 6);
+
+  Order order;
+  Outcome bulk, interactive;
+  ASSERT_EQ(batcher_->submit(request_of(docs), order.wrap("bulk", bulk.callback()), nullptr), Admission::kQueued);
+  ASSERT_TRUE(eventually([&] { return stats_.requests_running.load() == 1; })) << "the bulk batch started";
+  // Between two steps of the bulk batch (run_on_worker runs there), a short request arrives.
+  batcher_->run_on_worker([&](Engine&) {
+    EXPECT_EQ(stats_.batches_total.load(), 0) << "the bulk batch is still in progress";
+    EXPECT_EQ(batcher_->submit(request_of({query}), order.wrap("interactive", interactive.callback()), nullptr),
+              Admission::kQueued);
+  });
+  bulk.wait();
+  interactive.wait();
+  ASSERT_TRUE(bulk.ok) << bulk.message;
+  ASSERT_TRUE(interactive.ok) << interactive.message;
+  EXPECT_EQ(order.names, (std::vector<std::string>{"interactive", "bulk"}));
+  EXPECT_EQ(stats_.preemptions_total.load(), 1);
+  EXPECT_EQ(stats_.interactive_requests_total.load(), 1);
+  EXPECT_GT(stats_.work_per_second.load(), 0) << "bulk steps measured the compute rate";
+  expect_idle();
+
+  // The same vectors as whole-layer steps with nothing in between.
+  BatcherOptions plain;
+  plain.max_batch_tokens = 4096;
+  plain.max_step_ms = 0;
+  plain.interactive_max_tokens = 0;
+  batcher_->stop();
+  make(plain);
+  Outcome bulk2, interactive2;
+  ASSERT_EQ(batcher_->submit(request_of(docs), bulk2.callback(), nullptr), Admission::kQueued);
+  ASSERT_EQ(batcher_->submit(request_of({query}), interactive2.callback(), nullptr), Admission::kQueued);
+  bulk2.wait();
+  interactive2.wait();
+  EXPECT_EQ(bulk.result.vectors, bulk2.result.vectors);
+  EXPECT_EQ(interactive.result.vectors, interactive2.result.vectors);
+}
+
+TEST_F(BatcherTest, QueuedInteractiveWorkGoesFirstButBulkStillMovesBetweenInteractiveBatches) {
+  BatcherOptions o;
+  o.max_batch_tokens = 4096;
+  o.max_step_ms = 0;  // whole layers: the bulk batch needs n_layer steps
+  o.interactive_max_tokens = 16;
+  make(o);
+  Order order;
+  Outcome bulk, q1, q2;
+  {
+    WorkerGate gate(*batcher_);
+    ASSERT_EQ(batcher_->submit(request_of({random_ids(rng_, 100)}), order.wrap("bulk", bulk.callback()), nullptr),
+              Admission::kQueued);
+    ASSERT_EQ(batcher_->submit(request_of({random_ids(rng_, 5)}), order.wrap("q1", q1.callback()), nullptr),
+              Admission::kQueued);
+  }
+  q1.wait();
+  // q2 arrives while the bulk batch runs; it is answered before the bulk batch ends.
+  batcher_->run_on_worker([&](Engine&) {
+    EXPECT_EQ(batcher_->submit(request_of({random_ids(rng_, 5)}), order.wrap("q2", q2.callback()), nullptr),
+              Admission::kQueued);
+  });
+  bulk.wait();
+  q2.wait();
+  EXPECT_TRUE(bulk.ok && q1.ok && q2.ok);
+  EXPECT_EQ(order.names, (std::vector<std::string>{"q1", "q2", "bulk"}));
+  expect_idle();
+}
+
+TEST_F(BatcherTest, LongInputsAreAdmittedByTheirWorkNotOnlyTheirTokens) {
+  BatcherOptions o;
+  o.max_batch_tokens = 4096;
+  o.max_queue_tokens = 1 << 20;
+  make(o);
+  const CostModel cost(model_->config);
+  // Room for one 2000-token input's work, which is far more than 2000 short inputs' work.
+  o.max_queue_work = cost.sequence(2000) * 1.2;
+  batcher_->stop();
+  make(o);
+  EXPECT_GT(cost.sequence(2000), 2000 * 1.2) << "attention makes a long input weigh more than its tokens";
+  EXPECT_NEAR(cost.sequence(1), cost.token(0), 1e-9);
+  EXPECT_NEAR(cost.span(0, 10) + cost.span(10, 30), cost.sequence(30), 1e-9);
+  EXPECT_NEAR(batcher_->work_of({random_ids(rng_, 2000)}), cost.sequence(2000), 1e-6);
+  Outcome a, b;
+  {
+    WorkerGate gate(*batcher_);
+    EXPECT_EQ(batcher_->submit(request_of({random_ids(rng_, 2000)}), a.callback(), nullptr), Admission::kQueued);
+    EXPECT_EQ(batcher_->submit(request_of({random_ids(rng_, 2000)}), nullptr, nullptr), Admission::kBusy)
+        << "the tokens fit the token bound, the work does not";
+    // The same 2000 tokens as short inputs weigh little: admitted.
+    std::vector<std::vector<int32_t>> short_ones;
+    for (int i = 0; i < 20; ++i) short_ones.push_back(random_ids(rng_, 10));
+    EXPECT_EQ(batcher_->submit(request_of(short_ones), b.callback(), nullptr), Admission::kQueued);
+    EXPECT_EQ(batcher_->submit(request_of({random_ids(rng_, 3000)}), nullptr, nullptr), Admission::kTooLarge)
+        << "more work than the whole bound";
+    EXPECT_GT(stats_.admitted_work.load(), 2000);
+  }
+  a.wait();
+  b.wait();
+  EXPECT_TRUE(a.ok && b.ok) << a.message << b.message;
+  expect_idle();
+  EXPECT_EQ(stats_.admitted_work.load(), 0);
+}
+
+TEST_F(BatcherTest, ARunningBulkBatchWhoseCallersAllLeftIsAbandonedAtTheNextStep) {
+  BatcherOptions o;
+  o.max_batch_tokens = 4096;
+  o.max_step_ms = 0.001;
+  o.max_batch_ms = 0;
+  make(o);
+  std::vector<std::vector<int32_t>> docs;
+  for (int i = 0; i < 8; ++i) docs.push_back(random_ids(rng_, 400));
+  auto gone = std::make_shared<std::atomic<bool>>(false);
+  Outcome out;
+  ASSERT_EQ(batcher_->submit(request_of(docs), out.callback(), gone), Admission::kQueued);
+  ASSERT_TRUE(eventually([&] { return stats_.requests_running.load() == 1; }));
+  *gone = true;
+  out.wait();
+  EXPECT_FALSE(out.ok);
+  EXPECT_EQ(out.kind, ErrorKind::kLimit);
+  EXPECT_EQ(stats_.batches_total.load(), 0) << "the batch was not run to its end";
+  EXPECT_EQ(stats_.inputs_total.load(), 0);
   expect_idle();
 }
 
