@@ -89,6 +89,14 @@ test("--input from a FIFO or /dev/stdin embeds every line (read once, not counte
   rows.forEach((o, i) => assert.equal(o.index, i));
 });
 
+test("--input /dev/zero (an endless line of NUL bytes) ends at once with an error naming the line, not a hang", () => {
+  const t0 = Date.now();
+  const r = spawnSync(QEMBED, ["embed", "--model", tinyGguf(), "--input", "/dev/zero"], { encoding: "utf8", timeout: 60_000 });
+  assert.notEqual(r.signal, "SIGTERM", "killed by the timeout: it hung");
+  assertCleanError(assert, r, /\/dev\/zero:1: line longer than 64 MB/);
+  assert.ok(Date.now() - t0 < 30_000, `took ${Date.now() - t0} ms`);
+});
+
 test("--truncation-direction left keeps the last tokens, EOS still last", () => {
   const small = model("tiny-ctx64.gguf", ["--shape", "custom", "--layers", "2", "--hidden", "256", "--heads", "4", "--kv-heads", "2", "--head-dim", "64", "--ffn", "512", "--ctx", "64", "--format", "gguf", "--type", "F32", "--seed", "7"]);
   const long = { text: Array.from({ length: 120 }, (_, i) => `w${i}`).join(" ") };
