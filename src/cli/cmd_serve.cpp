@@ -136,8 +136,8 @@ double get_rate(const Args& args, const std::string& name, double lo) {
   char* end = nullptr;
   const double x = std::strtod(v->c_str(), &end);
   if (v->empty() || *end != '\0' || !std::isfinite(x) || x < lo || x > 1e12) {
-    throw Error("--" + name + " expects a number of at least " + (lo == 0 ? std::string("0") : std::string("1")) +
-                ", got \"" + *v + "\"");
+    throw Error("--" + name + " expects a number of at least " + std::to_string(static_cast<int>(lo)) + ", got \"" +
+                *v + "\"");
   }
   return x;
 }
@@ -210,8 +210,9 @@ int cmd_serve(int argc, char** argv) {
   if (args.has("request-rate-burst") && o.request_rate_limit == 0) {
     throw Error("--request-rate-burst needs --request-rate-limit");
   }
-  if (args.has("token-rate-burst") && o.token_rate_limit == 0)
+  if (args.has("token-rate-burst") && o.token_rate_limit == 0) {
     throw Error("--token-rate-burst needs --token-rate-limit");
+  }
   o.trusted_proxies = args.get_all("trusted-proxy");
   return server::run_server(o);
 }

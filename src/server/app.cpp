@@ -47,6 +47,9 @@ App::App(const ServerOptions& options, api::KeyRing keys, Metrics& metrics, Conc
       routes_(api::make_route_table()) {
   env_.started_unix_s = static_cast<int64_t>(std::time(nullptr));
   if (rate_limiter_.enabled()) env_.rate_limiter = &rate_limiter_;
+  if (!trusted_proxies_.empty() && !rate_limiter_.enabled()) {
+    log::warn("--trusted-proxy has no effect without --request-rate-limit or --token-rate-limit");
+  }
 }
 
 void App::set_ready(service::EmbeddingService& service) {
