@@ -3,9 +3,11 @@
 // until SIGTERM/SIGINT.
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -60,6 +62,14 @@ std::vector<FlagSpec> serve_flags() {
       {"shutdown-timeout", true, "seconds SIGTERM waits for requests in flight (default 30)"},
       {"prefix-cache-mb", true,
        "MiB of prompt keys/values kept so queries skip their instruction (default 256; 0: off)"},
+      {"request-rate-limit", true,
+       "requests per second per client (its API key, else its address), on this server; past it 429 (default: off)"},
+      {"request-rate-burst", true, "requests a client may send at once (default: one second's worth, at least 1)"},
+      {"token-rate-limit", true, "input tokens per second per client, on this server; past it 429 (default: off)"},
+      {"token-rate-burst", true,
+       "input tokens a client may send at once; a larger request gets 413 (default: one second's worth)"},
+      {"trusted-proxy", true,
+       "ADDR or ADDR/BITS of a proxy whose X-Forwarded-For names the client (repeatable; comma-separated in env)"},
       {"help", false, "show this help"},
   };
 }
@@ -114,11 +124,11 @@ std::vector<std::string> args_with_env(const std::vector<FlagSpec>& specs, int a
       }
     } else if (f.name == "prompt") {
       for (const std::string& p : split_prompts(value)) out.push_back("--prompt=" + p);
-    } else if (f.name == "api-key") {
+    } else if (f.name == "api-key" || f.name == "trusted-proxy") {
       size_t start = 0;
       for (size_t i = 0; i <= value.size(); ++i) {
         if (i == value.size() || value[i] == ',') {
-          if (i > start) out.push_back("--api-key=" + value.substr(start, i - start));
+          if (i > start) out.push_back("--" + f.name + "=" + value.substr(start, i - start));
           start = i + 1;
         }
       }
@@ -128,6 +138,19 @@ std::vector<std::string> args_with_env(const std::vector<FlagSpec>& specs, int a
   }
   for (int i = 2; i < argc; ++i) out.emplace_back(argv[i]);
   return out;
+}
+
+//! A rate or burst flag: a finite number >= `lo`; 0 when absent.
+double get_rate(const Args& args, const std::string& name, double lo) {
+  const std::optional<std::string> v = args.get(name);
+  if (!v) return 0;
+  char* end = nullptr;
+  const double x = std::strtod(v->c_str(), &end);
+  if (v->empty() || *end != '\0' || !std::isfinite(x) || x < lo || x > 1e12) {
+    throw Error("--" + name + " expects a number of at least " + std::to_string(static_cast<int>(lo)) + ", got \"" +
+                *v + "\"");
+  }
+  return x;
 }
 
 }  // namespace
@@ -196,6 +219,17 @@ int cmd_serve(int argc, char** argv) {
   }
   o.shutdown_timeout_s = static_cast<double>(args.get_int("shutdown-timeout", 30, 0, 3600));
   so.prefix_cache_bytes = args.get_int("prefix-cache-mb", 256, 0, 1 << 20) << 20;
+  o.request_rate_limit = get_rate(args, "request-rate-limit", 0);
+  o.request_rate_burst = get_rate(args, "request-rate-burst", 1);
+  o.token_rate_limit = get_rate(args, "token-rate-limit", 0);
+  o.token_rate_burst = get_rate(args, "token-rate-burst", 1);
+  if (args.has("request-rate-burst") && o.request_rate_limit == 0) {
+    throw Error("--request-rate-burst needs --request-rate-limit");
+  }
+  if (args.has("token-rate-burst") && o.token_rate_limit == 0) {
+    throw Error("--token-rate-burst needs --token-rate-limit");
+  }
+  o.trusted_proxies = args.get_all("trusted-proxy");
   return server::run_server(o);
 }
 

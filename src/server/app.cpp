@@ -5,6 +5,7 @@
 #include <new>
 
 #include "common/log.hpp"
+#include "server/api/throttle.hpp"
 #include "server/http/request_id.hpp"
 
 namespace qembed::server {
@@ -39,9 +40,16 @@ App::App(const ServerOptions& options, api::KeyRing keys, Metrics& metrics, Conc
       keys_(std::move(keys)),
       metrics_(metrics),
       limiter_(limiter),
+      trusted_proxies_(options.trusted_proxies),
+      rate_limiter_({bucket_spec(options.request_rate_limit, options.request_rate_burst),
+                     bucket_spec(options.token_rate_limit, options.token_rate_burst)}),
       env_{options, metrics, io, *this},
       routes_(api::make_route_table()) {
   env_.started_unix_s = static_cast<int64_t>(std::time(nullptr));
+  if (rate_limiter_.enabled()) env_.rate_limiter = &rate_limiter_;
+  if (!trusted_proxies_.empty() && !rate_limiter_.enabled()) {
+    log::warn("--trusted-proxy has no effect without --request-rate-limit or --token-rate-limit");
+  }
 }
 
 void App::set_ready(service::EmbeddingService& service) {
@@ -87,8 +95,10 @@ void App::dispatch(const CallPtr& call, Request& req) {
     call->label = route->label;
   }
   // Keys: a public route needs none; elsewhere no valid key is 401, a key without the route's role 403.
+  api::KeyMatch key;
   if (!keys_.empty() && !(route && route->roles == api::kPublic)) {
-    const api::RoleSet roles = keys_.authenticate(header_value(req, http::field::authorization));
+    key = keys_.match(header_value(req, http::field::authorization));
+    const api::RoleSet roles = key.roles;
     if (roles == 0) {
       throw ApiError(Failure::kUnauthenticated, req.find(http::field::authorization) == req.end()
                                                     ? "missing API key: send the header Authorization: Bearer <key>"
@@ -108,6 +118,11 @@ void App::dispatch(const CallPtr& call, Request& req) {
   if (state == api::ServerState::kStopping) throw ApiError(Failure::kUnavailable, "the server is shutting down");
   if (state == api::ServerState::kLoading && route->needs_model) {
     throw ApiError(Failure::kUnavailable, "the model is loading; retry when GET /health returns 200");
+  }
+  if (route->takes_slot && env_.rate_limiter) {
+    call->client = identify_client(req, call->exchange ? call->exchange->remote_ip : "", !keys_.empty(), key.index,
+                                   trusted_proxies_);
+    api::throttle_request(env_, *call);
   }
   if (route->takes_slot) {
     if (!limiter_.try_acquire()) {
@@ -148,6 +163,7 @@ Response App::reject(int status, const std::string& message, const Request* head
 
 void App::reply_error(const CallPtr& call, const ApiError& e) {
   const int status = api::status_of(e.failure, call->dialect);
+  if (e.retry_after_s > 0) call->retry_after_s = e.retry_after_s;
   reply(call, status, api::error_body(call->dialect, e), "application/json");
 }
 
@@ -169,7 +185,10 @@ void App::reply(const CallPtr& call, int status, std::string body, std::string_v
   if (call->answered.exchange(true)) return;  // answered already (e.g. 503 at the shutdown deadline)
   Response res{static_cast<http::status>(status), 11};
   res.set(http::field::content_type, std::string(content_type));
-  if (status == 429 || status == 503) res.set(http::field::retry_after, "1");
+  if (status == 429 || status == 503) {
+    res.set(http::field::retry_after, call->retry_after_s > 0 ? std::to_string(call->retry_after_s) : "1");
+  }
+  for (const auto& [name, value] : call->headers) res.set(name, value);
   add_common_headers(res, *call);
   res.body() = std::move(body);
   const double total_ms = ms_since(call->received_at);

@@ -1,8 +1,9 @@
 #pragma once
 // The router between the transport and the API handlers: per request it assigns the X-Request-Id, finds the route,
 // checks the key's role (401/403), the server state (503 while loading or shutting down) and a concurrency slot
-// (429), then calls the route's handler; every answer goes through reply(), which adds the common headers, counts
-// and logs the request. handle() never throws: every failure becomes a response in the route's dialect.
+// (429), then calls the route's handler; model routes also count against the client's rate limits (rate_limit.hpp).
+// Every answer goes through reply(), which adds the common headers, counts and logs the request. handle() never
+// throws: every failure becomes a response in the route's dialect.
 #include <boost/asio/io_context.hpp>
 #include <cstdint>
 #include <memory>
@@ -14,8 +15,10 @@
 #include "server/api/api.hpp"
 #include "server/api/auth.hpp"
 #include "server/api/routes.hpp"
+#include "server/client_identity.hpp"
 #include "server/http/http_server.hpp"
 #include "server/metrics.hpp"
+#include "server/rate_limit.hpp"
 #include "server/server_options.hpp"
 
 namespace qembed::server {
@@ -49,6 +52,8 @@ class App final : public api::Responder {
   api::KeyRing keys_;
   Metrics& metrics_;
   ConcurrencyLimiter& limiter_;
+  TrustedProxies trusted_proxies_;
+  RateLimiter rate_limiter_;
   api::ApiEnv env_;
   api::RouteTable routes_;
   std::mutex in_flight_mu_;

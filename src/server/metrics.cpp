@@ -106,6 +106,9 @@ std::string Metrics::render() const {
     out += "qembed_requests_total{endpoint=\"" + key.first + "\",status=\"" + std::to_string(key.second) + "\"} " +
            std::to_string(n) + "\n";
   }
+  header(out, "qembed_rate_limited_total", "counter", "requests answered 429 by a per-client rate limit");
+  out += "qembed_rate_limited_total{limit=\"requests\"} " + std::to_string(rate_limited_requests_.load()) + "\n";
+  out += "qembed_rate_limited_total{limit=\"tokens\"} " + std::to_string(rate_limited_tokens_.load()) + "\n";
   header(out, "qembed_request_duration_seconds", "histogram", "time from request received to response ready");
   request_duration_.render(out, "qembed_request_duration_seconds");
   header(out, "qembed_request_tokenization_duration_seconds", "histogram", "time spent tokenizing a request");

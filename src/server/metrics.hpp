@@ -31,6 +31,9 @@ class Histogram {
   uint64_t count_ = 0;
 };
 
+//! Which per-client rate limit refused a request (qembed_rate_limited_total{limit}).
+enum class RateLimitKind { kRequests, kTokens };
+
 //! The /metrics page: request counters and histograms kept here, plus live gauges read from their owners (the
 //! transport, the concurrency limiter and the embedding service's stats) when rendered.
 class Metrics {
@@ -47,6 +50,10 @@ class Metrics {
   void input_length(int64_t n_tokens);
   //! One forward batch (called on the service's worker).
   void batch(int64_t n_inputs, int64_t n_tokens);
+  //! One request answered 429 by a per-client rate limit.
+  void rate_limited(RateLimitKind limit) {
+    (limit == RateLimitKind::kTokens ? rate_limited_tokens_ : rate_limited_requests_).fetch_add(1);
+  }
 
   //! The /metrics body (Prometheus text format 0.0.4).
   std::string render() const;
@@ -59,6 +66,7 @@ class Metrics {
   std::map<std::pair<std::string, int>, uint64_t> requests_;  // (endpoint, status) -> count
   Histogram request_duration_, queue_duration_, tokenization_duration_, inference_duration_;
   Histogram input_length_, batch_size_, batch_tokens_;
+  std::atomic<uint64_t> rate_limited_requests_{0}, rate_limited_tokens_{0};
 };
 
 //! Resident set size of this process in bytes, from /proc/self/statm (0 when unavailable).

@@ -28,6 +28,12 @@ struct ServerOptions {
   std::string log_format = "text";          //!< "text" | "json"
   double shutdown_timeout_s = 30;           //!< how long SIGTERM waits for in-flight requests
   int64_t keep_alive_timeout_s = 60;        //!< idle keep-alive connections are closed after this
+  // Per-client rate limits (rate_limit.hpp): a client is its API key when keys are configured, else its address.
+  double request_rate_limit = 0;             //!< requests per second per client; 0: off
+  double request_rate_burst = 0;             //!< requests at once; 0: one second's worth (at least 1)
+  double token_rate_limit = 0;               //!< input tokens per second per client; 0: off
+  double token_rate_burst = 0;               //!< tokens at once; 0: one second's worth (at least 1)
+  std::vector<std::string> trusted_proxies;  //!< ADDR or ADDR/BITS whose X-Forwarded-For names the client
 };
 
 }  // namespace qembed::server

@@ -10,12 +10,17 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "server/api/errors.hpp"
+#include "server/client_identity.hpp"
 #include "server/http/http_server.hpp"
 #include "server/metrics.hpp"
+#include "server/rate_limit.hpp"
 #include "server/server_options.hpp"
 #include "service/embedding_service.hpp"
 
@@ -38,6 +43,10 @@ struct Call {
   double tokenize_ms = 0, queue_ms = 0, compute_ms = 0;
   bool holds_slot = false;            //!< holds a --max-concurrent-requests slot until answered
   std::atomic<bool> answered{false};  //!< the first reply wins; later ones are dropped
+
+  std::optional<ClientId> client;  //!< who the per-client rate limits count against (set when they are on)
+  std::vector<std::pair<std::string, std::string>> headers;  //!< extra response headers (X-RateLimit-*)
+  int64_t retry_after_s = 0;                                 //!< Retry-After of a 429/503; 0: 1 s
 };
 using CallPtr = std::shared_ptr<Call>;
 
@@ -57,6 +66,7 @@ struct ApiEnv {
   std::atomic<ServerState> state{ServerState::kLoading};
   std::atomic<service::EmbeddingService*> service_ptr{nullptr};  //!< set before state becomes kReady
   int64_t started_unix_s = 0;                                    //!< for OpenAI's "created"
+  RateLimiter* rate_limiter = nullptr;                           //!< per-client limits (nullptr: none)
 
   //! The service (routes that need the model run only once it is set).
   service::EmbeddingService& service() const { return *service_ptr.load(std::memory_order_acquire); }

@@ -95,21 +95,23 @@ std::vector<ApiKey> read_api_key_file(const std::string& path) {
 
 KeyRing::KeyRing(std::vector<ApiKey> keys) : keys_(std::move(keys)) {}
 
-RoleSet KeyRing::authenticate(std::string_view authorization) const {
+KeyMatch KeyRing::match(std::string_view authorization) const {
   std::string_view h = trim(authorization);
   constexpr std::string_view kScheme = "bearer";
   if (h.size() <= kScheme.size() || !iequals(h.substr(0, kScheme.size()), kScheme) ||
       (h[kScheme.size()] != ' ' && h[kScheme.size()] != '\t')) {
-    return 0;
+    return {};
   }
   const std::string_view token = trim(h.substr(kScheme.size()));
-  RoleSet roles = 0;
-  for (const ApiKey& k : keys_) {
+  KeyMatch m;
+  for (size_t i = 0; i < keys_.size(); ++i) {
     // A branch-free select: every key is compared, whatever matched before.
-    const unsigned match = constant_time_equal(k.key, token);
-    roles = static_cast<RoleSet>(roles | (k.roles & static_cast<RoleSet>(0u - match)));
+    const unsigned match = constant_time_equal(keys_[i].key, token);
+    m.roles = static_cast<RoleSet>(m.roles | (keys_[i].roles & static_cast<RoleSet>(0u - match)));
+    const size_t mask = size_t{0} - match;
+    m.index = (m.index & ~mask) | (i & mask);
   }
-  return roles;
+  return m;
 }
 
 }  // namespace qembed::server::api

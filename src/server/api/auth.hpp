@@ -36,6 +36,13 @@ ApiKey parse_api_key(std::string_view spec, const std::string& where);
 //! whitespace is trimmed. Error naming the file (and line) when it cannot be read or a line is invalid.
 std::vector<ApiKey> read_api_key_file(const std::string& path);
 
+//! The key an Authorization header presents: its roles (0: none matched) and its position among the configured keys
+//! (what per-key limits count against; a key's text is never logged).
+struct KeyMatch {
+  RoleSet roles = 0;
+  size_t index = 0;  //!< valid when roles != 0
+};
+
 class KeyRing {
  public:
   KeyRing() = default;
@@ -47,7 +54,9 @@ class KeyRing {
   //! The roles of the key in an Authorization header value ("Bearer KEY", scheme case-insensitive); 0 when the
   //! header is missing, malformed or no key matches. Compares against every key, each in time that depends only
   //! on the configured key's length, without stopping at a match.
-  RoleSet authenticate(std::string_view authorization) const;
+  RoleSet authenticate(std::string_view authorization) const { return match(authorization).roles; }
+  //! authenticate() with the matching key's position (the last one when a key is configured twice).
+  KeyMatch match(std::string_view authorization) const;
 
  private:
   std::vector<ApiKey> keys_;

@@ -7,6 +7,7 @@
 
 #include "common/log.hpp"
 #include "server/api/api.hpp"
+#include "server/api/throttle.hpp"
 
 namespace qembed::server::api {
 
@@ -77,6 +78,7 @@ void run_embedding(ApiEnv& env, const CallPtr& call, const service::EmbedInputs&
   call->tokenize_ms = ms_between(t0, Clock::now());
   call->n_inputs = static_cast<int64_t>(request.seqs.size());
   call->n_tokens = request.n_tokens;
+  throttle_tokens(env, *call, request.n_tokens);
   for (const auto& s : request.seqs) env.metrics.input_length(static_cast<int64_t>(s.size()));
   const int64_t n_tokens = request.n_tokens;
   const auto n_inputs = static_cast<int64_t>(request.seqs.size());

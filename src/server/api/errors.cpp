@@ -19,6 +19,7 @@ const char* openai_type(Failure f) {
     case Failure::kModelNotFound:
       return "not_found_error";
     case Failure::kBusy:
+    case Failure::kRateLimited:
       return "rate_limit_error";
     case Failure::kUnavailable:
     case Failure::kServerFault:
@@ -49,6 +50,7 @@ const char* openai_code(Failure f) {
     case Failure::kMethodNotAllowed:
       return "method_not_allowed";
     case Failure::kBusy:
+    case Failure::kRateLimited:
       return "rate_limit_exceeded";
     case Failure::kUnavailable:
       return "service_unavailable";
@@ -69,6 +71,7 @@ const char* tei_type(Failure f) {
     case Failure::kTooLarge:
       return "Validation";
     case Failure::kBusy:
+    case Failure::kRateLimited:
       return "Overloaded";
     case Failure::kUnavailable:
       return "Unhealthy";
@@ -110,6 +113,8 @@ int status_of(Failure f, Dialect d) {
       return 405;
     case Failure::kBusy:
       return d == Dialect::kOllama ? 503 : 429;  // Ollama answers 503 when its queue is full
+    case Failure::kRateLimited:
+      return 429;  // this client's own limit, not the server's load: 429 in every dialect
     case Failure::kUnavailable:
       return 503;
     case Failure::kClientGone:
@@ -126,7 +131,7 @@ std::string error_body(Dialect d, const ApiError& e) {
     case Dialect::kOpenAI:
       body = {{"error",
                {{"message", e.what()},
-                {"type", openai_type(e.failure)},
+                {"type", e.type.empty() ? openai_type(e.failure) : e.type},
                 {"param", e.param.empty() ? json(nullptr) : json(e.param)},
                 {"code", e.code.empty() ? openai_code(e.failure) : e.code}}}};
       break;

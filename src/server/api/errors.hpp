@@ -4,6 +4,7 @@
 //   OpenAI  {"error": {"message", "type", "param", "code"}}
 //   TEI     {"error": "<message>", "error_type": "Validation" | "Overloaded" | "Unhealthy" | ...}
 //   Ollama  {"error": "<message>"}   (ollama-js prints a non-string error as "[object Object]")
+#include <cstdint>
 #include <stdexcept>
 #include <string>
 
@@ -25,19 +26,24 @@ enum class Failure {
   kModelNotFound,     //!< the request names another model
   kMethodNotAllowed,  //!< the route exists with another method
   kBusy,              //!< concurrency slots, queue or body budget full: retry later
+  kRateLimited,       //!< the client is over its --request-rate-limit / --token-rate-limit: retry after Retry-After
   kUnavailable,       //!< loading or shutting down
   kClientGone,        //!< the client closed the connection (logged as 499, never sent)
   kServerFault,       //!< I/O or internal failure: never the client's fault
 };
 
 //! A failure on its way to the client. `param`: the request field at fault ("" -> null); `code`: a
-//! machine-readable code for OpenAI clients ("" -> derived from the failure).
+//! machine-readable code for OpenAI clients ("" -> derived from the failure); `type`: OpenAI's error type ("" ->
+//! derived; rate limits say "requests" or "tokens" as OpenAI does); `retry_after_s`: the Retry-After of a 429/503
+//! (0 -> 1 s).
 struct ApiError : std::runtime_error {
   ApiError(Failure failure, const std::string& message, std::string param = "", std::string code = "")
       : std::runtime_error(message), failure(failure), param(std::move(param)), code(std::move(code)) {}
   Failure failure;
   std::string param;
   std::string code;
+  std::string type;
+  int64_t retry_after_s = 0;
 };
 
 //! The HTTP status of a failure in a dialect (e.g. kInvalidInput: 400 OpenAI/Ollama, 422 TEI).

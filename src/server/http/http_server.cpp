@@ -166,7 +166,8 @@ class Session : public std::enable_shared_from_this<Session> {
     exchange_gone_ = ex->client_gone;
     beast::error_code ignored;
     auto ep = stream_.socket().remote_endpoint(ignored);
-    ex->remote = ignored ? std::string("?") : ep.address().to_string() + ":" + std::to_string(ep.port());
+    if (!ignored) ex->remote_ip = ep.address().to_string();
+    ex->remote = ignored ? std::string("?") : ex->remote_ip + ":" + std::to_string(ep.port());
     handler_(std::move(req), std::move(ex));
   }
 

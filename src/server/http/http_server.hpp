@@ -43,7 +43,8 @@ class Exchange {
   virtual void respond(Response res) = 0;
   //! Raised when the client closed the connection before the response was sent.
   std::shared_ptr<std::atomic<bool>> client_gone = std::make_shared<std::atomic<bool>>(false);
-  std::string remote;  //!< peer address, for logs
+  std::string remote;     //!< peer address and port, for logs
+  std::string remote_ip;  //!< peer address alone ("" when unknown), for per-client limits
 };
 
 using Handler = std::function<void(Request&& req, std::shared_ptr<Exchange> ex)>;
