@@ -49,7 +49,7 @@ void embeddings(ApiEnv& env, const CallPtr& call, Request& req) {
     out += R"(,"usage":{"prompt_tokens":)" + std::to_string(r.total_tokens) + R"(,"total_tokens":)" +
            std::to_string(r.total_tokens) + "}}";
     return out;
-  });
+  }, base64);
 }
 
 void models(ApiEnv& env, const CallPtr& call, Request&) {
