@@ -34,9 +34,12 @@ namespace qembed::server {
 inline constexpr int64_t kHeaderLimitBytes = 64 * 1024;
 //! Cap of one connection's read buffer: a full header block plus one read's worth.
 inline constexpr int64_t kConnectionBufferBytes = kHeaderLimitBytes + 16 * 1024;
-//! Worst-case memory of one open connection besides its reserved body: the read buffer plus the session, parser
-//! and socket state (a few KiB), rounded up.
-inline constexpr int64_t kConnectionBytes = kConnectionBufferBytes + 16 * 1024;
+//! Largest response a handler may send without reserving it from a budget first: errors (their messages are
+//! capped), /health, /metrics, /openapi.json, the model descriptions.
+inline constexpr int64_t kSmallResponseBytes = 32 * 1024;
+//! Worst-case memory of one open connection besides its reserved body and response bytes: the read buffer, the
+//! session, parser and socket state (a few KiB, rounded up to 16), and one small response being written.
+inline constexpr int64_t kConnectionBytes = kConnectionBufferBytes + 16 * 1024 + kSmallResponseBytes;
 
 using Request = boost::beast::http::request<boost::beast::http::string_body>;
 using Response = boost::beast::http::response<boost::beast::http::string_body>;
