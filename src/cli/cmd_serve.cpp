@@ -157,8 +157,7 @@ int cmd_serve(int argc, char** argv) {
   o.api_key_file = args.get_or("api-key-file", "");
   so.backend.n_threads = static_cast<int>(args.get_int("threads", 0, 1, 1024));
   o.io_threads = static_cast<int>(args.get_int("io-threads", 1, 1, 64));
-  o.tokenization_workers =
-      static_cast<int>(args.get_int("tokenization-workers", o.tokenization_workers, 1, 256));
+  o.tokenization_workers = static_cast<int>(args.get_int("tokenization-workers", o.tokenization_workers, 1, 256));
   so.max_batch_tokens = args.get_int("max-batch-tokens", so.max_batch_tokens, 16, 1 << 22);
   so.max_batch_inputs = args.get_int("max-batch-requests", 0, 1, 1 << 20);
   o.max_concurrent_requests = args.get_int("max-concurrent-requests", o.max_concurrent_requests, 1, 1 << 20);

@@ -140,8 +140,8 @@ const api::Route* App::admit(Call& call, const Request& req) const {
   }
   if (!route) throw ApiError(Failure::kRouteNotFound, "no route for " + call.method + " " + call.path);
   if (!m.route) {
-    throw ApiError(Failure::kMethodNotAllowed, "method " + call.method + " is not allowed on " + call.path +
-                                                   "; use " + std::string(http::to_string(route->method)));
+    throw ApiError(Failure::kMethodNotAllowed, "method " + call.method + " is not allowed on " + call.path + "; use " +
+                                                   std::string(http::to_string(route->method)));
   }
   const api::ServerState state = env_.state.load(std::memory_order_acquire);
   if (state == api::ServerState::kStopping) throw ApiError(Failure::kUnavailable, "the server is shutting down");

@@ -137,7 +137,8 @@ std::string Metrics::render() const {
   gauge(out, "qembed_inputs_total", "inputs computed since start", sv(&S::inputs_total), "counter");
   gauge(out, "qembed_open_connections", "HTTP connections open now",
         static_cast<double>(transport_.open_connections.load()));
-  gauge(out, "qembed_connections_rejected_total", "connections answered 503 and closed at once (--max-connections open, or out of descriptors)",
+  gauge(out, "qembed_connections_rejected_total",
+        "connections answered 503 and closed at once (--max-connections open, or out of descriptors)",
         static_cast<double>(transport_.connections_rejected_total.load()), "counter");
   gauge(out, "qembed_body_bytes_reserved",
         "request body bytes reserved (budget: max-concurrent-requests x payload-limit)",

@@ -188,11 +188,10 @@ void print_ready(const service::EmbeddingService& svc, const ServerOptions& o, c
       mib(mem.total()), mib(mem.weights), mib(mem.activations),
       static_cast<long long>(std::max(so.max_batch_tokens, so.max_input_tokens)), mib(mem.prefix_cache), mib(mem.queue),
       static_cast<long long>(so.max_queue_tokens), static_cast<long long>(so.max_queue_inputs), mib(mem.bodies),
-      static_cast<long long>(o.max_concurrent_requests), static_cast<long long>(o.payload_limit_bytes),
-      mib(mem.work), std::max(1, o.tokenization_workers),
-      static_cast<long long>(kWorkBytesPerBodyByte * o.payload_limit_bytes), mib(mem.responses),
-      mib(mem.connections), static_cast<long long>(o.max_connections), static_cast<long long>(kConnectionBytes / 1024),
-      mib(mem.runtime));
+      static_cast<long long>(o.max_concurrent_requests), static_cast<long long>(o.payload_limit_bytes), mib(mem.work),
+      std::max(1, o.tokenization_workers), static_cast<long long>(kWorkBytesPerBodyByte * o.payload_limit_bytes),
+      mib(mem.responses), mib(mem.connections), static_cast<long long>(o.max_connections),
+      static_cast<long long>(kConnectionBytes / 1024), mib(mem.runtime));
   log::info(line);
   if (metrics_http) {
     log::info("metrics on http://" + metrics_http->url_host() + ":" + std::to_string(metrics_http->port()) +

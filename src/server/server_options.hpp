@@ -26,11 +26,11 @@ struct ServerOptions {
   int64_t max_connections = 0;              //!< open HTTP connections (0: 4096 or what the descriptor limit fits)
   int64_t max_response_buffer_bytes = int64_t{256} << 20;  //!< responses being formatted or written
   int64_t body_timeout_s = 30;                             //!< a request body must arrive within this (else 408)
-  bool auto_truncate = false;               //!< default of a request's `truncate`
-  std::string cors_origin;                  //!< "" -> no CORS headers
-  std::string log_format = "text";          //!< "text" | "json"
-  double shutdown_timeout_s = 30;           //!< how long SIGTERM waits for in-flight requests
-  int64_t keep_alive_timeout_s = 60;        //!< idle keep-alive connections are closed after this
+  bool auto_truncate = false;                              //!< default of a request's `truncate`
+  std::string cors_origin;                                 //!< "" -> no CORS headers
+  std::string log_format = "text";                         //!< "text" | "json"
+  double shutdown_timeout_s = 30;                          //!< how long SIGTERM waits for in-flight requests
+  int64_t keep_alive_timeout_s = 60;                       //!< idle keep-alive connections are closed after this
 };
 
 }  // namespace qembed::server

@@ -37,9 +37,9 @@ struct Call {
   std::shared_ptr<Exchange> exchange;
   int64_t n_inputs = 0, n_tokens = 0;
   double tokenize_ms = 0, queue_ms = 0, compute_ms = 0;
-  bool holds_slot = false;            //!< holds a --max-concurrent-requests slot until its response is written
+  bool holds_slot = false;                    //!< holds a --max-concurrent-requests slot until its response is written
   std::atomic<int64_t> response_reserved{0};  //!< bytes of the response budget held until the response is written
-  std::atomic<bool> answered{false};  //!< the first reply wins; later ones are dropped
+  std::atomic<bool> answered{false};          //!< the first reply wins; later ones are dropped
 };
 using CallPtr = std::shared_ptr<Call>;
 

@@ -70,8 +70,8 @@ void reserve_response(ApiEnv& env, const CallPtr& call, int64_t bytes, const std
       throw ApiError(Failure::kBusy, "the server is holding its limit of " + n_str(env.responses.limit()) +
                                          " response bytes for clients (--max-response-buffer-mb); retry later");
     case ByteBudget::Outcome::kTooLarge:
-      throw ApiError(Failure::kTooLarge, what + " could take up to " + n_str(bytes) + " bytes; the server buffers at most " +
-                                             n_str(env.responses.limit()) +
+      throw ApiError(Failure::kTooLarge, what + " could take up to " + n_str(bytes) +
+                                             " bytes; the server buffers at most " + n_str(env.responses.limit()) +
                                              " bytes of responses (--max-response-buffer-mb); send fewer inputs");
   }
 }
@@ -87,8 +87,7 @@ int64_t max_embedding_response_bytes(const ApiEnv& env, int64_t n_inputs, int64_
 }
 
 void run_embedding(ApiEnv& env, const CallPtr& call, const service::EmbedInputs& inputs,
-                   const service::EmbedParams& params, const std::string& input_field, Formatter format,
-                   bool base64) {
+                   const service::EmbedParams& params, const std::string& input_field, Formatter format, bool base64) {
   service::EmbeddingService& svc = env.service();
   // The response's worst case is known before any work: reserve it first, so a request whose answer could not be
   // held is refused before it is tokenized or computed. A `dimensions` out of range fails in encode() below.
@@ -128,18 +127,19 @@ void run_embedding(ApiEnv& env, const CallPtr& call, const service::EmbedInputs&
         failure.emplace(from_service_error(*error));
       }
     }
-    boost::asio::post(env.work, [&env, call, format, failure = std::move(failure), result = std::move(result)]() mutable {
-      call->queue_ms = result.queue_ms;
-      call->compute_ms = result.compute_ms;
-      env.metrics.embed_timings(call->tokenize_ms / 1000, result.queue_ms / 1000, result.compute_ms / 1000);
-      if (failure) return env.responder.reply_error(call, *failure);
-      try {
-        json_reply(env, call, format(result));
-      } catch (const std::exception& e) {
-        env.responder.reply_error(
-            call, ApiError(Failure::kServerFault, std::string("could not format the response: ") + e.what()));
-      }
-    });
+    boost::asio::post(
+        env.work, [&env, call, format, failure = std::move(failure), result = std::move(result)]() mutable {
+          call->queue_ms = result.queue_ms;
+          call->compute_ms = result.compute_ms;
+          env.metrics.embed_timings(call->tokenize_ms / 1000, result.queue_ms / 1000, result.compute_ms / 1000);
+          if (failure) return env.responder.reply_error(call, *failure);
+          try {
+            json_reply(env, call, format(result));
+          } catch (const std::exception& e) {
+            env.responder.reply_error(
+                call, ApiError(Failure::kServerFault, std::string("could not format the response: ") + e.what()));
+          }
+        });
   };
 
   const service::ServiceOptions& so = svc.options();

@@ -67,8 +67,8 @@ void tokenize(ApiEnv& env, const CallPtr& call, Request& req) {
       const service::TokenPiece& p = pieces[j];
       if (j) out += ',';
       // The keys in the order the JSON tree used to write them (sorted).
-      out += R"({"id":)" + std::to_string(p.id) + R"(,"special":)" + (p.special ? "true" : "false") +
-             R"(,"start":)" + std::to_string(p.start) + R"(,"stop":)" + std::to_string(p.stop) + R"(,"text":)";
+      out += R"({"id":)" + std::to_string(p.id) + R"(,"special":)" + (p.special ? "true" : "false") + R"(,"start":)" +
+             std::to_string(p.start) + R"(,"stop":)" + std::to_string(p.stop) + R"(,"text":)";
       append_json_string(out, p.text);
       out += '}';
     }

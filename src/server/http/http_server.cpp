@@ -110,9 +110,10 @@ class Session : public std::enable_shared_from_this<Session> {
 
   //! Called from any thread with the response to the current request.
   void deliver(Response res, WriteDoneOnce done) {
-    net::post(stream_.get_executor(), [self = shared_from_this(), res = std::move(res), done = std::move(done)]() mutable {
-      self->write_response(std::move(res), std::move(done));
-    });
+    net::post(stream_.get_executor(),
+              [self = shared_from_this(), res = std::move(res), done = std::move(done)]() mutable {
+                self->write_response(std::move(res), std::move(done));
+              });
   }
 
  private:
@@ -217,7 +218,8 @@ class Session : public std::enable_shared_from_this<Session> {
       const bool header_done = parser_->is_header_done();
       const bool header_too_large =
           ec == http::error::header_limit || (ec == http::error::buffer_overflow && !header_done);
-      const bool body_too_large = !header_too_large && (ec == http::error::body_limit || ec == http::error::buffer_overflow);
+      const bool body_too_large =
+          !header_too_large && (ec == http::error::body_limit || ec == http::error::buffer_overflow);
       int status = 400;
       std::string what = "malformed HTTP request: " + ec.message();
       if (header_too_large) {
@@ -226,8 +228,8 @@ class Session : public std::enable_shared_from_this<Session> {
                " bytes (request line and fields together)";
       } else if (body_too_large) {
         status = 413;
-        what = "request body is larger than the payload limit of " + std::to_string(options_.body_limit_bytes) +
-               " bytes";
+        what =
+            "request body is larger than the payload limit of " + std::to_string(options_.body_limit_bytes) + " bytes";
       }
       return refuse(reject_(status, what, header_done ? &parser_->get() : nullptr));
     }
@@ -362,8 +364,8 @@ std::string url_host_of(const tcp::endpoint& e) {
 //! A 503 sent to a connection refused at accept (written without a session: the send buffer of a new socket is
 //! empty).
 std::string refusal_response(const std::string& message) {
-  const std::string body = R"({"error":{"message":")" + message +
-                           R"(","type":"server_error","param":null,"code":"service_unavailable"}})";
+  const std::string body =
+      R"({"error":{"message":")" + message + R"(","type":"server_error","param":null,"code":"service_unavailable"}})";
   return "HTTP/1.1 503 Service Unavailable\r\nServer: qembed\r\nContent-Type: application/json\r\n"
          "Retry-After: 1\r\nConnection: close\r\nContent-Length: " +
          std::to_string(body.size()) + "\r\n\r\n" + body;
