@@ -110,11 +110,12 @@ api::KeyRing make_key_ring(const ServerOptions& o) {
   return api::KeyRing(std::move(keys));
 }
 
-//! What a tokenization worker may hold while it works on one request, per body byte: the body's JSON tree (a
-//! 2-byte `1,` element of a token array is a 16-byte node; a 4-byte `"a",` string is a node plus its string), the
+//! What a tokenization worker may hold while it works on one request, per body byte: the body's JSON tree, the
 //! inputs copied out of it, and the token ids or /tokenize pieces made from them (a TokenPiece is ~64 bytes and a
-//! token can be one byte of text). Measured peaks stay under 40x a body; 64x leaves room for allocator slack.
-inline constexpr int64_t kWorkBytesPerBodyByte = 64;
+//! token can be one or two bytes of text). Measured worst case: a 1.9 MB /tokenize of " a" x 950,000 (one token per
+//! 2 bytes) peaked at ~132 MiB besides its response (~70x the body); a 2 MB token-id array at ~23x. 128x leaves room
+//! for vector growth and allocator slack.
+inline constexpr int64_t kWorkBytesPerBodyByte = 128;
 
 //! Resident bytes of this process now that are not model weights: anonymous memory less the backend's prepared
 //! weight copies (tokenizer, heap, stacks) plus file-backed pages (code, ICU data; mapped model pages that were

@@ -87,7 +87,9 @@ int64_t max_embedding_response_bytes(const ApiEnv& env, int64_t n_inputs, int64_
 //! float text), encode, submit, then on completion `format` the result on a tokenization worker and answer. Encode
 //! errors are thrown as ApiErrors naming `input_field`; admission outcomes become kBusy / kTooLarge / kUnavailable.
 void run_embedding(ApiEnv& env, const CallPtr& call, const service::EmbedInputs& inputs,
-                   const service::EmbedParams& params, const std::string& input_field, Formatter format,
-                   bool base64 = false);
+                   const service::EmbedParams& params, const std::string& input_field, bool base64, Formatter format);
+//! The same with the response as float text.
+void run_embedding(ApiEnv& env, const CallPtr& call, const service::EmbedInputs& inputs,
+                   const service::EmbedParams& params, const std::string& input_field, Formatter format);
 
 }  // namespace qembed::server::api

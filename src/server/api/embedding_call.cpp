@@ -87,7 +87,12 @@ int64_t max_embedding_response_bytes(const ApiEnv& env, int64_t n_inputs, int64_
 }
 
 void run_embedding(ApiEnv& env, const CallPtr& call, const service::EmbedInputs& inputs,
-                   const service::EmbedParams& params, const std::string& input_field, Formatter format, bool base64) {
+                   const service::EmbedParams& params, const std::string& input_field, Formatter format) {
+  run_embedding(env, call, inputs, params, input_field, false, std::move(format));
+}
+
+void run_embedding(ApiEnv& env, const CallPtr& call, const service::EmbedInputs& inputs,
+                   const service::EmbedParams& params, const std::string& input_field, bool base64, Formatter format) {
   service::EmbeddingService& svc = env.service();
   // The response's worst case is known before any work: reserve it first, so a request whose answer could not be
   // held is refused before it is tokenized or computed. A `dimensions` out of range fails in encode() below.

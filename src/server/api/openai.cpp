@@ -28,31 +28,28 @@ void embeddings(ApiEnv& env, const CallPtr& call, Request& req) {
   }
   opt_string(body, "user");  // accepted (type-checked), not used
   const bool base64 = fmt == "base64";
-  run_embedding(
-      env, call, inputs, params, "input",
-      [&env, base64](service::EmbedResult& r) {
-        std::string out;
-        const size_t dims = r.vectors.empty() ? 0 : r.vectors[0].size();
-        out.reserve(r.vectors.size() * (dims * (base64 ? 6 : 12) + 48) + 256);
-        out += R"({"object":"list","data":[)";
-        for (size_t i = 0; i < r.vectors.size(); ++i) {
-          if (i) out += ',';
-          out += R"({"object":"embedding","index":)" + std::to_string(i) + R"(,"embedding":)";
-          if (base64) {
-            out += '"' + base64_floats(r.vectors[i]) + '"';
-          } else {
-            append_float_array(out, r.vectors[i]);
-          }
-          out += '}';
-          std::vector<float>().swap(r.vectors[i]);  // keep the peak at one copy of the vectors
-        }
-        out += R"(],"model":)";
-        append_json_string(out, env.model().id);
-        out += R"(,"usage":{"prompt_tokens":)" + std::to_string(r.total_tokens) + R"(,"total_tokens":)" +
-               std::to_string(r.total_tokens) + "}}";
-        return out;
-      },
-      base64);
+  run_embedding(env, call, inputs, params, "input", base64, [&env, base64](service::EmbedResult& r) {
+    std::string out;
+    const size_t dims = r.vectors.empty() ? 0 : r.vectors[0].size();
+    out.reserve(r.vectors.size() * (dims * (base64 ? 6 : 12) + 48) + 256);
+    out += R"({"object":"list","data":[)";
+    for (size_t i = 0; i < r.vectors.size(); ++i) {
+      if (i) out += ',';
+      out += R"({"object":"embedding","index":)" + std::to_string(i) + R"(,"embedding":)";
+      if (base64) {
+        out += '"' + base64_floats(r.vectors[i]) + '"';
+      } else {
+        append_float_array(out, r.vectors[i]);
+      }
+      out += '}';
+      std::vector<float>().swap(r.vectors[i]);  // keep the peak at one copy of the vectors
+    }
+    out += R"(],"model":)";
+    append_json_string(out, env.model().id);
+    out += R"(,"usage":{"prompt_tokens":)" + std::to_string(r.total_tokens) + R"(,"total_tokens":)" +
+           std::to_string(r.total_tokens) + "}}";
+    return out;
+  });
 }
 
 void models(ApiEnv& env, const CallPtr& call, Request&) {
