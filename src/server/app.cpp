@@ -240,12 +240,14 @@ void App::reply(const CallPtr& call, int status, std::string body, std::string_v
     if (const int64_t n = call->response_reserved.exchange(0)) responses.release(n);
     if (limiter) limiter->release();
   };
+  // Logged before the write is handed over: replies come from the tokenization workers, and a client that has its
+  // response should find its request's line in the log.
+  log_request(*call, status, total_ms);
   if (call->exchange) {
     call->exchange->respond(std::move(res), std::move(written));
   } else {
     written();
   }
-  log_request(*call, status, total_ms);
 }
 
 int64_t App::unanswered() {

@@ -165,7 +165,7 @@ test("the start-up memory bound includes request bodies, their work, responses a
                                "--max-connections", "64", "--tokenization-workers", "3",
                                "--max-response-buffer-mb", "16"]);
   try {
-    assert.match(s.stderr(), /request bodies \S+ \(2 x 100000 bytes\) \+ request work \S+ \(3 workers x 6400000 bytes\) /);
+    assert.match(s.stderr(), /request bodies \S+ \(2 x 100000 bytes\) \+ request work \S+ \(3 workers x 12800000 bytes\) /);
     assert.match(s.stderr(), /\+ responses 16 \(--max-response-buffer-mb\) \+ connections \S+ \(64 x 128 KiB\) \+ runtime \d+/);
   } finally {
     await s.stop();

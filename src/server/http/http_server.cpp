@@ -312,6 +312,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void close() {
+    body_timer_.cancel();  // its wait holds the session (and its body reservation) alive
     beast::error_code ignored;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
     stream_.socket().close(ignored);
