@@ -34,13 +34,20 @@ std::vector<FlagSpec> serve_flags() {
        "comma-separated in env)"},
       {"api-key-file", true, "a file with one KEY[:ROLE] per line (# comments)"},
       {"threads", true, "compute threads (default: all cores)"},
-      {"io-threads", true, "HTTP event-loop threads, which also parse and tokenize (default 1)"},
+      {"io-threads", true, "HTTP event-loop threads (default 1)"},
+      {"tokenization-workers", true, "threads that parse, tokenize and format model requests (default 2)"},
       {"max-batch-tokens", true, "tokens per forward batch (default 16384)"},
       {"max-batch-requests", true, "inputs per forward batch (default: no limit)"},
       {"max-concurrent-requests", true, "requests in progress before answering 429 (default 512)"},
       {"max-client-batch-size", true, "inputs per request before answering 413 (default 2048)"},
       {"payload-limit", true, "request body bytes before answering 413 (default 2000000)"},
-      {"max-connections", true, "open HTTP connections; past it new ones get 503 and are closed (default 4096)"},
+      {"max-connections", true,
+       "open HTTP connections; past it new ones get 503 and are closed (default 4096, or fewer to fit the file "
+       "descriptor limit)"},
+      {"max-response-buffer-mb", true,
+       "MiB of responses being formatted or written; a request reserves its worst case first: 429 when full, 413 "
+       "when it could never fit (default 256)"},
+      {"body-timeout", true, "seconds a request body may take to arrive after its header before 408 (default 30)"},
       {"max-input-tokens", true, "tokens per input, EOS included (default: the model's context)"},
       {"max-queue-tokens", true, "tokens admitted and not yet computed before 429 (default 16 x max-batch-tokens)"},
       {"max-queue-work", true,
@@ -184,12 +191,16 @@ int cmd_serve(int argc, char** argv) {
   o.api_key_file = args.get_or("api-key-file", "");
   so.backend.n_threads = static_cast<int>(args.get_int("threads", 0, 1, 1024));
   o.io_threads = static_cast<int>(args.get_int("io-threads", 1, 1, 64));
+  o.tokenization_workers = static_cast<int>(args.get_int("tokenization-workers", o.tokenization_workers, 1, 256));
   so.max_batch_tokens = args.get_int("max-batch-tokens", so.max_batch_tokens, 16, 1 << 22);
   so.max_batch_inputs = args.get_int("max-batch-requests", 0, 1, 1 << 20);
   o.max_concurrent_requests = args.get_int("max-concurrent-requests", o.max_concurrent_requests, 1, 1 << 20);
   o.max_client_batch_size = args.get_int("max-client-batch-size", o.max_client_batch_size, 1, 1 << 20);
   o.payload_limit_bytes = args.get_int("payload-limit", o.payload_limit_bytes, 1024, int64_t{1} << 32);
-  o.max_connections = args.get_int("max-connections", o.max_connections, 1, 1 << 20);
+  o.max_connections = args.get_int("max-connections", 0, 1, 1 << 20);  // 0: derived from the descriptor limit
+  o.max_response_buffer_bytes = args.get_int("max-response-buffer-mb", o.max_response_buffer_bytes >> 20, 1, 1 << 20)
+                                << 20;
+  o.body_timeout_s = args.get_int("body-timeout", o.body_timeout_s, 1, 3600);
   so.max_input_tokens = args.get_int("max-input-tokens", 0, 2, 1 << 22);
   so.max_queue_tokens = args.get_int("max-queue-tokens", 0, 16, int64_t{1} << 32);
   so.max_queue_work = args.get_int("max-queue-work", 0, 16, int64_t{1} << 40);

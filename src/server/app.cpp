@@ -1,5 +1,6 @@
 #include "server/app.hpp"
 
+#include <boost/asio/post.hpp>
 #include <boost/beast/http.hpp>
 #include <ctime>
 #include <new>
@@ -35,7 +36,7 @@ std::string header_value(const Request& req, const char* name) {
 }  // namespace
 
 App::App(const ServerOptions& options, api::KeyRing keys, Metrics& metrics, ConcurrencyLimiter& limiter,
-         boost::asio::io_context& io)
+         ByteBudget& responses)
     : options_(options),
       keys_(std::move(keys)),
       metrics_(metrics),
@@ -43,7 +44,9 @@ App::App(const ServerOptions& options, api::KeyRing keys, Metrics& metrics, Conc
       trusted_proxies_(options.trusted_proxies),
       rate_limiter_({bucket_spec(options.request_rate_limit, options.request_rate_burst),
                      bucket_spec(options.token_rate_limit, options.token_rate_burst)}),
-      env_{options, metrics, io, *this},
+      responses_(responses),
+      work_(static_cast<size_t>(std::max(1, options.tokenization_workers))),
+      env_{options, metrics, work_, responses, *this},
       routes_(api::make_route_table()) {
   env_.started_unix_s = static_cast<int64_t>(std::time(nullptr));
   if (rate_limiter_.enabled()) env_.rate_limiter = &rate_limiter_;
@@ -52,23 +55,33 @@ App::App(const ServerOptions& options, api::KeyRing keys, Metrics& metrics, Conc
   }
 }
 
+App::~App() {
+  work_.stop();
+  work_.join();
+}
+
 void App::set_ready(service::EmbeddingService& service) {
   env_.service_ptr.store(&service, std::memory_order_release);
   env_.state.store(api::ServerState::kReady, std::memory_order_release);
 }
 
-void App::handle(Request&& req, std::shared_ptr<Exchange> ex) {
+api::CallPtr App::call_for_header(const Request* header) const {
   auto call = std::make_shared<Call>();
   call->received_at = api::Clock::now();
-  call->exchange = std::move(ex);
-  try {
-    call->id = request_id_for(header_value(req, "x-request-id"));
-    const std::string target(req.target());
+  call->id = header ? request_id_for(header_value(*header, "x-request-id")) : new_request_id();
+  if (header) {
+    const std::string target(header->target());
     call->path = target.substr(0, target.find('?'));
-    call->method = std::string(req.method_string());
-    call->origin = header_value(req, http::field::origin);
+    call->method = std::string(header->method_string());
+    call->origin = header_value(*header, http::field::origin);
     call->dialect = api::dialect_of_unknown_path(call->path);
-    dispatch(call, req);
+  }
+  return call;
+}
+
+void App::guarded(const CallPtr& call, const std::function<void()>& f) {
+  try {
+    f();
   } catch (const ApiError& e) {
     reply_error(call, e);
   } catch (const Error& e) {
@@ -83,16 +96,42 @@ void App::handle(Request&& req, std::shared_ptr<Exchange> ex) {
   }
 }
 
-void App::dispatch(const CallPtr& call, Request& req) {
-  const http::verb method = req.method();
-  if (method == http::verb::options && !options_.cors_origin.empty()) {
-    return reply(call, 204, "", "text/plain");  // CORS preflight; the headers come from add_common_headers()
+void App::handle(Request&& req, std::shared_ptr<Exchange> ex) {
+  CallPtr call;
+  try {
+    call = call_for_header(&req);
+  } catch (...) {
+    call = std::make_shared<Call>();
+    call->received_at = api::Clock::now();
   }
-  const api::RouteTable::Match m = routes_.find(method, call->path);
+  call->exchange = std::move(ex);
+  guarded(call, [&] { dispatch(call, std::move(req)); });
+}
+
+std::optional<Response> App::check_header(const Request& header) {
+  CallPtr call = call_for_header(&header);
+  try {
+    admit(*call, header);
+    return std::nullopt;
+  } catch (const ApiError& e) {
+    const int status = api::status_of(e.failure, call->dialect);
+    Response res = error_response(*call, status, e);
+    metrics_.request_done(call->label, status, 0);
+    log::warn("rejected request before its body",
+              {log::field("id", call->id), log::field("status", int64_t{status}),
+               log::field("path", call->path.substr(0, 200)), log::field("reason", e.what())});
+    return res;
+  }
+}
+
+const api::Route* App::admit(Call& call, const Request& req, api::KeyMatch* key_out) const {
+  const http::verb method = req.method();
+  if (method == http::verb::options && !options_.cors_origin.empty()) return nullptr;  // CORS preflight
+  const api::RouteTable::Match m = routes_.find(method, call.path);
   const api::Route* route = m.route ? m.route : m.other_verb;
   if (route) {
-    call->dialect = route->dialect;
-    call->label = route->label;
+    call.dialect = route->dialect;
+    call.label = route->label;
   }
   // Keys: a public route needs none; elsewhere no valid key is 401, a key without the route's role 403.
   api::KeyMatch key;
@@ -106,58 +145,74 @@ void App::dispatch(const CallPtr& call, Request& req) {
     }
     if (route && !(roles & route->roles)) {
       throw ApiError(Failure::kForbidden, "this API key (role " + api::role_names(roles) + ") may not call " +
-                                              call->path + "; allowed roles: " + api::role_names(route->roles));
+                                              call.path + "; allowed roles: " + api::role_names(route->roles));
     }
   }
-  if (!route) throw ApiError(Failure::kRouteNotFound, "no route for " + call->method + " " + call->path);
+  if (key_out) *key_out = key;
+  if (!route) throw ApiError(Failure::kRouteNotFound, "no route for " + call.method + " " + call.path);
   if (!m.route) {
-    throw ApiError(Failure::kMethodNotAllowed, "method " + call->method + " is not allowed on " + call->path +
-                                                   "; use " + std::string(http::to_string(route->method)));
+    throw ApiError(Failure::kMethodNotAllowed, "method " + call.method + " is not allowed on " + call.path + "; use " +
+                                                   std::string(http::to_string(route->method)));
   }
   const api::ServerState state = env_.state.load(std::memory_order_acquire);
   if (state == api::ServerState::kStopping) throw ApiError(Failure::kUnavailable, "the server is shutting down");
   if (state == api::ServerState::kLoading && route->needs_model) {
     throw ApiError(Failure::kUnavailable, "the model is loading; retry when GET /health returns 200");
   }
-  if (route->takes_slot && env_.rate_limiter) {
+  return m.route;
+}
+
+void App::dispatch(const CallPtr& call, Request&& req) {
+  // Checked again on the whole request: the state may have changed since the header.
+  api::KeyMatch key;
+  const api::Route* route = admit(*call, req, &key);
+  if (!route) return reply(call, 204, "", "text/plain");  // CORS preflight; headers from add_common_headers()
+  if (!route->takes_slot) return route->handler(env_, call, req);
+  if (env_.rate_limiter) {
     call->client = identify_client(req, call->exchange ? call->exchange->remote_ip : "", !keys_.empty(), key.index,
                                    trusted_proxies_);
     api::throttle_request(env_, *call);
   }
-  if (route->takes_slot) {
-    if (!limiter_.try_acquire()) {
-      throw ApiError(Failure::kBusy, "the server is at its limit of " + std::to_string(limiter_.limit()) +
-                                         " concurrent requests; retry later");
-    }
-    call->holds_slot = true;
+  if (!limiter_.try_acquire()) {
+    throw ApiError(Failure::kBusy, "the server is at its limit of " + std::to_string(limiter_.limit()) +
+                                       " concurrent requests; retry later");
+  }
+  call->holds_slot = true;
+  {
     std::lock_guard lock(in_flight_mu_);
     in_flight_[call.get()] = call;
   }
-  route->handler(env_, call, req);
+  // Model routes parse JSON, tokenize and format: work proportional to the body, never on an I/O thread.
+  boost::asio::post(work_, [this, call, route, req = std::move(req)]() mutable {
+    guarded(call, [&] { route->handler(env_, call, req); });
+  });
 }
 
 Response App::reject(int status, const std::string& message, const Request* header) {
-  Call call;
-  call.id = header ? request_id_for(header_value(*header, "x-request-id")) : new_request_id();
+  CallPtr call = call_for_header(header);
   if (header) {
-    const std::string target(header->target());
-    call.path = target.substr(0, target.find('?'));
-    call.method = std::string(header->method_string());
-    call.origin = header_value(*header, http::field::origin);
-    const api::RouteTable::Match m = routes_.find(header->method(), call.path);
+    const api::RouteTable::Match m = routes_.find(header->method(), call->path);
     const api::Route* route = m.route ? m.route : m.other_verb;
-    call.dialect = route ? route->dialect : api::dialect_of_unknown_path(call.path);
+    if (route) call->dialect = route->dialect;
   }
-  const Failure failure = status == 413 ? Failure::kTooLarge : status == 429 ? Failure::kBusy : Failure::kMalformed;
-  const ApiError e(failure, message);
+  Failure failure = Failure::kMalformed;
+  if (status == 413) failure = Failure::kTooLarge;
+  if (status == 429) failure = Failure::kBusy;
+  if (status == 408) failure = Failure::kTimeout;
+  if (status == 431) failure = Failure::kHeaderTooLarge;
+  Response res = error_response(*call, status, ApiError(failure, message));
+  metrics_.request_done("other", status, 0);
+  log::warn("rejected request", {log::field("id", call->id), log::field("status", int64_t{status}),
+                                 log::field("path", call->path.substr(0, 200)), log::field("reason", message)});
+  return res;
+}
+
+Response App::error_response(const Call& call, int status, const ApiError& e) const {
   Response res{static_cast<http::status>(status), 11};
   res.set(http::field::content_type, "application/json");
   if (status == 429 || status == 503) res.set(http::field::retry_after, "1");
   add_common_headers(res, call);
   res.body() = api::error_body(call.dialect, e);
-  metrics_.request_done("other", status, 0);
-  log::warn("rejected request", {log::field("id", call.id), log::field("status", int64_t{status}),
-                                 log::field("path", call.path.substr(0, 200)), log::field("reason", message)});
   return res;
 }
 
@@ -193,15 +248,32 @@ void App::reply(const CallPtr& call, int status, std::string body, std::string_v
   res.body() = std::move(body);
   const double total_ms = ms_since(call->received_at);
   metrics_.request_done(call->label, status, total_ms / 1000.0);
-  if (call->exchange) call->exchange->respond(std::move(res));
   if (call->holds_slot) {
-    {
-      std::lock_guard lock(in_flight_mu_);
-      in_flight_.erase(call.get());
-    }
-    limiter_.release();
+    std::lock_guard lock(in_flight_mu_);
+    in_flight_.erase(call.get());
   }
+  // The slot and the response bytes are held until the response is written (or the connection is gone), so a
+  // client that does not read its responses holds them and no more. Only the limiter and the budget are touched
+  // there: they outlive the transport, which may drop a connection after this App is gone.
+  ConcurrencyLimiter* limiter = call->holds_slot ? &limiter_ : nullptr;
+  ByteBudget& responses = responses_;
+  auto written = [limiter, &responses, call] {
+    if (const int64_t n = call->response_reserved.exchange(0)) responses.release(n);
+    if (limiter) limiter->release();
+  };
+  // Logged before the write is handed over: replies come from the tokenization workers, and a client that has its
+  // response should find its request's line in the log.
   log_request(*call, status, total_ms);
+  if (call->exchange) {
+    call->exchange->respond(std::move(res), std::move(written));
+  } else {
+    written();
+  }
+}
+
+int64_t App::unanswered() {
+  std::lock_guard lock(in_flight_mu_);
+  return static_cast<int64_t>(in_flight_.size());
 }
 
 int64_t App::abort_in_flight(const std::string& message) {

@@ -1,13 +1,17 @@
 #pragma once
 // The router between the transport and the API handlers: per request it assigns the X-Request-Id, finds the route,
-// checks the key's role (401/403), the server state (503 while loading or shutting down) and a concurrency slot
-// (429), then calls the route's handler; model routes also count against the client's rate limits (rate_limit.hpp).
-// Every answer goes through reply(), which adds the common headers, counts and logs the request. handle() never
-// throws: every failure becomes a response in the route's dialect.
-#include <boost/asio/io_context.hpp>
+// checks the key's role (401/403) and the server state (503 while loading or shutting down) — already on the header,
+// before the body is reserved or read (check_header) — then a concurrency slot (429), then calls the route's
+// handler: model routes on the tokenization workers (parsing, tokenizing and formatting never hold an I/O thread),
+// the others inline; model routes also count against the client's rate limits (rate_limit.hpp). Every answer goes
+// through reply(), which adds the common headers, counts and logs the request; the slot and the response bytes are
+// released once the response is written. handle() never throws: every failure becomes a response in the route's
+// dialect.
+#include <boost/asio/thread_pool.hpp>
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 
@@ -25,26 +29,42 @@ namespace qembed::server {
 
 class App final : public api::Responder {
  public:
+  //! `limiter` and `responses` must outlive the transport: a connection dropped when it is destroyed still
+  //! releases what its response held.
   App(const ServerOptions& options, api::KeyRing keys, Metrics& metrics, ConcurrencyLimiter& limiter,
-      boost::asio::io_context& io);
+      ByteBudget& responses);
+  //! Stops the tokenization workers (queued work is dropped) and waits for the running ones.
+  ~App() override;
 
   //! Publishes the running service: from now on the model routes answer.
   void set_ready(service::EmbeddingService& service);
   //! Shutting down: every new request is answered 503 (Connection: close comes from the transport).
   void set_stopping() { env_.state = api::ServerState::kStopping; }
 
+  //! The transport's HeaderCheck: route, key and role, server state, on the header alone.
+  std::optional<Response> check_header(const Request& header);
   //! The transport's Handler.
   void handle(Request&& req, std::shared_ptr<Exchange> ex);
   //! The transport's RejectHandler: an error response in the dialect of the request's path when it is known.
   Response reject(int status, const std::string& message, const Request* header);
   //! Answers 503 to every admitted request not answered yet (the shutdown deadline passed); returns how many.
   int64_t abort_in_flight(const std::string& message);
+  //! Admitted requests not answered yet (their responses may still be being written after that).
+  int64_t unanswered();
 
   void reply(const api::CallPtr& call, int status, std::string body, std::string_view content_type) override;
   void reply_error(const api::CallPtr& call, const api::ApiError& error) override;
 
  private:
-  void dispatch(const api::CallPtr& call, Request& req);
+  void dispatch(const api::CallPtr& call, Request&& req);
+  //! The route of a request once its key, role and the server state allow it (ApiError otherwise); nullptr for a
+  //! CORS preflight.
+  const api::Route* admit(api::Call& call, const Request& req, api::KeyMatch* key_out = nullptr) const;
+  //! Runs `f`, turning whatever it throws into an error response.
+  void guarded(const api::CallPtr& call, const std::function<void()>& f);
+  //! A call from a header alone (request id, path, method, origin, dialect), for answers outside a handler.
+  api::CallPtr call_for_header(const Request* header) const;
+  Response error_response(const api::Call& call, int status, const api::ApiError& e) const;
   void add_common_headers(Response& res, const api::Call& call) const;
   void log_request(const api::Call& call, int status, double total_ms) const;
 
@@ -54,6 +74,8 @@ class App final : public api::Responder {
   ConcurrencyLimiter& limiter_;
   TrustedProxies trusted_proxies_;
   RateLimiter rate_limiter_;
+  ByteBudget& responses_;
+  boost::asio::thread_pool work_;  // the tokenization workers (before env_, which refers to it)
   api::ApiEnv env_;
   api::RouteTable routes_;
   std::mutex in_flight_mu_;

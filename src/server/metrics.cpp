@@ -148,11 +148,15 @@ std::string Metrics::render() const {
   gauge(out, "qembed_inputs_total", "inputs computed since start", sv(&S::inputs_total), "counter");
   gauge(out, "qembed_open_connections", "HTTP connections open now",
         static_cast<double>(transport_.open_connections.load()));
-  gauge(out, "qembed_connections_rejected_total", "connections closed at once because --max-connections were open",
+  gauge(out, "qembed_connections_rejected_total",
+        "connections answered 503 and closed at once (--max-connections open, or out of descriptors)",
         static_cast<double>(transport_.connections_rejected_total.load()), "counter");
   gauge(out, "qembed_body_bytes_reserved",
         "request body bytes reserved (budget: max-concurrent-requests x payload-limit)",
         static_cast<double>(transport_.body_bytes_reserved.load()));
+  gauge(out, "qembed_response_bytes_reserved",
+        "response bytes reserved for responses being formatted or written (budget: --max-response-buffer-mb)",
+        static_cast<double>(transport_.response_bytes_reserved.load()));
   gauge(out, "qembed_prefix_cache_hits_total", "requests whose prompt keys/values were already cached",
         sv(&S::prefix_hits_total), "counter");
   gauge(out, "qembed_prefix_cache_misses_total", "requests whose prompt keys/values were computed, then cached",

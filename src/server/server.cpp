@@ -12,7 +12,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
+#include <fstream>
 #include <mutex>
+#include <sstream>
 #include <thread>
 
 #include "common/error.hpp"
@@ -21,6 +23,7 @@
 #include "server/admission.hpp"
 #include "server/api/auth.hpp"
 #include "server/app.hpp"
+#include "server/http/fd_limit.hpp"
 #include "server/http/http_server.hpp"
 #include "server/metrics.hpp"
 
@@ -107,14 +110,42 @@ api::KeyRing make_key_ring(const ServerOptions& o) {
   return api::KeyRing(std::move(keys));
 }
 
-//! The worst-case memory of this configuration, printed at start-up. Admission (concurrency, payload, queue
-//! bounds) keeps the server within it.
+//! What a tokenization worker may hold while it works on one request, per body byte: the body's JSON tree, the
+//! inputs copied out of it, and the token ids or /tokenize pieces made from them (a TokenPiece is ~64 bytes and a
+//! token can be one or two bytes of text). Measured worst case: a 1.9 MB /tokenize of " a" x 950,000 (one token per
+//! 2 bytes) peaked at ~132 MiB besides its response (~70x the body); a 2 MB token-id array at ~23x. 128x leaves room
+//! for vector growth and allocator slack.
+inline constexpr int64_t kWorkBytesPerBodyByte = 128;
+
+//! Resident bytes of this process now that are not model weights: anonymous memory less the backend's prepared
+//! weight copies (tokenizer, heap, stacks) plus file-backed pages (code, ICU data; mapped model pages that were
+//! touched are counted here too, which only errs on the safe side).
+int64_t runtime_resident_bytes(int64_t prepared_weight_bytes) {
+  std::ifstream f("/proc/self/status");
+  std::string line;
+  int64_t anon_kb = 0, file_kb = 0;
+  while (std::getline(f, line)) {
+    std::istringstream in(line);
+    std::string key;
+    int64_t kb = 0;
+    in >> key >> kb;
+    if (key == "RssAnon:") anon_kb = kb;
+    if (key == "RssFile:") file_kb = kb;
+  }
+  return std::max<int64_t>(0, anon_kb * 1024 - prepared_weight_bytes) + file_kb * 1024;
+}
+
+//! The worst-case memory of this configuration, printed at start-up. Admission (concurrency, payload, queue and
+//! response bounds, the connection cap) keeps the server within it whatever clients do.
 struct MemoryBound {
-  int64_t weights = 0, activations = 0, prefix_cache = 0, queue = 0, bodies = 0, connections = 0;
-  int64_t total() const { return weights + activations + prefix_cache + queue + bodies + connections; }
+  int64_t weights = 0, activations = 0, prefix_cache = 0, queue = 0, bodies = 0, work = 0, responses = 0,
+          connections = 0, runtime = 0;
+  int64_t total() const {
+    return weights + activations + prefix_cache + queue + bodies + work + responses + connections + runtime;
+  }
 };
 
-MemoryBound memory_bound(const service::EmbeddingService& svc, const ServerOptions& o) {
+MemoryBound memory_bound(const service::EmbeddingService& svc, const ServerOptions& o, int64_t runtime) {
   const service::ModelInfo& m = svc.model_info();
   const service::ServiceOptions& so = svc.options();  // as the service completed them (queue bound, input limit)
   MemoryBound b;
@@ -123,12 +154,23 @@ MemoryBound memory_bound(const service::EmbeddingService& svc, const ServerOptio
   b.activations = m.memory.activation_bytes;
   // Cached prompt K/V; an entry being computed counts against the same budget (it is only stored if it fits).
   b.prefix_cache = so.prefix_cache_bytes;
-  // Admitted work: token ids, then one pooled vector plus its formatted text (<= 16 bytes a float) per input.
-  b.queue = so.max_queue_tokens * 4 + so.max_queue_inputs * m.n_embd * (4 + 4 + 16);
+  // Admitted work: token ids, then one pooled vector and its finished copy per input (the text they become is in
+  // the response budget).
+  b.queue = so.max_queue_tokens * 4 + so.max_queue_inputs * m.n_embd * (4 + 4);
   // Request bodies being read or in progress: the transport's body budget, reserved before a body is read.
   b.bodies = o.max_concurrent_requests * o.payload_limit_bytes;
-  // Open connections, each with its capped read buffer and state.
+  // What the tokenization workers build from one body each (JSON tree, inputs, ids or token pieces).
+  b.work = static_cast<int64_t>(std::max(1, o.tokenization_workers)) * kWorkBytesPerBodyByte * o.payload_limit_bytes;
+  // Responses being formatted or written: reserved ahead at their worst case (--max-response-buffer-mb).
+  b.responses = o.max_response_buffer_bytes;
+  // Open connections, each with its capped read buffer, state and one small unreserved response (an error, /health).
   b.connections = o.max_connections * kConnectionBytes;
+  b.runtime = runtime;
+  // The per-client rate limiter's table, when limits are on: at most max_clients entries (~150 bytes each; 256
+  // counted for the hash table's own overhead).
+  if (o.request_rate_limit > 0 || o.token_rate_limit > 0) {
+    b.runtime += static_cast<int64_t>(RateLimits{}.max_clients) * 256;
+  }
   return b;
 }
 
@@ -136,8 +178,8 @@ void print_ready(const service::EmbeddingService& svc, const ServerOptions& o, c
                  const HttpServer* metrics_http, double load_s) {
   const service::ModelInfo& m = svc.model_info();
   const service::ServiceOptions& so = svc.options();
-  const MemoryBound mem = memory_bound(svc, o);
-  char line[1024];
+  const MemoryBound mem = memory_bound(svc, o, runtime_resident_bytes(m.backend.prepared_bytes));
+  char line[1536];
   std::snprintf(line, sizeof line,
                 "serving model id \"%s\" (%s %s, %lld layers, %lld dims, %d compute threads on %s) loaded in %.0f ms",
                 m.id.c_str(), m.architecture.c_str(), m.dtype.c_str(), static_cast<long long>(m.n_layer),
@@ -146,13 +188,16 @@ void print_ready(const service::EmbeddingService& svc, const ServerOptions& o, c
   std::snprintf(
       line, sizeof line,
       "memory bound %.0f MiB = weights %.0f + activations %.0f (a batch of %lld tokens) + prefix cache %.0f "
-      "+ queue %.0f (%lld tokens, %lld inputs) + request bodies %.0f (%lld x %lld bytes) + connections "
-      "%.0f (%lld x %lld KiB)",
+      "+ queue %.0f (%lld tokens, %lld inputs) + request bodies %.0f (%lld x %lld bytes) + request work %.0f "
+      "(%d workers x %lld bytes) + responses %.0f (--max-response-buffer-mb) + connections %.0f (%lld x %lld KiB) "
+      "+ runtime %.0f (resident at ready, besides weights)",
       mib(mem.total()), mib(mem.weights), mib(mem.activations),
       static_cast<long long>(std::max(so.max_batch_tokens, so.max_input_tokens)), mib(mem.prefix_cache), mib(mem.queue),
       static_cast<long long>(so.max_queue_tokens), static_cast<long long>(so.max_queue_inputs), mib(mem.bodies),
-      static_cast<long long>(o.max_concurrent_requests), static_cast<long long>(o.payload_limit_bytes),
-      mib(mem.connections), static_cast<long long>(o.max_connections), static_cast<long long>(kConnectionBytes / 1024));
+      static_cast<long long>(o.max_concurrent_requests), static_cast<long long>(o.payload_limit_bytes), mib(mem.work),
+      std::max(1, o.tokenization_workers), static_cast<long long>(kWorkBytesPerBodyByte * o.payload_limit_bytes),
+      mib(mem.responses), mib(mem.connections), static_cast<long long>(o.max_connections),
+      static_cast<long long>(kConnectionBytes / 1024), mib(mem.runtime));
   log::info(line);
   if (metrics_http) {
     log::info("metrics on http://" + metrics_http->url_host() + ":" + std::to_string(metrics_http->port()) +
@@ -160,6 +205,9 @@ void print_ready(const service::EmbeddingService& svc, const ServerOptions& o, c
   }
   log::info("ready on http://" + http.url_host() + ":" + std::to_string(http.port()));
 }
+
+//! Connections the --metrics-port listener serves at once (their descriptors are kept aside from the main cap).
+constexpr int64_t kMetricsConnections = 64;
 
 //! The --metrics-port listener: GET /metrics only, no keys (bind it where only the scraper reaches).
 std::unique_ptr<HttpServer> make_metrics_listener(const ServerOptions& o, Metrics& metrics) {
@@ -170,8 +218,8 @@ std::unique_ptr<HttpServer> make_metrics_listener(const ServerOptions& o, Metric
   mo.port = o.metrics_port;
   mo.io_threads = 1;
   mo.body_limit_bytes = 4096;
-  mo.max_connections = 64;
-  mo.body_budget_bytes = 64 * 4096;
+  mo.max_connections = kMetricsConnections;
+  mo.body_budget_bytes = kMetricsConnections * 4096;
   auto respond = [&metrics](const Request& req) {
     Response res{http::status::ok, 11};
     res.set(http::field::server, "qembed");
@@ -202,7 +250,8 @@ std::unique_ptr<HttpServer> make_metrics_listener(const ServerOptions& o, Metric
 
 }  // namespace
 
-int run_server(const ServerOptions& options) {
+int run_server(const ServerOptions& given) {
+  ServerOptions options = given;  // the connection cap is fitted to the descriptor limit below
   // Every thread started from here on inherits the blocked mask; the signal thread takes them with sigwait.
   sigset_t signals = termination_signals();
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
@@ -212,10 +261,22 @@ int run_server(const ServerOptions& options) {
   log::set_format(options.log_format == "json" ? log::Format::kJson : log::Format::kText);
   api::KeyRing keys = make_key_ring(options);
 
+  // Every connection is a descriptor: take what the hard limit allows and fit the cap under it, so the process
+  // never runs out while accepting (it would then neither serve nor refuse).
+  const FdLimit fds = raise_fd_limit();
+  {
+    const int64_t reserved = kReservedDescriptors + (options.metrics_port >= 0 ? kMetricsConnections : 0);
+    std::string note;
+    options.max_connections = fit_connections(options.max_connections, fds, reserved, note);
+    if (!note.empty()) log::warn(note);
+  }
+
   Lifecycle life;
   SignalThread signal_thread(life);
   TransportStats transport_stats;
+  // Both outlive the transport (declared before it): a connection dropped as it is destroyed releases into them.
   ConcurrencyLimiter limiter(options.max_concurrent_requests);
+  ByteBudget responses(options.max_response_buffer_bytes, transport_stats.response_bytes_reserved);
   Metrics metrics(transport_stats, limiter);
 
   HttpOptions ho;
@@ -224,6 +285,7 @@ int run_server(const ServerOptions& options) {
   ho.io_threads = options.io_threads;
   ho.body_limit_bytes = options.payload_limit_bytes;
   ho.idle_timeout_s = options.keep_alive_timeout_s;
+  ho.body_timeout_s = options.body_timeout_s;
   ho.max_connections = options.max_connections;
   ho.body_budget_bytes = options.max_concurrent_requests * options.payload_limit_bytes;
   ho.stats = &transport_stats;
@@ -232,8 +294,9 @@ int run_server(const ServerOptions& options) {
       ho, [&](Request&& req, std::shared_ptr<Exchange> ex) { app_ptr->handle(std::move(req), std::move(ex)); },
       [&](int status, const std::string& message, const Request* header) {
         return app_ptr->reject(status, message, header);
-      });
-  App app(options, std::move(keys), metrics, limiter, http.io_context());
+      },
+      [&](const Request& header) { return app_ptr->check_header(header); });
+  App app(options, std::move(keys), metrics, limiter, responses);
   app_ptr = &app;
   std::unique_ptr<HttpServer> metrics_http = make_metrics_listener(options, metrics);
   http.start();
@@ -293,14 +356,15 @@ int run_server(const ServerOptions& options) {
   // Drain: new requests (new connections included) get 503 + Connection: close; admitted ones finish.
   app.set_stopping();
   http.set_closing();
-  const int64_t admitted = limiter.in_flight();
+  const int64_t admitted = app.unanswered();
   log::info(std::string(signal_name(first_signal)) + " received: finishing " + std::to_string(admitted) +
             " requests in flight (up to " + std::to_string(static_cast<int64_t>(options.shutdown_timeout_s)) +
             " s); new requests get 503");
   const auto deadline = SteadyClock::now() + std::chrono::duration_cast<SteadyClock::duration>(
                                                  std::chrono::duration<double>(options.shutdown_timeout_s));
-  // A second signal ends the wait early. Poll the admitted count (answers release their slots on I/O threads).
-  while (limiter.in_flight() > 0 && SteadyClock::now() < deadline) {
+  // A second signal ends the wait early. Poll the unanswered count (a response still being written to a client
+  // that does not read it does not hold the shutdown; the flush below gives those 2 s).
+  while (app.unanswered() > 0 && SteadyClock::now() < deadline) {
     if (life.wait_until(std::min(deadline, SteadyClock::now() + std::chrono::milliseconds(20)),
                         [&] { return life.signals > seen_signals; })) {
       log::info("second signal: not waiting any longer");
@@ -308,7 +372,7 @@ int run_server(const ServerOptions& options) {
     }
   }
   int64_t aborted = 0;
-  if (limiter.in_flight() > 0) {
+  if (app.unanswered() > 0) {
     aborted = app.abort_in_flight("the server shut down before this request was computed; retry on another server");
     log::warn("shutdown: " + std::to_string(aborted) + " requests in flight were answered 503 without being computed");
   }

@@ -18,16 +18,19 @@ struct ServerOptions {
   int metrics_port = -1;                    //!< Prometheus-only listener without keys; -1: none; 0: a free port
   std::vector<std::string> api_keys;        //!< KEY[:ROLE] each; none (and no key file): no authentication
   std::string api_key_file;                 //!< one KEY[:ROLE] per line; "" -> none
-  int io_threads = 1;                       //!< HTTP event-loop threads (also parse + tokenize)
+  int io_threads = 1;                       //!< HTTP event-loop threads (HTTP only)
+  int tokenization_workers = 2;             //!< threads that parse, tokenize and format model requests
   int64_t max_concurrent_requests = 512;    //!< requests in progress; past it -> 429 at once
   int64_t max_client_batch_size = 2048;     //!< inputs per request; past it -> 413
   int64_t payload_limit_bytes = 2'000'000;  //!< request body bytes; past it -> 413
-  int64_t max_connections = 4096;           //!< open HTTP connections; past it -> 503 and closed at once
-  bool auto_truncate = false;               //!< default of a request's `truncate`
-  std::string cors_origin;                  //!< "" -> no CORS headers
-  std::string log_format = "text";          //!< "text" | "json"
-  double shutdown_timeout_s = 30;           //!< how long SIGTERM waits for in-flight requests
-  int64_t keep_alive_timeout_s = 60;        //!< idle keep-alive connections are closed after this
+  int64_t max_connections = 0;              //!< open HTTP connections (0: 4096 or what the descriptor limit fits)
+  int64_t max_response_buffer_bytes = int64_t{256} << 20;  //!< responses being formatted or written
+  int64_t body_timeout_s = 30;                             //!< a request body must arrive within this (else 408)
+  bool auto_truncate = false;                              //!< default of a request's `truncate`
+  std::string cors_origin;                                 //!< "" -> no CORS headers
+  std::string log_format = "text";                         //!< "text" | "json"
+  double shutdown_timeout_s = 30;                          //!< how long SIGTERM waits for in-flight requests
+  int64_t keep_alive_timeout_s = 60;                       //!< idle keep-alive connections are closed after this
   // Per-client rate limits (rate_limit.hpp): a client is its API key when keys are configured, else its address.
   double request_rate_limit = 0;             //!< requests per second per client; 0: off
   double request_rate_burst = 0;             //!< requests at once; 0: one second's worth (at least 1)

@@ -160,11 +160,13 @@ test("--max-connections: connections past the cap get 503 and are closed at once
   }
 });
 
-test("the start-up memory bound includes request bodies and connections", async () => {
+test("the start-up memory bound includes request bodies, their work, responses and connections", async () => {
   const s = await startServer(["--payload-limit", "100000", "--max-concurrent-requests", "2",
-                               "--max-connections", "64"]);
+                               "--max-connections", "64", "--tokenization-workers", "3",
+                               "--max-response-buffer-mb", "16"]);
   try {
-    assert.match(s.stderr(), /request bodies \S+ \(2 x 100000 bytes\) \+ connections \S+ \(64 x 96 KiB\)/);
+    assert.match(s.stderr(), /request bodies \S+ \(2 x 100000 bytes\) \+ request work \S+ \(3 workers x 12800000 bytes\) /);
+    assert.match(s.stderr(), /\+ responses 16 \(--max-response-buffer-mb\) \+ connections \S+ \(64 x 128 KiB\) \+ runtime \d+/);
   } finally {
     await s.stop();
   }

@@ -5,7 +5,7 @@
 // throws an ApiError, which the router answers in the route's dialect. Handlers never see the model, the engine or
 // the backend: only service::EmbeddingService.
 #include <atomic>
-#include <boost/asio/io_context.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -16,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "server/admission.hpp"
 #include "server/api/errors.hpp"
 #include "server/client_identity.hpp"
 #include "server/http/http_server.hpp"
@@ -41,8 +42,9 @@ struct Call {
   std::shared_ptr<Exchange> exchange;
   int64_t n_inputs = 0, n_tokens = 0;
   double tokenize_ms = 0, queue_ms = 0, compute_ms = 0;
-  bool holds_slot = false;            //!< holds a --max-concurrent-requests slot until answered
-  std::atomic<bool> answered{false};  //!< the first reply wins; later ones are dropped
+  bool holds_slot = false;                    //!< holds a --max-concurrent-requests slot until its response is written
+  std::atomic<int64_t> response_reserved{0};  //!< bytes of the response budget held until the response is written
+  std::atomic<bool> answered{false};          //!< the first reply wins; later ones are dropped
 
   std::optional<ClientId> client;  //!< who the per-client rate limits count against (set when they are on)
   std::vector<std::pair<std::string, std::string>> headers;  //!< extra response headers (X-RateLimit-*)
@@ -61,7 +63,8 @@ class Responder {
 struct ApiEnv {
   const ServerOptions& options;
   Metrics& metrics;
-  boost::asio::io_context& io;  //!< where the service's callbacks hand formatting back to
+  boost::asio::thread_pool& work;  //!< the tokenization workers: parsing, tokenizing and formatting run there
+  ByteBudget& responses;           //!< --max-response-buffer-mb: responses being formatted or written
   Responder& responder;
   std::atomic<ServerState> state{ServerState::kLoading};
   std::atomic<service::EmbeddingService*> service_ptr{nullptr};  //!< set before state becomes kReady
@@ -78,12 +81,24 @@ void json_reply(ApiEnv& env, const CallPtr& call, std::string body, int status =
 //! Throws kModelNotFound unless `requested` is empty or names the served model (`id`; for Ollama also `id:latest`).
 void check_model_name(const std::string& requested, const ApiEnv& env, Dialect dialect);
 
-//! Formats a finished request's body (on an I/O thread).
+//! Formats a finished request's body (on a tokenization worker).
 using Formatter = std::function<std::string(service::EmbedResult& result)>;
 
-//! The embedding path every dialect shares: encode on this (I/O) thread, submit, then on completion `format` the
-//! result on an I/O thread and answer. Encode errors are thrown as ApiErrors naming `input_field`; admission
-//! outcomes become kBusy / kTooLarge / kUnavailable.
+//! Reserves `bytes` of the response budget for this call's response (released once it is written): kTooLarge (413)
+//! when they exceed the whole budget, kBusy (429) when it is used up now. `what` describes the response in the
+//! 413 message ("the response to 2048 inputs of 1024 dimensions").
+void reserve_response(ApiEnv& env, const CallPtr& call, int64_t bytes, const std::string& what);
+
+//! The largest response an embedding request can have, in every dialect: `n_inputs` vectors of `dims` floats as
+//! text (or base64), each with its wrapping, plus the model id, usage and HTTP header.
+int64_t max_embedding_response_bytes(const ApiEnv& env, int64_t n_inputs, int64_t dims, bool base64);
+
+//! The embedding path every dialect shares (on a tokenization worker): reserve the worst-case response (base64 or
+//! float text), encode, submit, then on completion `format` the result on a tokenization worker and answer. Encode
+//! errors are thrown as ApiErrors naming `input_field`; admission outcomes become kBusy / kTooLarge / kUnavailable.
+void run_embedding(ApiEnv& env, const CallPtr& call, const service::EmbedInputs& inputs,
+                   const service::EmbedParams& params, const std::string& input_field, bool base64, Formatter format);
+//! The same with the response as float text.
 void run_embedding(ApiEnv& env, const CallPtr& call, const service::EmbedInputs& inputs,
                    const service::EmbedParams& params, const std::string& input_field, Formatter format);
 

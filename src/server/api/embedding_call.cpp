@@ -1,5 +1,6 @@
-// The embedding path shared by every dialect: service.encode() on the I/O thread, service.submit(), and the answer
-// formatted back on an I/O thread once the service's worker calls back (the worker goes straight to its next batch).
+// The embedding path shared by every dialect: the worst-case response reserved, service.encode() and
+// service.submit() on a tokenization worker, and the answer formatted back on a tokenization worker once the
+// service's worker calls back (the worker goes straight to its next batch; the I/O threads only do HTTP).
 #include <boost/asio/post.hpp>
 #include <cctype>
 #include <cmath>
@@ -62,9 +63,47 @@ void check_model_name(const std::string& requested, const ApiEnv& env, Dialect d
   throw ApiError(Failure::kModelNotFound, message, "model", "model_not_found");
 }
 
+void reserve_response(ApiEnv& env, const CallPtr& call, int64_t bytes, const std::string& what) {
+  switch (env.responses.try_reserve(bytes)) {
+    case ByteBudget::Outcome::kReserved:
+      call->response_reserved += bytes;
+      return;
+    case ByteBudget::Outcome::kBusy:
+      throw ApiError(Failure::kBusy, "the server is holding its limit of " + n_str(env.responses.limit()) +
+                                         " response bytes for clients (--max-response-buffer-mb); retry later");
+    case ByteBudget::Outcome::kTooLarge:
+      throw ApiError(Failure::kTooLarge, what + " could take up to " + n_str(bytes) +
+                                             " bytes; the server buffers at most " + n_str(env.responses.limit()) +
+                                             " bytes of responses (--max-response-buffer-mb); send fewer inputs");
+  }
+}
+
+int64_t max_embedding_response_bytes(const ApiEnv& env, int64_t n_inputs, int64_t dims, bool base64) {
+  // A float as the shortest round-trip text is at most 15 characters ("-1.17549435e-38" has 9 digits, sign, point
+  // and exponent), plus a comma; base64 is 4 characters per 3 bytes. Around each vector at most ~64 bytes of
+  // wrapping ({"object":"embedding","index":N,"embedding":...}); around the list the model id (escaped: up to 6
+  // bytes a byte), usage, durations and the HTTP header, within 1 KiB.
+  const int64_t vector = base64 ? (dims * 4 + 2) / 3 * 4 + 2 : dims * 16 + 2;
+  const auto id_bytes = static_cast<int64_t>(env.model().id.size()) * 6;
+  return 1024 + id_bytes + n_inputs * (64 + vector);
+}
+
 void run_embedding(ApiEnv& env, const CallPtr& call, const service::EmbedInputs& inputs,
                    const service::EmbedParams& params, const std::string& input_field, Formatter format) {
+  run_embedding(env, call, inputs, params, input_field, false, std::move(format));
+}
+
+void run_embedding(ApiEnv& env, const CallPtr& call, const service::EmbedInputs& inputs,
+                   const service::EmbedParams& params, const std::string& input_field, bool base64, Formatter format) {
   service::EmbeddingService& svc = env.service();
+  // The response's worst case is known before any work: reserve it first, so a request whose answer could not be
+  // held is refused before it is tokenized or computed. A `dimensions` out of range fails in encode() below.
+  const int64_t n_embd = env.model().n_embd;
+  const int64_t dims = params.dimensions > 0 && params.dimensions < n_embd ? params.dimensions : n_embd;
+  const auto n_in = static_cast<int64_t>(inputs.size());
+  reserve_response(env, call, max_embedding_response_bytes(env, n_in, dims, base64),
+                   "the response to " + n_str(n_in) + " inputs of " + n_str(dims) + " dimensions" +
+                       (base64 ? " in base64" : " as text"));
   const Clock::time_point t0 = Clock::now();
   service::EncodedRequest request;
   try {
@@ -83,7 +122,7 @@ void run_embedding(ApiEnv& env, const CallPtr& call, const service::EmbedInputs&
   const int64_t n_tokens = request.n_tokens;
   const auto n_inputs = static_cast<int64_t>(request.seqs.size());
 
-  // Runs on the service's worker: hand the formatting to an I/O thread.
+  // Runs on the service's worker: hand the formatting to a tokenization worker.
   auto done = [&env, call, format = std::move(format)](service::EmbedResult result, const Error* error) {
     std::optional<ApiError> failure;
     if (error) {
@@ -96,18 +135,19 @@ void run_embedding(ApiEnv& env, const CallPtr& call, const service::EmbedInputs&
         failure.emplace(from_service_error(*error));
       }
     }
-    boost::asio::post(env.io, [&env, call, format, failure = std::move(failure), result = std::move(result)]() mutable {
-      call->queue_ms = result.queue_ms;
-      call->compute_ms = result.compute_ms;
-      env.metrics.embed_timings(call->tokenize_ms / 1000, result.queue_ms / 1000, result.compute_ms / 1000);
-      if (failure) return env.responder.reply_error(call, *failure);
-      try {
-        json_reply(env, call, format(result));
-      } catch (const std::exception& e) {
-        env.responder.reply_error(
-            call, ApiError(Failure::kServerFault, std::string("could not format the response: ") + e.what()));
-      }
-    });
+    boost::asio::post(
+        env.work, [&env, call, format, failure = std::move(failure), result = std::move(result)]() mutable {
+          call->queue_ms = result.queue_ms;
+          call->compute_ms = result.compute_ms;
+          env.metrics.embed_timings(call->tokenize_ms / 1000, result.queue_ms / 1000, result.compute_ms / 1000);
+          if (failure) return env.responder.reply_error(call, *failure);
+          try {
+            json_reply(env, call, format(result));
+          } catch (const std::exception& e) {
+            env.responder.reply_error(
+                call, ApiError(Failure::kServerFault, std::string("could not format the response: ") + e.what()));
+          }
+        });
   };
 
   const service::ServiceOptions& so = svc.options();

@@ -35,6 +35,10 @@ const char* openai_code(Failure f) {
     case Failure::kMalformed:
     case Failure::kInvalidInput:
       return "invalid_request";
+    case Failure::kHeaderTooLarge:
+      return "request_header_too_large";
+    case Failure::kTimeout:
+      return "request_timeout";
     case Failure::kInputTooLong:
       return "context_length_exceeded";
     case Failure::kTooLarge:
@@ -66,6 +70,8 @@ const char* openai_code(Failure f) {
 const char* tei_type(Failure f) {
   switch (f) {
     case Failure::kMalformed:
+    case Failure::kHeaderTooLarge:
+    case Failure::kTimeout:
     case Failure::kInvalidInput:
     case Failure::kInputTooLong:
     case Failure::kTooLarge:
@@ -97,6 +103,10 @@ int status_of(Failure f, Dialect d) {
   switch (f) {
     case Failure::kMalformed:
       return 400;
+    case Failure::kHeaderTooLarge:
+      return 431;
+    case Failure::kTimeout:
+      return 408;
     case Failure::kInvalidInput:
     case Failure::kInputTooLong:
       return d == Dialect::kTEI ? 422 : 400;
@@ -126,20 +136,22 @@ int status_of(Failure f, Dialect d) {
 }
 
 std::string error_body(Dialect d, const ApiError& e) {
+  std::string message = e.what();
+  if (message.size() > kMaxErrorMessageBytes) message = message.substr(0, kMaxErrorMessageBytes) + "...";
   json body;
   switch (d) {
     case Dialect::kOpenAI:
       body = {{"error",
-               {{"message", e.what()},
+               {{"message", message},
                 {"type", e.type.empty() ? openai_type(e.failure) : e.type},
                 {"param", e.param.empty() ? json(nullptr) : json(e.param)},
                 {"code", e.code.empty() ? openai_code(e.failure) : e.code}}}};
       break;
     case Dialect::kTEI:
-      body = {{"error", e.what()}, {"error_type", tei_type(e.failure)}};
+      body = {{"error", message}, {"error_type", tei_type(e.failure)}};
       break;
     case Dialect::kOllama:
-      body = {{"error", e.what()}};
+      body = {{"error", message}};
       break;
   }
   return body.dump(-1, ' ', false, json::error_handler_t::replace);

@@ -17,6 +17,8 @@ enum class Dialect { kOpenAI, kTEI, kOllama };
 
 enum class Failure {
   kMalformed,         //!< unreadable request: invalid JSON or UTF-8, malformed HTTP
+  kHeaderTooLarge,    //!< the request header is over the transport's limit (431)
+  kTimeout,           //!< the request body did not arrive in time (408)
   kInvalidInput,      //!< a field's type or value is wrong (empty text, bad dimensions, unknown prompt)
   kInputTooLong,      //!< an input over the token limit without truncation
   kTooLarge,          //!< body, inputs or tokens over a bound of one request
@@ -46,9 +48,12 @@ struct ApiError : std::runtime_error {
   int64_t retry_after_s = 0;
 };
 
+inline constexpr size_t kMaxErrorMessageBytes = 1024;
+
 //! The HTTP status of a failure in a dialect (e.g. kInvalidInput: 400 OpenAI/Ollama, 422 TEI).
 int status_of(Failure failure, Dialect dialect);
-//! The error body of a failure in a dialect.
+//! The error body of a failure in a dialect. A message is cut at kMaxErrorMessageBytes: it may quote what the client
+//! sent (a model name, a field value), and an error response must stay small whatever the request was.
 std::string error_body(Dialect dialect, const ApiError& e);
 //! A service Error as an ApiError: the kind says whose fault it is (kInvalidInput and kLimit from encode() are the
 //! client's; kIo and kInternal are the server's, reported with a safe message).

@@ -28,7 +28,7 @@ void embeddings(ApiEnv& env, const CallPtr& call, Request& req) {
   }
   opt_string(body, "user");  // accepted (type-checked), not used
   const bool base64 = fmt == "base64";
-  run_embedding(env, call, inputs, params, "input", [&env, base64](service::EmbedResult& r) {
+  run_embedding(env, call, inputs, params, "input", base64, [&env, base64](service::EmbedResult& r) {
     std::string out;
     const size_t dims = r.vectors.empty() ? 0 : r.vectors[0].size();
     out.reserve(r.vectors.size() * (dims * (base64 ? 6 : 12) + 48) + 256);

@@ -13,6 +13,10 @@ namespace http = boost::beast::http;
 
 namespace {
 
+//! The most one token's object takes in a /tokenize response besides its escaped text: {"id":N,"special":false,
+//! "start":N,"stop":N,"text":""} with 10-digit id and 20-digit offsets, and a comma.
+constexpr int64_t kMaxTokenWrapBytes = 112;
+
 void embed(ApiEnv& env, const CallPtr& call, Request& req) {
   const json body = parse_body(req.body());
   service::EmbedInputs inputs = required_inputs(body, "inputs", env.options.max_client_batch_size, env.model().n_vocab);
@@ -43,17 +47,38 @@ void tokenize(ApiEnv& env, const CallPtr& call, Request& req) {
     ApiError a = from_service_error(e);
     throw ApiError(a.failure, a.what(), e.kind() == ErrorKind::kInvalidInput ? "inputs" : "");
   }
-  json out = json::array();
+  in = {};  // the texts are no longer needed: free them before the response is written
+  // The response is bounded before it is written: reserve its worst case from the response budget (a request too
+  // large for the whole budget is a 413 naming the numbers). Written straight to text, without a JSON tree (one
+  // object per token would cost ~10x the text).
+  int64_t bound = 2, n_tokens = 0;
   for (const service::TokenizedInput& t : tokenized) {
-    json tokens = json::array();
-    for (const service::TokenPiece& p : t.pieces) {
-      tokens.push_back({{"id", p.id}, {"text", p.text}, {"special", p.special}, {"start", p.start}, {"stop", p.stop}});
-    }
-    call->n_tokens += static_cast<int64_t>(t.pieces.size());
-    out.push_back(std::move(tokens));
+    bound += 3;
+    for (const service::TokenPiece& p : t.pieces) bound += kMaxTokenWrapBytes + 6 * static_cast<int64_t>(p.text.size());
+    n_tokens += static_cast<int64_t>(t.pieces.size());
   }
+  reserve_response(env, call, bound, "the /tokenize response of " + std::to_string(n_tokens) + " tokens");
+  std::string out = "[";
+  for (size_t i = 0; i < tokenized.size(); ++i) {
+    if (i) out += ',';
+    out += '[';
+    const std::vector<service::TokenPiece>& pieces = tokenized[i].pieces;
+    for (size_t j = 0; j < pieces.size(); ++j) {
+      const service::TokenPiece& p = pieces[j];
+      if (j) out += ',';
+      // The keys in the order the JSON tree used to write them (sorted).
+      out += R"({"id":)" + std::to_string(p.id) + R"(,"special":)" + (p.special ? "true" : "false") + R"(,"start":)" +
+             std::to_string(p.start) + R"(,"stop":)" + std::to_string(p.stop) + R"(,"text":)";
+      append_json_string(out, p.text);
+      out += '}';
+    }
+    out += ']';
+    std::vector<service::TokenPiece>().swap(tokenized[i].pieces);  // keep the peak at one copy of the tokens
+  }
+  out += ']';
+  call->n_tokens = n_tokens;
   call->n_inputs = static_cast<int64_t>(tokenized.size());
-  json_reply(env, call, dump(out));
+  json_reply(env, call, std::move(out));
 }
 
 void info(ApiEnv& env, const CallPtr& call, Request&) {
@@ -73,7 +98,7 @@ void info(ApiEnv& env, const CallPtr& call, Request&) {
       {"max_batch_requests", so.max_batch_inputs > 0 ? json(so.max_batch_inputs) : json(nullptr)},
       {"max_client_batch_size", o.max_client_batch_size},
       {"auto_truncate", o.auto_truncate},
-      {"tokenization_workers", o.io_threads},
+      {"tokenization_workers", o.tokenization_workers},
       {"version", QEMBED_VERSION},
   };
   json_reply(env, call, dump(j));

@@ -1,16 +1,21 @@
 #include "server/http/http_server.hpp"
 
+#include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <chrono>
 #include <optional>
+#include <utility>
 
 #include "common/error.hpp"
 #include "common/log.hpp"
@@ -52,17 +57,49 @@ class BodyReservation {
   int64_t bytes_ = 0;
 };
 
+//! A WriteDone that runs exactly once: explicitly, or when destroyed (a response dropped with its connection or
+//! with a stopped io_context still releases what it held).
+class WriteDoneOnce {
+ public:
+  WriteDoneOnce() = default;
+  explicit WriteDoneOnce(WriteDone f) : f_(std::move(f)) {}
+  WriteDoneOnce(WriteDoneOnce&& o) noexcept : f_(std::exchange(o.f_, nullptr)) {}
+  WriteDoneOnce& operator=(WriteDoneOnce&& o) noexcept {
+    if (this != &o) {
+      run();
+      f_ = std::exchange(o.f_, nullptr);
+    }
+    return *this;
+  }
+  WriteDoneOnce(const WriteDoneOnce&) = delete;
+  WriteDoneOnce& operator=(const WriteDoneOnce&) = delete;
+  ~WriteDoneOnce() { run(); }
+  void run() {
+    if (WriteDone f = std::exchange(f_, nullptr)) f();
+  }
+
+ private:
+  WriteDone f_;
+};
+
 }  // namespace
 
 //! One connection: read a request, hand it to the handler, write its response, repeat while keep-alive.
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket socket, HttpServer& server, const HttpOptions& options, const Handler& handler,
-          const RejectHandler& reject)
-      : stream_(std::move(socket)), server_(server), options_(options), handler_(handler), reject_(reject) {
+          const RejectHandler& reject, const HeaderCheck& check)
+      : stream_(std::move(socket)),
+        body_timer_(stream_.get_executor()),
+        server_(server),
+        options_(options),
+        handler_(handler),
+        reject_(reject),
+        check_(check) {
     ++server_.stats().open_connections;
   }
   ~Session() {
+    write_done_.run();
     body_.release();
     --server_.stats().open_connections;
   }
@@ -72,19 +109,22 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   //! Called from any thread with the response to the current request.
-  void deliver(Response res) {
+  void deliver(Response res, WriteDoneOnce done) {
     net::post(stream_.get_executor(),
-              [self = shared_from_this(), res = std::move(res)]() mutable { self->write_response(std::move(res)); });
+              [self = shared_from_this(), res = std::move(res), done = std::move(done)]() mutable {
+                self->write_response(std::move(res), std::move(done));
+              });
   }
 
  private:
   class SessionExchange : public Exchange {
    public:
     explicit SessionExchange(std::shared_ptr<Session> s) : session_(std::move(s)) {}
-    void respond(Response res) override {
-      if (answered_.exchange(true)) return;
+    void respond(Response res, WriteDone done) override {
+      WriteDoneOnce once(std::move(done));
+      if (answered_.exchange(true)) return;  // `once` runs here: this response is never written
       std::shared_ptr<Session> s = std::move(session_);
-      s->deliver(std::move(res));
+      s->deliver(std::move(res), std::move(once));
     }
 
    private:
@@ -103,8 +143,21 @@ class Session : public std::enable_shared_from_this<Session> {
                             [self = shared_from_this()](beast::error_code ec, size_t) { self->on_header(ec); });
   }
 
+  //! Answers a request whose body stays unread, and closes the connection after the response.
+  void refuse(Response res) {
+    res.keep_alive(false);  // the body stays unread: the stream cannot go on
+    keep_alive_ = false;
+    res.prepare_payload();
+    send(std::move(res));
+  }
+
   void on_header(beast::error_code ec) {
     if (ec) return on_read(ec);
+    // Route, key and server state first: a request refused here never reserves or reads body bytes, so clients
+    // without a key cannot take the body budget from those with one.
+    if (check_) {
+      if (std::optional<Response> res = check_(parser_->get())) return refuse(std::move(*res));
+    }
     // The body is read only once its bytes are reserved: Content-Length, or the whole limit when chunked.
     int64_t need = 0;
     if (parser_->chunked()) {
@@ -117,11 +170,19 @@ class Session : public std::enable_shared_from_this<Session> {
                              "the server is buffering its limit of " + std::to_string(server_.body_budget()) +
                                  " request body bytes (--max-concurrent-requests x --payload-limit); retry later",
                              &parser_->get());
-      res.keep_alive(false);  // the body stays unread: the stream cannot go on
-      keep_alive_ = false;
-      res.prepare_payload();
-      return send(std::move(res));
+      return refuse(std::move(res));
     }
+    // A body that stalls would hold its reservation: it must arrive within body_timeout_s. The timer cancels the
+    // read; on_read then answers 408 (the stream's own timeout would close without a word).
+    stream_.expires_never();
+    body_timed_out_ = false;
+    body_timer_.expires_after(std::chrono::seconds(options_.body_timeout_s));
+    body_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (ec) return;  // cancelled: the body arrived (or the connection ended)
+      self->body_timed_out_ = true;
+      beast::error_code ignored;
+      self->stream_.socket().cancel(ignored);
+    });
     auto read_body = [self = shared_from_this()] {
       http::async_read(self->stream_, self->buffer_, *self->parser_,
                        [self](beast::error_code ec, size_t) { self->on_read(ec); });
@@ -138,22 +199,39 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void on_read(beast::error_code ec) {
+    body_timer_.cancel();
+    if (std::exchange(body_timed_out_, false) && ec) {
+      body_.release();
+      return refuse(reject_(408,
+                            "the request body did not arrive within " + std::to_string(options_.body_timeout_s) +
+                                " s of its header (--body-timeout)",
+                            &parser_->get()));
+    }
     if (ec == http::error::end_of_stream || ec == net::error::eof) return close();
     if (ec == beast::error::timeout || ec == net::error::operation_aborted || ec == net::error::connection_reset) {
       return close();
     }
     if (ec) {
-      // Malformed HTTP or a body over the limit: answer, then close (the rest of the stream cannot be trusted).
-      const bool too_large =
-          ec == http::error::body_limit || ec == http::error::buffer_overflow || ec == http::error::header_limit;
-      std::string what = too_large ? "request body is larger than the payload limit of " +
-                                         std::to_string(options_.body_limit_bytes) + " bytes"
-                                   : "malformed HTTP request: " + ec.message();
-      Response res = reject_(too_large ? 413 : 400, what, parser_->is_header_done() ? &parser_->get() : nullptr);
-      res.keep_alive(false);
-      keep_alive_ = false;
-      res.prepare_payload();
-      return send(std::move(res));
+      // Malformed HTTP, a header or a body over its limit: answer, then close (the rest of the stream cannot be
+      // trusted). The read buffer is capped just above the header limit, so an overflow before the header is done
+      // is a header too large as well.
+      const bool header_done = parser_->is_header_done();
+      const bool header_too_large =
+          ec == http::error::header_limit || (ec == http::error::buffer_overflow && !header_done);
+      const bool body_too_large =
+          !header_too_large && (ec == http::error::body_limit || ec == http::error::buffer_overflow);
+      int status = 400;
+      std::string what = "malformed HTTP request: " + ec.message();
+      if (header_too_large) {
+        status = 431;
+        what = "the request header is larger than the limit of " + std::to_string(kHeaderLimitBytes) +
+               " bytes (request line and fields together)";
+      } else if (body_too_large) {
+        status = 413;
+        what =
+            "request body is larger than the payload limit of " + std::to_string(options_.body_limit_bytes) + " bytes";
+      }
+      return refuse(reject_(status, what, header_done ? &parser_->get() : nullptr));
     }
     Request req = parser_->release();
     ++server_.busy_;
@@ -184,7 +262,8 @@ class Session : public std::enable_shared_from_this<Session> {
     });
   }
 
-  void write_response(Response res) {
+  void write_response(Response res, WriteDoneOnce done) {
+    write_done_ = std::move(done);
     if (watching_) {
       watching_ = false;
       beast::error_code ignored;
@@ -202,6 +281,7 @@ class Session : public std::enable_shared_from_this<Session> {
     auto msg = std::make_shared<Response>(std::move(res));
     stream_.expires_after(std::chrono::seconds(60));
     http::async_write(stream_, *msg, [self = shared_from_this(), msg](beast::error_code ec, size_t) {
+      self->write_done_.run();
       if (self->counted_busy_) {
         self->counted_busy_ = false;
         --self->server_.busy_;
@@ -233,16 +313,20 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void close() {
+    body_timer_.cancel();  // its wait holds the session (and its body reservation) alive
     beast::error_code ignored;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
     stream_.socket().close(ignored);
   }
 
   beast::tcp_stream stream_;
+  net::steady_timer body_timer_;  // the body's deadline (body_timeout_s after its header)
   HttpServer& server_;
   const HttpOptions& options_;
   const Handler& handler_;
   const RejectHandler& reject_;
+  const HeaderCheck& check_;
+  WriteDoneOnce write_done_;  // the handler's WriteDone for the response being written
   beast::flat_buffer buffer_{static_cast<size_t>(kConnectionBufferBytes)};
   BodyReservation body_;  // the current request's body bytes
   std::optional<http::request_parser<http::string_body>> parser_;
@@ -250,6 +334,7 @@ class Session : public std::enable_shared_from_this<Session> {
   bool keep_alive_ = true;
   bool watching_ = false;
   bool counted_busy_ = false;  // this connection holds one count of HttpServer::busy_
+  bool body_timed_out_ = false;
   unsigned version_ = 11;
 };
 
@@ -278,29 +363,74 @@ std::string url_host_of(const tcp::endpoint& e) {
   return e.address().is_v6() ? "[" + e.address().to_string() + "]" : e.address().to_string();
 }
 
-//! The 503 sent to a connection over the cap (written without a session: the send buffer of a new socket is empty).
+//! A 503 sent to a connection refused at accept (written without a session: the send buffer of a new socket is
+//! empty).
+std::string refusal_response(const std::string& message) {
+  const std::string body =
+      R"({"error":{"message":")" + message + R"(","type":"server_error","param":null,"code":"service_unavailable"}})";
+  return "HTTP/1.1 503 Service Unavailable\r\nServer: qembed\r\nContent-Type: application/json\r\n"
+         "Retry-After: 1\r\nConnection: close\r\nContent-Length: " +
+         std::to_string(body.size()) + "\r\n\r\n" + body;
+}
+
 const std::string& over_capacity_response() {
-  static const std::string k503 = [] {
-    const std::string body = R"({"error":{"message":"the server has its limit of open connections; retry later",)"
-                             R"("type":"server_error","param":null,"code":"service_unavailable"}})";
-    return "HTTP/1.1 503 Service Unavailable\r\nServer: qembed\r\nContent-Type: application/json\r\n"
-           "Retry-After: 1\r\nConnection: close\r\nContent-Length: " +
-           std::to_string(body.size()) + "\r\n\r\n" + body;
-  }();
+  static const std::string k503 = refusal_response("the server has its limit of open connections; retry later");
   return k503;
 }
+
+const std::string& out_of_descriptors_response() {
+  static const std::string k503 = refusal_response("the server is out of file descriptors; retry later");
+  return k503;
+}
+
+void send_and_close(int fd, const std::string& response) {
+  [[maybe_unused]] ssize_t n = ::send(fd, response.data(), response.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+  ::close(fd);
+}
+
+//! True at most once per `period`: a condition that repeats per connection is logged, not the log flooded.
+class Every {
+ public:
+  explicit Every(std::chrono::seconds period) : period_(period) {}
+  bool due() {
+    const int64_t now = std::chrono::steady_clock::now().time_since_epoch().count();
+    int64_t last = last_.load();
+    const int64_t step = std::chrono::duration_cast<std::chrono::steady_clock::duration>(period_).count();
+    if (last != 0 && now - last < step) return false;
+    return last_.compare_exchange_strong(last, now);
+  }
+
+ private:
+  std::chrono::seconds period_;
+  std::atomic<int64_t> last_{0};
+};
 
 }  // namespace
 
 struct HttpServer::Impl {
-  Impl(HttpServer& server, const HttpOptions& options, Handler handler, RejectHandler reject)
-      : server(server), options(options), handler(std::move(handler)), reject(std::move(reject)) {}
+  Impl(HttpServer& server, const HttpOptions& options, Handler handler, RejectHandler reject, HeaderCheck check)
+      : server(server),
+        options(options),
+        handler(std::move(handler)),
+        reject(std::move(reject)),
+        check(std::move(check)),
+        spare_fd(::open("/dev/null", O_RDONLY | O_CLOEXEC)) {}
+  ~Impl() {
+    if (spare_fd >= 0) ::close(spare_fd);
+  }
 
   void accept(tcp::acceptor& acceptor) {
     acceptor.async_accept(net::make_strand(server.ioc_), [this, &acceptor](beast::error_code ec, tcp::socket socket) {
       if (ec == net::error::operation_aborted || !acceptor.is_open()) return;
+      if (ec == net::error::no_descriptors || ec == boost::system::errc::too_many_files_open_in_system) {
+        return out_of_descriptors(acceptor);
+      }
       if (!ec && server.stats().open_connections.load() >= options.max_connections) {
         ++server.stats().connections_rejected_total;
+        if (cap_logged.due()) {
+          log::warn("refusing new connections with 503: " + std::to_string(options.max_connections) +
+                    " connections are open (--max-connections)");
+        }
         const std::string& k503 = over_capacity_response();
         [[maybe_unused]] ssize_t n =
             ::send(socket.native_handle(), k503.data(), k503.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
@@ -309,9 +439,40 @@ struct HttpServer::Impl {
       } else if (!ec) {
         beast::error_code ignored;
         socket.set_option(tcp::no_delay(true), ignored);
-        std::make_shared<Session>(std::move(socket), server, options, handler, reject)->start();
+        std::make_shared<Session>(std::move(socket), server, options, handler, reject, check)->start();
       }
-      accept(acceptor);  // keep accepting after transient errors (EMFILE, ...)
+      accept(acceptor);  // keep accepting after transient errors
+    });
+  }
+
+  // The process is out of descriptors, so the pending connection cannot be accepted, and the listener stays
+  // readable: re-arming at once would spin. Give the spare descriptor up for a moment to accept the connection and
+  // answer it 503 (the client learns why instead of hanging), then take it back; when even that fails (the whole
+  // system is out), pause accepting briefly.
+  void out_of_descriptors(tcp::acceptor& acceptor) {
+    bool answered = false;
+    if (spare_fd >= 0) {
+      ::close(spare_fd);
+      spare_fd = -1;
+      const int fd = ::accept4(acceptor.native_handle(), nullptr, nullptr, SOCK_CLOEXEC);
+      if (fd >= 0) {
+        send_and_close(fd, out_of_descriptors_response());
+        ++server.stats().connections_rejected_total;
+        answered = true;
+      }
+      spare_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    }
+    if (fd_logged.due()) {
+      struct rlimit rl {};
+      ::getrlimit(RLIMIT_NOFILE, &rl);
+      log::warn("out of file descriptors (limit " + std::to_string(static_cast<int64_t>(rl.rlim_cur)) + ", " +
+                std::to_string(server.stats().open_connections.load()) +
+                " connections open): new connections get 503; lower --max-connections or raise the limit (ulimit -n)");
+    }
+    if (answered) return accept(acceptor);
+    auto pause = std::make_shared<net::steady_timer>(acceptor.get_executor(), std::chrono::milliseconds(100));
+    pause->async_wait([this, &acceptor, pause](beast::error_code ec) {
+      if (!ec && acceptor.is_open()) accept(acceptor);
     });
   }
 
@@ -333,10 +494,13 @@ struct HttpServer::Impl {
   HttpOptions options;
   Handler handler;
   RejectHandler reject;
+  HeaderCheck check;
+  int spare_fd = -1;  // /dev/null, given up to answer one connection when the process is out of descriptors
+  Every cap_logged{std::chrono::seconds(10)}, fd_logged{std::chrono::seconds(10)};
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
 };
 
-HttpServer::HttpServer(const HttpOptions& options, Handler handler, RejectHandler reject)
+HttpServer::HttpServer(const HttpOptions& options, Handler handler, RejectHandler reject, HeaderCheck check)
     : ioc_(std::max(1, options.io_threads)) {
   if (options.stats) {
     stats_ = options.stats;
@@ -345,7 +509,7 @@ HttpServer::HttpServer(const HttpOptions& options, Handler handler, RejectHandle
     stats_ = own_stats_.get();
   }
   body_budget_ = options.body_budget_bytes > 0 ? options.body_budget_bytes : 512 * options.body_limit_bytes;
-  impl_ = std::make_unique<Impl>(*this, options, std::move(handler), std::move(reject));
+  impl_ = std::make_unique<Impl>(*this, options, std::move(handler), std::move(reject), std::move(check));
   std::vector<tcp::endpoint> endpoints = resolve_host(ioc_, options.host, options.port);
   // The first address must bind; the others (e.g. ::1 besides 127.0.0.1 for "localhost") share its port and are
   // best effort, since a machine may have IPv6 switched off.

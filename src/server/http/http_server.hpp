@@ -5,10 +5,15 @@
 // thread (the inference worker), so no I/O thread ever blocks on a computation. While a request waits, the
 // connection watches its socket and raises client_gone when the peer closes, so queued work can be dropped.
 //
-// Memory: a connection's read buffer is capped (kConnectionBufferBytes, headers up to kHeaderLimitBytes), at most
-// max_connections are open (past it a connection is answered 503 and closed at once), and a request body is read
-// only after its bytes are reserved from a server-wide budget (body_budget_bytes): Content-Length bytes, or the
-// whole body limit for a chunked body. A request that does not fit is answered 429 without reading its body.
+// Memory: a connection's read buffer is capped (kConnectionBufferBytes, headers up to kHeaderLimitBytes; a larger
+// header is answered 431), at most max_connections are open (past it, or when the process is out of descriptors, a
+// connection is answered 503 and closed at once), and a request body is read only after the HeaderCheck let it
+// through (so an unauthenticated client cannot hold body memory) and its bytes are reserved from a server-wide
+// budget (body_budget_bytes): Content-Length bytes, or the whole body limit for a chunked body. A request that does
+// not fit is answered 429 without reading its body; a body that does not arrive within body_timeout_s is answered
+// 408 and its reservation released. A connection holds one response at a time: the next request is read only once
+// the response is written, and the handler learns when that happened (WriteDone), so it can hold what the response
+// costs (a concurrency slot, response bytes) until then.
 #include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/beast/http/message.hpp>
@@ -16,6 +21,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -28,19 +34,28 @@ namespace qembed::server {
 inline constexpr int64_t kHeaderLimitBytes = 64 * 1024;
 //! Cap of one connection's read buffer: a full header block plus one read's worth.
 inline constexpr int64_t kConnectionBufferBytes = kHeaderLimitBytes + 16 * 1024;
-//! Worst-case memory of one open connection besides its reserved body: the read buffer plus the session, parser
-//! and socket state (a few KiB), rounded up.
-inline constexpr int64_t kConnectionBytes = kConnectionBufferBytes + 16 * 1024;
+//! Largest response a handler may send without reserving it from a budget first: errors (their messages are
+//! capped), /health, /metrics, /openapi.json, the model descriptions.
+inline constexpr int64_t kSmallResponseBytes = 32 * 1024;
+//! Worst-case memory of one open connection besides its reserved body and response bytes: the read buffer, the
+//! session, parser and socket state (a few KiB, rounded up to 16), and one small response being written.
+inline constexpr int64_t kConnectionBytes = kConnectionBufferBytes + 16 * 1024 + kSmallResponseBytes;
 
 using Request = boost::beast::http::request<boost::beast::http::string_body>;
 using Response = boost::beast::http::response<boost::beast::http::string_body>;
+
+//! Called once per response, on the connection's I/O thread, after the response was fully written or could not be
+//! (write error or timeout, or the connection was dropped first).
+using WriteDone = std::function<void()>;
 
 //! One request on its way to a response.
 class Exchange {
  public:
   virtual ~Exchange() = default;
-  //! Sends the response (thread-safe; only the first call counts).
-  virtual void respond(Response res) = 0;
+  //! Sends the response (thread-safe; only the first call counts). `done` (optional) runs exactly once when the
+  //! write is over, whatever its outcome, also when the connection is destroyed before writing; for a later
+  //! call that does not count, it runs at once.
+  virtual void respond(Response res, WriteDone done = {}) = 0;
   //! Raised when the client closed the connection before the response was sent.
   std::shared_ptr<std::atomic<bool>> client_gone = std::make_shared<std::atomic<bool>>(false);
   std::string remote;     //!< peer address and port, for logs
@@ -48,9 +63,13 @@ class Exchange {
 };
 
 using Handler = std::function<void(Request&& req, std::shared_ptr<Exchange> ex)>;
-//! Answers a request the transport rejected before the handler: 400 malformed HTTP, 413 body over the limit, 429
-//! body budget exhausted. `header` is the request's header when it was parsed (nullptr otherwise).
+//! Answers a request the transport rejected before the handler: 400 malformed HTTP, 408 body too slow, 413 body
+//! over the limit, 429 body budget exhausted, 431 header over the limit. `header` is the request's header when it
+//! was parsed (nullptr otherwise).
 using RejectHandler = std::function<Response(int status, const std::string& message, const Request* header)>;
+//! Looks at a request's header before its body is reserved or read: a response (401, 403, 404, 503...) refuses the
+//! request, which is answered without reading its body and the connection closed; nullopt lets it through.
+using HeaderCheck = std::function<std::optional<Response>(const Request& header)>;
 
 struct HttpOptions {
   std::string host = "127.0.0.1";  //!< a numeric address or a name ("localhost": every address it resolves to)
@@ -58,6 +77,7 @@ struct HttpOptions {
   int io_threads = 1;
   int64_t body_limit_bytes = 2'000'000;
   int64_t idle_timeout_s = 60;
+  int64_t body_timeout_s = 30;      //!< a body must arrive within this many seconds of its header (else 408)
   int64_t max_connections = 4096;   //!< open connections; past it new ones get 503 and are closed
   int64_t body_budget_bytes = 0;    //!< request body bytes buffered at once; 0: 512 x body_limit_bytes
   TransportStats* stats = nullptr;  //!< connection and body-budget counters (nullptr: kept privately)
@@ -66,7 +86,7 @@ struct HttpOptions {
 class HttpServer {
  public:
   //! Resolves the host, binds and listens (throws Error naming host:port when it cannot), without serving yet.
-  HttpServer(const HttpOptions& options, Handler handler, RejectHandler reject);
+  HttpServer(const HttpOptions& options, Handler handler, RejectHandler reject, HeaderCheck check = {});
   ~HttpServer();
 
   //! The bound port (useful with port 0).
