@@ -26,6 +26,7 @@
 #include "server/http/fd_limit.hpp"
 #include "server/http/http_server.hpp"
 #include "server/metrics.hpp"
+#include "server/rate_limit.hpp"
 
 namespace qembed::server {
 
