@@ -4,36 +4,10 @@
 import assert from "node:assert/strict";
 import net from "node:net";
 import { test } from "node:test";
-import { assertApiError, get, post, sleep, startServer } from "./server_helpers.mjs";
+import { assertApiError, get, metric, post, rawConnection, sleep, startServer, until } from "./server_helpers.mjs";
 
-/** A raw connection collecting what the server sends; `closed` resolves when the server ends it. */
-function rawConnection(port) {
-  const sock = net.connect(port, "127.0.0.1");
-  const c = { sock, data: "", ended: false };
-  c.connected = new Promise((resolve, reject) => {
-    sock.once("connect", resolve);
-    sock.once("error", reject);
-  });
-  c.closed = new Promise((resolve) => sock.once("close", () => ((c.ended = true), resolve())));
-  sock.on("data", (d) => (c.data += d.toString()));
-  sock.on("error", () => {});
-  return c;
-}
 
-/** Resolves when `pred()` holds, polling; rejects after `ms`. */
-async function until(pred, ms, what) {
-  const t0 = Date.now();
-  while (!pred()) {
-    if (Date.now() - t0 > ms) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(10);
-  }
-}
 
-function metric(text, name) {
-  const m = text.match(new RegExp(`^${name} (\\S+)$`, "m"));
-  assert.ok(m, `no metric ${name}`);
-  return Number(m[1]);
-}
 
 /** A valid embeddings body padded with JSON whitespace to exactly `size` bytes. */
 function paddedBody(size) {

@@ -8,7 +8,17 @@ import fs from "node:fs";
 import net from "node:net";
 import { test } from "node:test";
 import { QEMBED, tinyGguf } from "../cli/helpers.mjs";
-import { assertApiError, assertTeiError, get, post, sleep, startServer } from "./server_helpers.mjs";
+import {
+  assertApiError,
+  assertTeiError,
+  get,
+  metric,
+  post,
+  rawConnection,
+  sleep,
+  startServer,
+  until,
+} from "./server_helpers.mjs";
 
 function rssBytes(pid) {
   return Number(fs.readFileSync(`/proc/${pid}/status`, "utf8").match(/VmRSS:\s+(\d+) kB/)[1]) * 1024;
@@ -27,33 +37,8 @@ function cpuSeconds(pid) {
   return (Number(fields[11]) + Number(fields[12])) / 100;  // utime, stime in clock ticks (100 a second)
 }
 
-/** A raw connection collecting what the server sends; `closed` resolves when the server ends it. */
-function rawConnection(port) {
-  const sock = net.connect(port, "127.0.0.1");
-  const c = { sock, data: "", ended: false };
-  c.connected = new Promise((resolve, reject) => {
-    sock.once("connect", resolve);
-    sock.once("error", reject);
-  });
-  c.closed = new Promise((resolve) => sock.once("close", () => ((c.ended = true), resolve())));
-  sock.on("data", (d) => (c.data += d.toString()));
-  sock.on("error", () => {});
-  return c;
-}
 
-async function until(pred, ms, what) {
-  const t0 = Date.now();
-  while (!pred()) {
-    if (Date.now() - t0 > ms) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(10);
-  }
-}
 
-function metric(text, name) {
-  const m = text.match(new RegExp(`^${name} (\\S+)$`, "m"));
-  assert.ok(m, `no metric ${name}`);
-  return Number(m[1]);
-}
 
 function rawRequest(path, body, extraHeaders = "") {
   return `POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n${extraHeaders}` +

@@ -3,15 +3,10 @@
 // work of long inputs (attention is quadratic), not only their tokens.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { assertApiError, get, post, sleep, startServer } from "./server_helpers.mjs";
+import { assertApiError, get, metric, post, sleep, startServer } from "./server_helpers.mjs";
 
 // About 3,960 tokens of the tiny model (context 4096); four of them fill one 16,384-token batch.
 const LONG = "alpha beta gamma delta epsilon zeta eta theta iota kappa ".repeat(360);
-
-function metric(text, name) {
-  const m = text.match(new RegExp(`^${name} (\\S+)`, "m"));
-  return m ? Number(m[1]) : NaN;
-}
 
 test("a short query is answered while a long bulk batch is computing, not after it", async () => {
   const s = await startServer(["--max-queue-tokens", "1000000", "--payload-limit", "20000000"]);

@@ -2,6 +2,7 @@
 // stderr collected (it logs one line per request), clean stop with SIGTERM.
 import { spawn } from "node:child_process";
 import fs from "node:fs";
+import net from "node:net";
 import { QEMBED, tinyGguf } from "../cli/helpers.mjs";
 
 export { cosine, tinyGguf } from "../cli/helpers.mjs";
@@ -115,4 +116,34 @@ export function peakRssBytes(pid) {
 
 export function sleep(ms) {
   return new Promise((r) => setTimeout(r, ms));
+}
+
+/** A raw connection collecting what the server sends; `closed` resolves when the server ends it. */
+export function rawConnection(port) {
+  const sock = net.connect(port, "127.0.0.1");
+  const c = { sock, data: "", ended: false };
+  c.connected = new Promise((resolve, reject) => {
+    sock.once("connect", resolve);
+    sock.once("error", reject);
+  });
+  c.closed = new Promise((resolve) => sock.once("close", () => ((c.ended = true), resolve())));
+  sock.on("data", (d) => (c.data += d.toString()));
+  sock.on("error", () => {});
+  return c;
+}
+
+/** Resolves when `pred()` holds, polling; rejects after `ms`. */
+export async function until(pred, ms, what) {
+  const t0 = Date.now();
+  while (!pred()) {
+    if (Date.now() - t0 > ms) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await sleep(10);
+  }
+}
+
+/** The value of an unlabelled metric in a /metrics text (fails the test when it is missing). */
+export function metric(text, name) {
+  const m = text.match(new RegExp(`^${name} (\\S+)$`, "m"));
+  if (!m) throw new Error(`no metric ${name}`);
+  return Number(m[1]);
 }
