@@ -2,8 +2,9 @@
 # Layering check: every `#include "..."` in src/ must point to a stage the including stage may use. Exits 1 naming
 # file:line and the rule for each forbidden include (and for a stage folder the table does not know).
 #
-# A file's stage is the first folder under src/ (src/engine/engine.cpp -> engine); server's sub-folders are stages
-# of their own (src/server/http/... -> server/http), and files directly in src/server/ are the stage `server`.
+# A file's stage is the first folder under src/ (src/engine/engine.cpp -> engine); server's and kb's sub-folders are
+# stages of their own (src/server/http/... -> server/http, src/kb/store/... -> kb/store), and files directly in
+# src/server/ (src/kb/) are the stage `server` (`kb`).
 #
 # THE RULES (docs/design.md points here). Each entry on the right is one of
 #   STAGE          any file of that stage                          (engine, server/http, server = its root files)
@@ -22,6 +23,9 @@ model        common formats kernels tokenizer model
 engine       common formats kernels engine model/qwen3_config.hpp
 backend      common formats kernels model engine backend
 service      common tokenizer model engine service backend/backend_factory.hpp
+kb/extract   common kb/extract
+kb/text      common kb/text
+kb/store     common kb/text kb/store
 server/http  common server/http
 server/api   common service server/api server/http server/*.hpp
 server       common service server/** model/model.hpp@src/server/server.cpp
@@ -29,7 +33,9 @@ cli          common service server/server.hpp server/server_options.hpp cli kern
 '
 # Notes: engine sees token ids, never the tokenizer nor model/model.hpp. service reaches backends only through
 # backend/backend_factory.hpp, never backend/cpu/... . server/api uses service, never model or backend. cli needs
-# kernels/cpu_features.hpp only for the SIMD check. A new stage (e.g. kb) needs a line here before its first file.
+# kernels/cpu_features.hpp only for the SIMD check. kb/extract (files -> text), kb/text (keyword terms, chunking)
+# and kb/store (storage, indexes) know nothing of models; the knowledge base itself (src/kb/*.cpp) joins them to the
+# service. A new stage needs a line here before its first file.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -46,8 +52,8 @@ stage_of() {
     *) echo ""; return ;;
   esac
   local first=${p%%/*} rest=${p#*/}
-  if [ "$first" = server ] && [[ "$rest" == */* ]]; then
-    echo "server/${rest%%/*}"
+  if { [ "$first" = server ] || [ "$first" = kb ]; } && [[ "$rest" == */* ]]; then
+    echo "$first/${rest%%/*}"
   else
     echo "$first"
   fi

@@ -8,7 +8,9 @@ cd "$(dirname "$0")/.."
 
 # clang + libclang-rt-14-dev (libFuzzer, sanitizer runtimes): the fuzz targets (scripts/run_fuzz.sh).
 APT_PACKAGES=(build-essential cmake pkg-config nlohmann-json3-dev libicu-dev libgtest-dev libgmock-dev jq libboost-dev
-              libboost-system-dev clang libclang-rt-14-dev)
+              libboost-system-dev clang libclang-rt-14-dev
+              # knowledge base: document extraction, storage, keyword and vector indexes
+              libpoppler-cpp-dev libzip-dev libpugixml-dev libgumbo-dev libmd4c-dev libsqlite3-dev libhnswlib-dev)
 command -v node >/dev/null 2>&1 || APT_PACKAGES+=(nodejs)
 command -v npm >/dev/null 2>&1 || APT_PACKAGES+=(npm)
 
