@@ -58,6 +58,10 @@ service::ServiceOptions service_options_from_args(const Args& args) {
   o.prefix_cache_bytes = args.get_int("prefix-cache-mb", 256, 0, 1 << 20) << 20;
   o.max_queue_tokens = std::numeric_limits<int64_t>::max() / 4;
   o.max_queue_inputs = std::numeric_limits<int64_t>::max() / 4;
+  // One client that wants throughput: no scheduling classes, whole-layer steps, batches as the CLI groups them.
+  o.interactive_max_tokens = 0;
+  o.max_step_ms = 0;
+  o.max_batch_ms = 0;
   return o;
 }
 
