@@ -106,9 +106,15 @@ Admission Batcher::submit(EncodedRequest request, EmbedDone done, std::shared_pt
     return Admission::kTooLarge;
   }
   switch (request.priority) {
-    case Priority::kInteractive: job->cls = kInteractive; break;
-    case Priority::kBulk: job->cls = kBulk; break;
-    case Priority::kAuto: job->cls = tokens <= options_.interactive_max_tokens ? kInteractive : kBulk; break;
+    case Priority::kInteractive:
+      job->cls = kInteractive;
+      break;
+    case Priority::kBulk:
+      job->cls = kBulk;
+      break;
+    case Priority::kAuto:
+      job->cls = tokens <= options_.interactive_max_tokens ? kInteractive : kBulk;
+      break;
   }
   job->queued_tokens = tokens;
   job->result.vectors.resize(request.seqs.size());

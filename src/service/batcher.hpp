@@ -38,13 +38,13 @@ class ForwardTask;
 namespace qembed::service {
 
 struct BatcherOptions {
-  int64_t max_batch_tokens = 16384;   //!< tokens per forward batch, cached prompt positions included (hard cap)
-  int64_t max_batch_inputs = 0;       //!< inputs per forward batch; 0: no limit
-  int64_t max_queue_tokens = 262144;  //!< tokens admitted and not finished
-  int64_t max_queue_inputs = 16384;   //!< inputs admitted and not finished
-  double max_queue_work = 0;          //!< token-equivalents admitted and not finished; 0: max_queue_tokens
+  int64_t max_batch_tokens = 16384;      //!< tokens per forward batch, cached prompt positions included (hard cap)
+  int64_t max_batch_inputs = 0;          //!< inputs per forward batch; 0: no limit
+  int64_t max_queue_tokens = 262144;     //!< tokens admitted and not finished
+  int64_t max_queue_inputs = 16384;      //!< inputs admitted and not finished
+  double max_queue_work = 0;             //!< token-equivalents admitted and not finished; 0: max_queue_tokens
   int64_t interactive_max_tokens = 128;  //!< requests of at most this many tokens are interactive; 0: one class
-  double max_step_ms = 100;   //!< bulk batches run in steps of about this long; 0: a whole layer per step
+  double max_step_ms = 100;              //!< bulk batches run in steps of about this long; 0: a whole layer per step
   double max_batch_ms = 2000;  //!< a bulk batch holds about this much work at the measured rate; 0: tokens only
   CostModel cost;              //!< the model's cost per token (set from its shape by the service)
 };

@@ -110,7 +110,8 @@ EmbeddingService::EmbeddingService(std::unique_ptr<Model> model, const ServiceOp
   info_.backend = backend->info();
   info_.memory = backend->memory_plan(std::max(o.max_batch_tokens, o.max_input_tokens));
   // An interactive batch (at most max_batch_tokens) may run between two steps of a bulk one: both tasks are alive.
-  if (o.interactive_max_tokens > 0) info_.memory.activation_bytes += backend->memory_plan(o.max_batch_tokens).activation_bytes;
+  if (o.interactive_max_tokens > 0)
+    info_.memory.activation_bytes += backend->memory_plan(o.max_batch_tokens).activation_bytes;
   EngineOptions engine_options;
   engine_options.max_batch_tokens = o.max_batch_tokens;
   engine_options.prefix_cache_bytes = o.prefix_cache_bytes;

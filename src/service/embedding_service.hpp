@@ -106,9 +106,9 @@ struct ServiceOptions {
   //! its tokens); 0: max_queue_tokens.
   int64_t max_queue_work = 0;
   int64_t interactive_max_tokens = 128;  //!< requests with at most this many tokens are interactive; 0: none
-  double max_step_ms = 100;   //!< bulk batches run in steps of about this long (interactive work waits at most ~1)
-  double max_batch_ms = 2000;  //!< a bulk batch holds about this much work at the measured rate; 0: tokens only
-  int64_t max_input_tokens = 0;      //!< per input, EOS included; 0: the model's context
+  double max_step_ms = 100;      //!< bulk batches run in steps of about this long (interactive work waits at most ~1)
+  double max_batch_ms = 2000;    //!< a bulk batch holds about this much work at the measured rate; 0: tokens only
+  int64_t max_input_tokens = 0;  //!< per input, EOS included; 0: the model's context
   int64_t prefix_cache_bytes = int64_t{256} << 20;  //!< K/V of prompts kept for reuse; 0 disables
   std::string default_prompt_name;                  //!< applied when a request names none ("" -> none)
   std::map<std::string, std::string> prompts;       //!< name -> text prepended verbatim (besides query/document)

@@ -8,14 +8,14 @@
 namespace qembed::service {
 
 struct ServiceStats {
-  std::atomic<int64_t> queue_inputs{0};       //!< inputs queued, not yet computed
-  std::atomic<int64_t> queue_tokens{0};       //!< tokens queued, not yet computed
-  std::atomic<int64_t> admitted_tokens{0};    //!< tokens of requests admitted and not finished
-  std::atomic<int64_t> requests_running{0};   //!< requests with inputs in the current batch
-  std::atomic<int64_t> requests_waiting{0};   //!< requests queued, none of their inputs started
-  std::atomic<int64_t> tokens_total{0};       //!< tokens computed since start
-  std::atomic<int64_t> inputs_total{0};       //!< inputs computed since start
-  std::atomic<int64_t> batches_total{0};      //!< forward batches run since start
+  std::atomic<int64_t> queue_inputs{0};      //!< inputs queued, not yet computed
+  std::atomic<int64_t> queue_tokens{0};      //!< tokens queued, not yet computed
+  std::atomic<int64_t> admitted_tokens{0};   //!< tokens of requests admitted and not finished
+  std::atomic<int64_t> requests_running{0};  //!< requests with inputs in the current batch
+  std::atomic<int64_t> requests_waiting{0};  //!< requests queued, none of their inputs started
+  std::atomic<int64_t> tokens_total{0};      //!< tokens computed since start
+  std::atomic<int64_t> inputs_total{0};      //!< inputs computed since start
+  std::atomic<int64_t> batches_total{0};     //!< forward batches run since start
   // Scheduling (service/batcher.hpp).
   std::atomic<int64_t> admitted_work{0};               //!< token-equivalents of requests admitted, not finished
   std::atomic<int64_t> interactive_requests_total{0};  //!< requests queued in the interactive class

@@ -60,10 +60,10 @@ struct ForwardPass::TaskState {
   std::vector<float> h;                          // (T, n_embd) residual stream of the computed tokens
   std::vector<float> k, v;                       // (n_kv_rows, kv_dim) one layer's keys/values, cached rows included
   int64_t layers_done = 0;
-  int64_t next_row = 0;    // first token of the current layer not computed yet (the layer's chunks run in order)
-  bool begun = false;      // the token embeddings are in h
-  double step_work = 0;    // bound of one step's work in token-equivalents; 0: a whole layer per step
-  double work_done = 0;    // token-equivalents computed so far
+  int64_t next_row = 0;  // first token of the current layer not computed yet (the layer's chunks run in order)
+  bool begun = false;    // the token embeddings are in h
+  double step_work = 0;  // bound of one step's work in token-equivalents; 0: a whole layer per step
+  double work_done = 0;  // token-equivalents computed so far
 
   TaskState(PackedBatch pb, const Qwen3Config& c, std::shared_ptr<CpuPrefixEntry> capture)
       : packed(std::move(pb)), batch(packed, c), capture_into(std::move(capture)) {}

@@ -1,6 +1,7 @@
 // The embedding path shared by every dialect: the worst-case response reserved, service.encode() and
 // service.submit() on a tokenization worker, and the answer formatted back on a tokenization worker once the
 // service's worker calls back (the worker goes straight to its next batch; the I/O threads only do HTTP).
+#include <algorithm>
 #include <boost/asio/post.hpp>
 #include <cctype>
 #include <cmath>
@@ -156,13 +157,24 @@ void run_embedding(ApiEnv& env, const CallPtr& call, const service::EmbedInputs&
   switch (svc.submit(std::move(request), std::move(done), call->exchange->client_gone)) {
     case service::Admission::kQueued:
       return;
-    case service::Admission::kBusy:
-      throw ApiError(Failure::kBusy, "the queue is full (" + n_str(queue_tokens) + " tokens); retry later");
+    case service::Admission::kBusy: {
+      ApiError e(Failure::kBusy, "the queue is full (" + n_str(queue_tokens) + " tokens, " + n_str(so.max_queue_work) +
+                                     " token-equivalents of work); retry later");
+      // An honest Retry-After: when enough admitted work will be done for this request to fit, at the measured
+      // compute rate (the token and input bounds free up at least as fast for ordinary inputs).
+      const auto& st = svc.stats();
+      const double rate = static_cast<double>(st.work_per_second.load());
+      const double excess =
+          static_cast<double>(st.admitted_work.load()) + work - static_cast<double>(so.max_queue_work);
+      if (rate > 0 && excess > 0)
+        e.retry_after_s = std::clamp<int64_t>(static_cast<int64_t>(std::ceil(excess / rate)), 1, 600);
+      throw e;
+    }
     case service::Admission::kTooLarge:
       throw ApiError(Failure::kTooLarge,
-                     "the request has " + n_str(n_tokens) + " tokens (" + n_str(work) + " token-equivalents of work: " +
-                         "attention makes long inputs weigh more) in " + n_str(n_inputs) +
-                         " inputs; the server queues at most " + n_str(queue_tokens) + " tokens, " +
+                     "the request has " + n_str(n_tokens) + " tokens (" + n_str(work) +
+                         " token-equivalents of work: " + "attention makes long inputs weigh more) in " +
+                         n_str(n_inputs) + " inputs; the server queues at most " + n_str(queue_tokens) + " tokens, " +
                          n_str(so.max_queue_inputs) + " inputs and " + n_str(so.max_queue_work) +
                          " token-equivalents (--max-queue-tokens, --max-queue-work); split it");
     case service::Admission::kStopping:

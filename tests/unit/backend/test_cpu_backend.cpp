@@ -7,6 +7,7 @@
 #include <random>
 #include <string>
 
+#include "../support/generated_models.hpp"
 #include "backend/backend_factory.hpp"
 #include "backend/cpu/cpu_backend.hpp"
 #include "backend/cpu/cpu_prefix_entry.hpp"
@@ -16,7 +17,6 @@
 #include "engine/cost_model.hpp"
 #include "kernels/cpu_features.hpp"
 #include "model/model.hpp"
-#include "../support/generated_models.hpp"
 #include "test_vectors.hpp"
 
 namespace qembed {
@@ -119,8 +119,8 @@ TEST_P(CpuTasks, BoundedStepsCutLayersIntoChunksWithTheSameBits) {
   EXPECT_EQ(task->layers_done(), n_layer);
   EXPECT_EQ(task->take_output(), whole_layers) << "chunked steps change no bit";
   const CostModel cost(model->config);
-  const double expected = cost.sequence(150) + cost.span(12, static_cast<int64_t>(with_prompt.size())) +
-                          cost.sequence(9);
+  const double expected =
+      cost.sequence(150) + cost.span(12, static_cast<int64_t>(with_prompt.size())) + cost.sequence(9);
   EXPECT_NEAR(task->work_done(), expected, 1e-6 * expected);
 }
 

@@ -272,7 +272,6 @@ TEST_F(BatcherTest, EmptyRequestCompletesAtOnce) {
   expect_idle();
 }
 
-
 // ---- Scheduling classes (docs/design.md, "Scheduling") ----
 
 //! The order in which callbacks ran.
