@@ -165,6 +165,21 @@ int heading_level(GumboTag tag) {
   }
 }
 
+// The position of "</name" (any case) at or after `from`, npos when none.
+size_t find_end_tag(std::string_view html, std::string_view name, size_t from) {
+  for (size_t i = html.find("</", from); i != std::string_view::npos; i = html.find("</", i + 2)) {
+    if (html.size() - i - 2 < name.size()) return std::string_view::npos;
+    bool same = true;
+    for (size_t k = 0; k < name.size() && same; ++k) {
+      char c = html[i + 2 + k];
+      if (c >= 'A' && c <= 'Z') c = char(c - 'A' + 'a');
+      same = c == name[k];
+    }
+    if (same) return i;
+  }
+  return std::string_view::npos;
+}
+
 // Estimated element depth of the source, without building a tree: start tags minus matching end tags, leaving
 // out void elements and those whose end tag the parser implies (p, li, td, ...) or that cannot nest (a).
 int estimate_nesting(std::string_view html) {
@@ -196,9 +211,9 @@ int estimate_nesting(std::string_view html) {
       continue;
     }
     if (std::find(kRawText.begin(), kRawText.end(), name) != kRawText.end()) {
-      const size_t close = lower_ascii(html.substr(stop)).find("</" + name);  // rare: a copy per raw-text element
-      if (close == std::string::npos) break;
-      i = stop + close;
+      const size_t close = find_end_tag(html, name, stop);
+      if (close == std::string_view::npos) break;
+      i = close;
       continue;
     }
     if (std::find(kNotCounted.begin(), kNotCounted.end(), name) != kNotCounted.end()) continue;

@@ -88,6 +88,14 @@ TEST(ExtractHtml, DeepNestingIsALimitErrorNotACrash) {
   EXPECT_EQ(doc.blocks.size(), 10000u);
 }
 
+TEST(ExtractHtml, TagsInsideScriptsAndCommentsDoNotNest) {
+  std::string divs;
+  for (int i = 0; i < 1000; ++i) divs += "<div>";
+  const ExtractedDocument doc = extract_ok(
+      "<html><head><SCRIPT>var s = '" + divs + "';</Script><!-- " + divs + " --></head><body><p>ok</p>", "s.html");
+  EXPECT_EQ(doc.text, "ok");
+}
+
 TEST(ExtractHtml, NestingJustBelowTheLimitIsRead) {
   ExtractLimits limits;
   limits.max_nesting = 2000;
