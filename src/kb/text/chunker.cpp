@@ -193,8 +193,8 @@ struct Unit {
   int tokens = 0;             // tokens (exact for a whole block, estimated from its block's tokenization otherwise)
   int block_tokens = 0;       // tokens of the unit's whole block
   int page = 0;
-  uint32_t path = 0;       // index into the section paths
-  int heading_level = 0;   // > 0 for a heading's units
+  uint32_t path = 0;      // index into the section paths
+  int heading_level = 0;  // > 0 for a heading's units
   bool block_first = false;
   bool section_break = false;  // the first unit of a heading that starts a new chunk
 };
@@ -223,7 +223,8 @@ class Tokenizer {
 // The first token that must not be in the piece is spans[idx + budget]; cut at the last token start before it that is
 // a code point boundary, else (a byte-level tokenizer splitting characters) at a code point boundary inside the
 // token, else after one code point. Returns a position in (from, limit].
-size_t choose_cut(std::string_view text, const TokenSpans& spans, size_t idx, size_t budget, size_t from, size_t limit) {
+size_t choose_cut(std::string_view text, const TokenSpans& spans, size_t idx, size_t budget, size_t from,
+                  size_t limit) {
   const size_t t = idx + budget;
   for (size_t k = t; k > idx; --k) {
     const size_t p = spans[k].first;
@@ -416,9 +417,10 @@ class Packer {
   }
 
   static size_t tokens_before(const TokenSpans& spans, size_t pos) {
-    return static_cast<size_t>(std::lower_bound(spans.begin(), spans.end(), pos,
-                                                [](const std::pair<size_t, size_t>& s, size_t p) { return s.first < p; }) -
-                               spans.begin());
+    return static_cast<size_t>(
+        std::lower_bound(spans.begin(), spans.end(), pos,
+                         [](const std::pair<size_t, size_t>& s, size_t p) { return s.first < p; }) -
+        spans.begin());
   }
 
   // The largest k in (i, j) whose units [i, k) fit by the chunk's own tokenization (i + 1 when none does).
@@ -470,8 +472,8 @@ class Packer {
     const size_t count = spans.size();
     auto tokens_from = [&](size_t p) { return count - tokens_before(spans, p); };
     // Sentence starts can only lie where at most `limit` tokens remain.
-    const size_t scan_from =
-        std::max(min_start, count > static_cast<size_t>(limit) ? spans[count - static_cast<size_t>(limit)].first : start);
+    const size_t scan_from = std::max(
+        min_start, count > static_cast<size_t>(limit) ? spans[count - static_cast<size_t>(limit)].first : start);
     std::optional<size_t> best;
     auto consider = [&](size_t p) {
       if (p >= min_start && p < end && tokens_from(p) <= static_cast<size_t>(limit) && (!best || p < *best)) best = p;

@@ -93,8 +93,8 @@ class NormalizedText {
     const size_t dst_base = text_.size();
     icu::StringByteSink<std::string> sink(&text_);
     icu::Edits edits;
-    norm.normalizeUTF8(0, icu::StringPiece(original_.data() + start, static_cast<int32_t>(end - start)), sink,
-                       &edits, status);
+    norm.normalizeUTF8(0, icu::StringPiece(original_.data() + start, static_cast<int32_t>(end - start)), sink, &edits,
+                       status);
     check_icu(status, "normalizeUTF8");
     icu::Edits::Iterator it = edits.getFineIterator();
     while (it.next(status)) {
@@ -103,7 +103,8 @@ class NormalizedText {
       if (span.dst_len == 0) continue;  // deleted (default ignorables): nothing in the output maps to it
       // Merge byte-aligned neighbours: English text is then one span, not one per capital letter.
       if (!spans_.empty() && spans_.back().aligned() && span.aligned() &&
-          spans_.back().src + spans_.back().src_len == span.src && spans_.back().dst + spans_.back().dst_len == span.dst) {
+          spans_.back().src + spans_.back().src_len == span.src &&
+          spans_.back().dst + spans_.back().dst_len == span.dst) {
         spans_.back().src_len += span.src_len;
         spans_.back().dst_len += span.dst_len;
       } else {
@@ -114,8 +115,8 @@ class NormalizedText {
   }
 
   const EditSpan& span_at(size_t dst) const {
-    auto it = std::upper_bound(spans_.begin(), spans_.end(), dst,
-                               [](size_t d, const EditSpan& s) { return d < s.dst; });
+    auto it =
+        std::upper_bound(spans_.begin(), spans_.end(), dst, [](size_t d, const EditSpan& s) { return d < s.dst; });
     return *(it - 1);  // spans cover the output from 0 without holes; dst < text_.size()
   }
 
@@ -176,9 +177,8 @@ std::string fold_latin_diacritics(std::string_view term) {
   const icu::Normalizer2* nfd = icu::Normalizer2::getNFDInstance(status);
   const icu::Normalizer2* nfc = icu::Normalizer2::getNFCInstance(status);
   check_icu(status, "getNFDInstance");
-  const icu::UnicodeString decomposed =
-      nfd->normalize(icu::UnicodeString::fromUTF8(icu::StringPiece(term.data(), static_cast<int32_t>(term.size()))),
-                     status);
+  const icu::UnicodeString decomposed = nfd->normalize(
+      icu::UnicodeString::fromUTF8(icu::StringPiece(term.data(), static_cast<int32_t>(term.size()))), status);
   check_icu(status, "NFD");
   icu::UnicodeString kept;
   bool after_latin = false;

@@ -92,7 +92,8 @@ std::string sentences(int n, int words, const std::string& tag = "w") {
   std::string s;
   for (int i = 0; i < n; ++i) {
     if (i) s += ' ';
-    for (int w = 0; w < words - 1; ++w) s += tag + std::to_string(i) + "x" + std::to_string(w) + (w + 2 < words ? " " : "");
+    for (int w = 0; w < words - 1; ++w)
+      s += tag + std::to_string(i) + "x" + std::to_string(w) + (w + 2 < words ? " " : "");
     s += ".";  // words - 1 words + the period = `words` tokens
   }
   return s;
@@ -167,7 +168,7 @@ TEST(Chunker, HeadingFollowedBySubheadingStaysTogether) {
   ASSERT_EQ(chunks.size(), 3u);
   EXPECT_EQ(slice(d.text, chunks[0]), "# Guide\n\nStart\n\nText here.");
   EXPECT_EQ(chunks[0].section, "Guide > Start");  // markers dropped from titles
-  EXPECT_EQ(slice(d.text, chunks[1]), "Empty");     // a heading with nothing under it is its own chunk
+  EXPECT_EQ(slice(d.text, chunks[1]), "Empty");   // a heading with nothing under it is its own chunk
   EXPECT_EQ(chunks[2].section, "Next");
 }
 
@@ -243,11 +244,12 @@ TEST(Chunker, ASentenceOverTheBudgetSplitsAtTokenBoundaries) {
   const auto chunks = chunk_document(d.text, d.blocks, word_tokens, opt);
   ASSERT_EQ(chunks.size(), 7u);  // 102 tokens
   for (const Chunk& c : chunks) {
-    EXPECT_TRUE(c.start == 0 || d.text[c.start - 1] == ' ');              // never inside a word
+    EXPECT_TRUE(c.start == 0 || d.text[c.start - 1] == ' ');  // never inside a word
     EXPECT_TRUE(c.end == d.text.size() || d.text[c.end] == ' ');
   }
-  EXPECT_EQ(slice(d.text, chunks[0]), "word0 word1 word2 word3 word4 word5 word6 word7 word8 word9 word10 word11 "
-                                      "word12 word13 word14 word15");
+  EXPECT_EQ(slice(d.text, chunks[0]),
+            "word0 word1 word2 word3 word4 word5 word6 word7 word8 word9 word10 word11 "
+            "word12 word13 word14 word15");
   check_invariants(d.text, chunks, word_tokens, opt, d.blocks);
 }
 
@@ -396,8 +398,8 @@ TEST(Chunker, TokenizerDisagreeingWithItselfStillKeepsTheBudget) {
 // ---- random documents ----
 
 std::string random_sentence(std::mt19937& rng) {
-  static const char* pieces[] = {"alpha", "beta", "Gamma", "42", "合同", "条款", "😀", "カタカナ", "é", "x",
-                                 ",",     "(",    "-",     "",   "長い", "🇯🇵", "ß",        "\t",  "a.b"};
+  static const char* pieces[] = {"alpha", "beta", "Gamma", "42", "合同", "条款", "😀", "カタカナ", "é",  "x",
+                                 ",",     "(",    "-",     "",   "長い", "🇯🇵",   "ß", "\t",       "a.b"};
   std::string s;
   const int n = std::uniform_int_distribution<int>(0, 30)(rng);
   for (int i = 0; i < n; ++i) {

@@ -13,7 +13,9 @@ namespace {
 
 using Terms = std::vector<std::string>;
 
-bool contains(const Terms& terms, const std::string& t) { return std::find(terms.begin(), terms.end(), t) != terms.end(); }
+bool contains(const Terms& terms, const std::string& t) {
+  return std::find(terms.begin(), terms.end(), t) != terms.end();
+}
 
 TEST(KeywordTerms, EnglishWordsAreFoldedAndPunctuationDropped) {
   EXPECT_EQ(keyword_terms("Hello, World! It's 2024 -- e-mail me."),
@@ -87,7 +89,9 @@ TEST(KeywordTerms, SpansPointIntoTheOriginalText) {
 }
 
 TEST(KeywordTerms, InvalidUtf8IsASeparator) {
-  const std::string text = "abc\xff\xfe" "def \xe5\x90";  // a truncated 合 at the end
+  const std::string text =
+      "abc\xff\xfe"
+      "def \xe5\x90";  // a truncated 合 at the end
   EXPECT_EQ(keyword_terms(text), (Terms{"abc", "def"}));
 }
 
@@ -104,7 +108,8 @@ TEST(KeywordTerms, IndexTextIsSpaceSeparatedTerms) {
 
 TEST(KeywordTerms, MatchQueryQuotesEveryTermAndOrsThem) {
   EXPECT_EQ(keyword_match_query("合同 fox"), "\"合同\" OR \"fox\"");
-  EXPECT_EQ(keyword_match_query("fox AND dog OR NOT cat"), "\"fox\" OR \"and\" OR \"dog\" OR \"or\" OR \"not\" OR \"cat\"");
+  EXPECT_EQ(keyword_match_query("fox AND dog OR NOT cat"),
+            "\"fox\" OR \"and\" OR \"dog\" OR \"or\" OR \"not\" OR \"cat\"");
   EXPECT_EQ(keyword_match_query("fox fox FOX"), "\"fox\"");
   EXPECT_EQ(keyword_match_query("\" * ^ : ( ) -"), "");
   EXPECT_EQ(keyword_match_query("a b c d", 2), "\"a\" OR \"b\"");
@@ -194,7 +199,7 @@ TEST(KeywordTermsFts5, ChineseWordFindsLongerRunsAndRanksFullMatchesFirst) {
   EXPECT_EQ(t.search("CONTRACT"), (std::vector<int64_t>{4}));
   EXPECT_EQ(t.search("ｺｰﾋｰ"), (std::vector<int64_t>{6}));
   EXPECT_EQ(t.search("私"), (std::vector<int64_t>{6}));  // one character: the documents' unigrams
-  EXPECT_EQ(t.search("好").size(), 2u);                 // 好き and 很好
+  EXPECT_EQ(t.search("好").size(), 2u);                  // 好き and 很好
   EXPECT_TRUE(t.search("条约").empty());
 }
 
@@ -202,10 +207,10 @@ TEST(KeywordTermsFts5, HostileQueriesNeverError) {
   Fts5Table t;
   t.add(1, "near and or not terms body fox");
   t.add(2, "something else entirely");
-  const std::string hostile[] = {"\"",           "\"\"",         "fox*",         "NEAR(fox body, 2)", "terms:fox",
-                                 "{terms}: fox", "a\" OR \"b",   "-fox",         "^fox",              "fox AND",
-                                 "OR",           "NOT fox",      "AND OR NOT",   "(",                 ")",
-                                 "fox + body",   "col:\"x\"*",   "\\\"; DROP",   "NEAR",              "'"};
+  const std::string hostile[] = {"\"",         "\"\"", "fox*", "NEAR(fox body, 2)", "terms:fox",  "{terms}: fox",
+                                 "a\" OR \"b", "-fox", "^fox", "fox AND",           "OR",         "NOT fox",
+                                 "AND OR NOT", "(",    ")",    "fox + body",        "col:\"x\"*", "\\\"; DROP",
+                                 "NEAR",       "'"};
   for (const std::string& q : hostile) {
     const auto rows = t.search(q);
     EXPECT_TRUE(rows.empty() || rows[0] != -1) << q << " -> " << keyword_match_query(q);
