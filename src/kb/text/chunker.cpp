@@ -377,7 +377,7 @@ class Packer {
         i = next;
         continue;
       }
-      emit(start, units_[j - 1].end, i, j, overlap, spans);
+      emit(start, units_[j - 1].end, std::span<const Unit>(units_).subspan(i, j - i), overlap, spans);
       overlap = j < units_.size() ? next_overlap(start, units_[j - 1].end, i, j, j, spans) : std::nullopt;
       i = j;
     }
@@ -446,9 +446,7 @@ class Packer {
     }
     Unit head_unit = u;
     head_unit.end = head_end;
-    std::swap(units_[i], head_unit);
-    emit(units_[i].start, head_end, i, i + 1, std::nullopt, head);
-    std::swap(units_[i], head_unit);
+    emit(head_unit.start, head_end, std::span<const Unit>(&head_unit, 1), std::nullopt, head);
     u.start = skip_space(t_, cut, u.end);
     u.tokens = std::max(1, u.tokens - static_cast<int>(head.size()));
     u.block_first = false;
@@ -505,22 +503,23 @@ class Packer {
     return Overlap{*best, static_cast<int>(tokens_from(*best)), page};
   }
 
-  void emit(size_t start, size_t end, size_t i, size_t j, const std::optional<Overlap>& overlap,
+  // Appends the chunk text[start, end) made of `units` (and the overlap before them).
+  void emit(size_t start, size_t end, std::span<const Unit> units, const std::optional<Overlap>& overlap,
             const TokenSpans& spans) {
     Chunk c;
     c.start = start;
     c.end = end;
     c.start_cp = starts_.at(start);
     c.end_cp = ends_.at(end);
-    c.page_first = overlap ? overlap->page : units_[i].page;
+    c.page_first = overlap ? overlap->page : units.front().page;
     c.page_last = c.page_first;
-    uint32_t path = units_[j - 1].path;
+    uint32_t path = units.back().path;
     bool path_found = false;
-    for (size_t k = i; k < j; ++k) {
-      c.page_first = std::min(c.page_first, units_[k].page);
-      c.page_last = std::max(c.page_last, units_[k].page);
-      if (!path_found && units_[k].heading_level == 0) {
-        path = units_[k].path;
+    for (const Unit& u : units) {
+      c.page_first = std::min(c.page_first, u.page);
+      c.page_last = std::max(c.page_last, u.page);
+      if (!path_found && u.heading_level == 0) {
+        path = u.path;
         path_found = true;
       }
     }

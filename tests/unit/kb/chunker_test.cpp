@@ -17,6 +17,23 @@ namespace {
 
 bool is_space(char c) { return c == ' ' || c == '\n' || c == '\t' || c == '\r'; }
 bool is_word(unsigned char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); }
+// Whitespace the chunker may leave between chunks: ASCII, NBSP, the ideographic space (bytes it spans at p, or 0).
+size_t space_len(std::string_view t, size_t p) {
+  if (is_space(t[p])) return 1;
+  if (t.substr(p, 2) == "\u00a0") return 2;
+  if (t.substr(p, 3) == "\u3000") return 3;
+  return 0;
+}
+
+// Asserts text[from, to) is only whitespace.
+void expect_blank(std::string_view text, size_t from, size_t to) {
+  for (size_t p = from; p < to;) {
+    const size_t n = space_len(text, p);
+    ASSERT_GT(n, 0u) << "uncovered byte at " << p;
+    p += n;
+  }
+}
+
 size_t utf8_len(unsigned char c) { return c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4; }
 
 // One token per ASCII word, per ASCII punctuation character and per non-ASCII code point; whitespace is free.
@@ -59,6 +76,14 @@ TokenSpans byte_pair_tokens(std::string_view t) {
     }
   }
   return out;
+}
+
+// A tokenizer that adds a token at the start of whatever it is given (like a BOS): a sentence counted inside its
+// block has one token less than on its own, so chunks must be checked and cut again.
+TokenSpans bos_word_tokens(std::string_view t) {
+  TokenSpans s = word_tokens(t);
+  s.insert(s.begin(), {0, 0});
+  return s;
 }
 
 ChunkOptions opts(int chunk_tokens, int overlap_tokens) {
@@ -127,10 +152,10 @@ void check_invariants(std::string_view text, const std::vector<Chunk>& chunks, c
       EXPECT_GT(c.end, chunks[k - 1].end);
     }
     // Coverage: nothing but whitespace between what the chunks so far covered and this chunk.
-    for (size_t p = covered_to; p < c.start; ++p) ASSERT_TRUE(is_space(text[p])) << "uncovered byte at " << p;
+    expect_blank(text, covered_to, c.start);
     covered_to = std::max(covered_to, c.end);
   }
-  for (size_t p = covered_to; p < text.size(); ++p) ASSERT_TRUE(is_space(text[p])) << "uncovered byte at " << p;
+  expect_blank(text, covered_to, text.size());
   // A chunk never overlaps back over a heading that starts a section.
   for (const Block& b : blocks) {
     if (b.kind != Block::Kind::kHeading || b.level > opt.section_break_level) continue;
@@ -395,11 +420,44 @@ TEST(Chunker, TokenizerDisagreeingWithItselfStillKeepsTheBudget) {
   check_invariants(d.text, chunks, tok, opt, d.blocks);
 }
 
+TEST(Chunker, ASentenceLongerOnItsOwnThanInItsBlockIsCutAgain) {
+  std::string s;
+  for (int i = 0; i < 30; ++i) s.append("w").append(std::to_string(i)).append(" ");
+  Doc d;
+  d.para("Short one. " + s + "end. Tail here.");
+  const ChunkOptions opt = opts(16, 4);
+  const auto chunks = chunk_document(d.text, d.blocks, bos_word_tokens, opt);
+  ASSERT_GE(chunks.size(), 3u);
+  check_invariants(d.text, chunks, bos_word_tokens, opt, d.blocks);
+}
+
+TEST(Chunker, HugeSentencesLongTitlesAndUnicodeSpaces) {
+  std::string huge;  // 300 KB without a sentence end: the tokenizer sees it in slices of at most 64 KiB
+  while (huge.size() < 300000) huge += "合同 word\u00a0";
+  std::string title(300, 'T');
+  Doc d;
+  d.heading(1, title).para(huge + "\u3000").para("\u3000 indented\u00a0");
+  const ChunkOptions opt = opts(512, 64);
+  size_t max_call_bytes = 0;
+  const TokenizeFn tok = [&](std::string_view t) {
+    max_call_bytes = std::max(max_call_bytes, t.size());
+    return word_tokens(t);
+  };
+  const auto chunks = chunk_document(d.text, d.blocks, tok, opt);
+  EXPECT_LE(max_call_bytes, 64u * 1024);
+  ASSERT_GT(chunks.size(), 100u);
+  EXPECT_EQ(chunks[0].section, std::string(200, 'T'));    // titles are capped
+  const std::string last = slice(d.text, chunks.back());  // the small last block merged, spaces trimmed
+  EXPECT_TRUE(last.ends_with("word\u00a0\u3000\n\n\u3000 indented")) << last;
+  check_invariants(d.text, chunks, tok, opt, d.blocks);
+}
+
 // ---- random documents ----
 
 std::string random_sentence(std::mt19937& rng) {
-  static const char* pieces[] = {"alpha", "beta", "Gamma", "42", "合同", "条款", "😀", "カタカナ", "é",  "x",
-                                 ",",     "(",    "-",     "",   "長い", "🇯🇵",   "ß", "\t",       "a.b"};
+  static const char* pieces[] = {"alpha",    "beta", "Gamma", "42", "合同", "条款",   "😀",
+                                 "カタカナ", "é",    "x",     ",",  "(",    "-",      "",
+                                 "長い",     "🇯🇵",   "ß",     "\t", "a.b",  "\u00a0", "\u3000"};
   std::string s;
   const int n = std::uniform_int_distribution<int>(0, 30)(rng);
   for (int i = 0; i < n; ++i) {
@@ -434,7 +492,8 @@ TEST(Chunker, RandomDocumentsKeepTheInvariants) {
     opt.chunk_tokens = std::uniform_int_distribution<int>(kMinChunkTokens, 80)(rng);
     opt.overlap_tokens = std::uniform_int_distribution<int>(0, opt.chunk_tokens - 1)(rng);
     opt.section_break_level = 1 + rng() % 6;
-    const TokenizeFn tok = doc % 2 ? TokenizeFn(byte_pair_tokens) : TokenizeFn(word_tokens);
+    const TokenizeFn tokenizers[] = {word_tokens, byte_pair_tokens, bos_word_tokens};
+    const TokenizeFn& tok = tokenizers[doc % 3];
     SCOPED_TRACE("document " + std::to_string(doc) + " budget " + std::to_string(opt.chunk_tokens) + " overlap " +
                  std::to_string(opt.overlap_tokens));
     const auto chunks = chunk_document(d.text, d.blocks, tok, opt);
