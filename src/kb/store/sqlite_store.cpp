@@ -49,18 +49,24 @@ FilterSql filter_sql(const SearchFilter& filter, int first_param) {
   FilterSql out;
   auto param = [&](std::string value) {
     out.params.push_back(std::move(value));
-    return "?" + std::to_string(first_param + static_cast<int>(out.params.size()) - 1);
+    std::string name = "?";
+    name += std::to_string(first_param + static_cast<int>(out.params.size()) - 1);
+    return name;
   };
   if (!filter.document_ids.empty()) {
     std::string ids = "[";
     for (size_t i = 0; i < filter.document_ids.size(); ++i) {
-      ids += (i ? "," : "") + std::to_string(filter.document_ids[i]);
+      if (i) ids += ',';
+      ids += std::to_string(filter.document_ids[i]);
     }
     out.sql += " AND d.id IN (SELECT value FROM json_each(" + param(ids + "]") + "))";
   }
   if (!filter.formats.empty()) {
     std::string formats = "[";
-    for (size_t i = 0; i < filter.formats.size(); ++i) formats += (i ? "," : "") + json_string(filter.formats[i]);
+    for (size_t i = 0; i < filter.formats.size(); ++i) {
+      if (i) formats += ',';
+      formats += json_string(filter.formats[i]);
+    }
     out.sql += " AND d.format IN (SELECT value FROM json_each(" + param(formats + "]") + "))";
   }
   for (const auto& [key, value] : filter.metadata_equals) {
@@ -618,7 +624,10 @@ std::vector<Chunk> SqliteStore::get_chunks(std::span<const int64_t> chunk_ids) {
 std::vector<std::pair<int64_t, Document>> SqliteStore::documents_for_contents(std::span<const int64_t> content_ids,
                                                                              const SearchFilter& filter) {
   std::string ids = "[";
-  for (size_t i = 0; i < content_ids.size(); ++i) ids += (i ? "," : "") + std::to_string(content_ids[i]);
+  for (size_t i = 0; i < content_ids.size(); ++i) {
+    if (i) ids += ',';
+    ids += std::to_string(content_ids[i]);
+  }
   ids += "]";
   const FilterSql where = filter_sql(filter, 2);
   std::lock_guard lock(mutex_);
@@ -830,7 +839,10 @@ std::vector<std::string> SqliteStore::check_integrity() {
   for (const auto& [what, sql] : checks) {
     Stmt s = db_->prepare(std::string(sql) + " LIMIT 20");
     std::string ids;
-    while (s.step()) ids += (ids.empty() ? "" : ", ") + std::to_string(s.i64(0));
+    while (s.step()) {
+      if (!ids.empty()) ids += ", ";
+      ids += std::to_string(s.i64(0));
+    }
     if (!ids.empty()) problems.push_back(std::string(what) + ": " + ids);
   }
   // FTS5's own check of its index against the chunks table (external content).
