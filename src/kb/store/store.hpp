@@ -178,7 +178,7 @@ class Store {
   //! another name: the document is indexed at once (kSharedContent, replacing this name's previous version in the
   //! same transaction). Otherwise a pending document (kCreated/kRetry); the name's indexed version, if any, stays
   //! searchable until the new one commits. A pending or failed version of the name with other content is
-  //! superseded (its row is reused). Errors: kInvalidInput for an unknown collection, bad name, sha256 or metadata.
+  //! dropped (a commit still running for it then fails with kInvalidInput). Errors: kInvalidInput for an unknown collection, bad name, sha256 or metadata.
   virtual Registration register_document(int64_t collection_id, const DocumentDraft& draft) = 0;
 
   //! Makes a pending document indexed: stores its text, chunks, vectors and keyword rows, removes the name's
