@@ -24,8 +24,8 @@ std::unique_ptr<VectorIndex> open_vector_index(Store& store, const Collection& c
     size_t reconciled = 0;
     const int64_t saved_seq = index->load(index_path, &reconciled);
     if (saved_seq < 0) {
-      r.reason = std::filesystem::exists(index_path) ? "saved graph unreadable or not for this collection"
-                                                     : "no saved graph";
+      r.reason =
+          std::filesystem::exists(index_path) ? "saved graph unreadable or not for this collection" : "no saved graph";
     } else if (reconciled * 2 > index->size()) {
       r.reason = "saved graph mostly stale (" + std::to_string(reconciled) + " labels differ)";
     } else if (reconciled > 0 || saved_seq != seq) {
@@ -55,10 +55,9 @@ size_t refresh_vector_index(Store& store, int64_t collection_id, VectorIndex& in
     if (changes.empty()) break;
     for (const VectorChange& change : changes) {
       if (change.added) {
-        store.scan_vector_range(collection_id, change.first_chunk_id, change.last_chunk_id,
-                                [&](const StoredVector& v) {
-                                  if (!index.contains(v.chunk_id)) index.add(v);
-                                });
+        store.scan_vector_range(collection_id, change.first_chunk_id, change.last_chunk_id, [&](const StoredVector& v) {
+          if (!index.contains(v.chunk_id)) index.add(v);
+        });
       } else {
         for (int64_t id = change.first_chunk_id; id <= change.last_chunk_id; ++id) index.remove(id);
       }

@@ -87,8 +87,8 @@ Stmt SqliteDb::prepare(const std::string& sql) {
   auto it = statements_.find(sql);
   if (it == statements_.end()) {
     sqlite3_stmt* stmt = nullptr;
-    const int rc = sqlite3_prepare_v3(db_, sql.c_str(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
-                                      &stmt, nullptr);
+    const int rc =
+        sqlite3_prepare_v3(db_, sql.c_str(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
     if (rc != SQLITE_OK) fail(rc, sql);
     it = statements_.emplace(sql, stmt).first;
   }
@@ -113,8 +113,7 @@ void SqliteDb::fail(int rc, std::string_view what) {
   switch (primary) {
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
-      throw LimitError("knowledge-base database " + path_ +
-                       " is busy: another process is writing to it; retry later");
+      throw LimitError("knowledge-base database " + path_ + " is busy: another process is writing to it; retry later");
     case SQLITE_NOTADB:
     case SQLITE_CORRUPT:
       throw IoError("knowledge-base database " + path_ + " is corrupt or not a SQLite database: " + detail);

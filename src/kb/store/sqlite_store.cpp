@@ -160,8 +160,8 @@ void validate_settings(const CollectionSettings& s) {
   if (s.name.empty() || s.name.size() > 128) throw Error("collection name must have 1 to 128 bytes");
   if (s.model.dimensions <= 0) throw Error("collection '" + s.name + "': model dimensions must be positive");
   if (s.dimensions <= 0 || s.dimensions > s.model.dimensions) {
-    throw Error("collection '" + s.name + "': dimensions must be 1.." + std::to_string(s.model.dimensions) +
-                ", got " + std::to_string(s.dimensions));
+    throw Error("collection '" + s.name + "': dimensions must be 1.." + std::to_string(s.model.dimensions) + ", got " +
+                std::to_string(s.dimensions));
   }
   if (s.chunk_tokens <= 0) throw Error("collection '" + s.name + "': chunk size must be positive");
   if (s.overlap_tokens < 0 || s.overlap_tokens >= s.chunk_tokens) {
@@ -413,12 +413,10 @@ Document SqliteStore::commit_document(int64_t document_id, const DocumentContent
   if (!content_id) {
     const size_t n_chunks = content.chunks.size();
     if (content.vectors.size() != n_chunks * dims) {
-      throw Error("document '" + doc.name + "': " + std::to_string(content.vectors.size()) +
-                  " vector values for " + std::to_string(n_chunks) + " chunks of " + std::to_string(dims) +
-                  " dimensions");
+      throw Error("document '" + doc.name + "': " + std::to_string(content.vectors.size()) + " vector values for " +
+                  std::to_string(n_chunks) + " chunks of " + std::to_string(dims) + " dimensions");
     }
-    db_->prepare(
-           "INSERT INTO contents (collection_id, sha256, text, pages, chunk_count) VALUES (?1, ?2, ?3, ?4, ?5)")
+    db_->prepare("INSERT INTO contents (collection_id, sha256, text, pages, chunk_count) VALUES (?1, ?2, ?3, ?4, ?5)")
         .bind(1, doc.collection_id)
         .bind(2, doc.sha256)
         .bind(3, content.text)
@@ -432,14 +430,14 @@ Document SqliteStore::commit_document(int64_t document_id, const DocumentContent
       const ChunkInput& c = content.chunks[i];
       if (c.byte_start < 0 || c.byte_start > c.byte_end || c.byte_end > text_bytes || c.cp_start < 0 ||
           c.cp_start > c.cp_end) {
-        throw Error("document '" + doc.name + "': chunk " + std::to_string(i) + " [" +
-                    std::to_string(c.byte_start) + ", " + std::to_string(c.byte_end) +
-                    ") lies outside its text of " + std::to_string(text_bytes) + " bytes");
+        throw Error("document '" + doc.name + "': chunk " + std::to_string(i) + " [" + std::to_string(c.byte_start) +
+                    ", " + std::to_string(c.byte_end) + ") lies outside its text of " + std::to_string(text_bytes) +
+                    " bytes");
       }
       const std::span<const float> vec(content.vectors.data() + i * dims, dims);
       for (float v : vec) {
-        if (!std::isfinite(v)) throw Error("document '" + doc.name + "': chunk " + std::to_string(i) +
-                                           " has a non-finite vector value");
+        if (!std::isfinite(v))
+          throw Error("document '" + doc.name + "': chunk " + std::to_string(i) + " has a non-finite vector value");
       }
       if (static_cast<int>(i) == fail_after_chunks_) throw IoError("injected storage failure (test)");
       db_->prepare(
@@ -495,8 +493,7 @@ Document SqliteStore::commit_document(int64_t document_id, const DocumentContent
       db_->prepare("DELETE FROM documents WHERE id = ?1").bind(1, old_id).run();
     }
   }
-  db_->prepare(
-         "UPDATE documents SET status = 'indexed', error = '', content_id = ?2, updated_ms = ?3 WHERE id = ?1")
+  db_->prepare("UPDATE documents SET status = 'indexed', error = '', content_id = ?2, updated_ms = ?3 WHERE id = ?1")
       .bind(1, document_id)
       .bind(2, *content_id)
       .bind(3, now_ms())
@@ -622,7 +619,7 @@ std::vector<Chunk> SqliteStore::get_chunks(std::span<const int64_t> chunk_ids) {
 }
 
 std::vector<std::pair<int64_t, Document>> SqliteStore::documents_for_contents(std::span<const int64_t> content_ids,
-                                                                             const SearchFilter& filter) {
+                                                                              const SearchFilter& filter) {
   std::string ids = "[";
   for (size_t i = 0; i < content_ids.size(); ++i) {
     if (i) ids += ',';
@@ -632,8 +629,8 @@ std::vector<std::pair<int64_t, Document>> SqliteStore::documents_for_contents(st
   const FilterSql where = filter_sql(filter, 2);
   std::lock_guard lock(mutex_);
   Stmt s = db_->prepare(std::string(kDocumentSelect) +
-                        "WHERE d.content_id IN (SELECT value FROM json_each(?1)) AND d.status = 'indexed'" +
-                        where.sql + " ORDER BY d.content_id, d.id");
+                        "WHERE d.content_id IN (SELECT value FROM json_each(?1)) AND d.status = 'indexed'" + where.sql +
+                        " ORDER BY d.content_id, d.id");
   s.bind(1, ids);
   bind_params(s, where, 2);
   std::vector<std::pair<int64_t, Document>> out;

@@ -57,7 +57,7 @@ class SqliteStore final : public Store {
   std::vector<Chunk> content_chunks(int64_t content_id) override;
   std::vector<Chunk> get_chunks(std::span<const int64_t> chunk_ids) override;
   std::vector<std::pair<int64_t, Document>> documents_for_contents(std::span<const int64_t> content_ids,
-                                                                  const SearchFilter& filter) override;
+                                                                   const SearchFilter& filter) override;
   std::vector<int64_t> filter_chunk_ids(int64_t collection_id, const SearchFilter& filter) override;
 
   int64_t scan_vectors(int64_t collection_id, const std::function<void(const StoredVector&)>& fn) override;

@@ -24,7 +24,7 @@ namespace qembed::kb {
 //! How a collection's vectors are stored. kInt8 keeps per-vector symmetric int8 codes plus a scale for search, and
 //! the f16 originals for rescoring (read from the store only for the top candidates).
 enum class VectorType { kF32, kF16, kInt8 };
-const char* vector_type_name(VectorType type);                     //!< "f32", "f16", "int8"
+const char* vector_type_name(VectorType type);                       //!< "f32", "f16", "int8"
 std::optional<VectorType> parse_vector_type(std::string_view name);  //!< inverse of vector_type_name
 
 enum class DocumentStatus { kPending, kIndexed, kFailed };
@@ -156,8 +156,7 @@ struct StoredVector {
 
 //! Row counts of every kind of stored thing: a test that deletes everything expects all zeros (except collections).
 struct StoreCounts {
-  int64_t collections = 0, documents = 0, contents = 0, chunks = 0, vectors = 0, keyword_rows = 0,
-          pending_sources = 0;
+  int64_t collections = 0, documents = 0, contents = 0, chunks = 0, vectors = 0, keyword_rows = 0, pending_sources = 0;
   bool operator==(const StoreCounts&) const = default;
 };
 
@@ -178,7 +177,8 @@ class Store {
   //! another name: the document is indexed at once (kSharedContent, replacing this name's previous version in the
   //! same transaction). Otherwise a pending document (kCreated/kRetry); the name's indexed version, if any, stays
   //! searchable until the new one commits. A pending or failed version of the name with other content is
-  //! dropped (a commit still running for it then fails with kInvalidInput). Errors: kInvalidInput for an unknown collection, bad name, sha256 or metadata.
+  //! dropped (a commit still running for it then fails with kInvalidInput). Errors: kInvalidInput for an unknown
+  //! collection, bad name, sha256 or metadata.
   virtual Registration register_document(int64_t collection_id, const DocumentDraft& draft) = 0;
 
   //! Makes a pending document indexed: stores its text, chunks, vectors and keyword rows, removes the name's
@@ -217,7 +217,7 @@ class Store {
   virtual std::vector<Chunk> get_chunks(std::span<const int64_t> chunk_ids) = 0;
   //! Indexed documents referencing each content that match `filter`, as (content_id, document) pairs.
   virtual std::vector<std::pair<int64_t, Document>> documents_for_contents(std::span<const int64_t> content_ids,
-                                                                          const SearchFilter& filter) = 0;
+                                                                           const SearchFilter& filter) = 0;
   //! Sorted ids of the collection's chunks that belong to an indexed document matching `filter`.
   virtual std::vector<int64_t> filter_chunk_ids(int64_t collection_id, const SearchFilter& filter) = 0;
 

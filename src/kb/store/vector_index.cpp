@@ -221,7 +221,8 @@ std::vector<uint8_t> VectorIndex::hnsw_point(size_t slot) const {
 
 void VectorIndex::hnsw_add_locked(size_t slot) {
   auto& graph = *hnsw_->graph;
-  if (graph.cur_element_count >= graph.max_elements_) graph.resizeIndex(std::max<size_t>(1024, graph.max_elements_ * 2));
+  if (graph.cur_element_count >= graph.max_elements_)
+    graph.resizeIndex(std::max<size_t>(1024, graph.max_elements_ * 2));
   graph.addPoint(hnsw_point(slot).data(), static_cast<hnswlib::labeltype>(labels_[slot]));
 }
 
@@ -275,14 +276,16 @@ std::vector<VectorHit> VectorIndex::exact_locked(std::span<const float> query, s
   auto scan = [&](size_t begin, size_t end, MinHeap& heap) {
     for (size_t i = begin; i < end; ++i) {
       const size_t slot = allowed ? slots[i] : i;
-      const float score = type_ == VectorType::kInt8
-                              ? query_scale * scales_[slot] *
-                                    static_cast<float>(dot_int8(query_codes.data(), codes_.data() + slot * dims_, dims_))
-                              : dot_f32(query.data(), rows_.data() + slot * dims_, dims_);
+      const float score =
+          type_ == VectorType::kInt8
+              ? query_scale * scales_[slot] *
+                    static_cast<float>(dot_int8(query_codes.data(), codes_.data() + slot * dims_, dims_))
+              : dot_f32(query.data(), rows_.data() + slot * dims_, dims_);
       push_top_k(heap, k, score, labels_[slot]);
     }
   };
-  const size_t threads = std::clamp<size_t>(static_cast<size_t>(std::max(n_threads, 1)), 1, std::max<size_t>(1, n / 4096));
+  const size_t threads =
+      std::clamp<size_t>(static_cast<size_t>(std::max(n_threads, 1)), 1, std::max<size_t>(1, n / 4096));
   std::vector<MinHeap> heaps(threads);
   if (threads == 1) {
     scan(0, n, heaps[0]);
@@ -342,8 +345,8 @@ std::vector<VectorHit> VectorIndex::search(std::span<const float> query, const V
   if (options.k == 0) throw Error("vector search: k must be positive");
   std::shared_lock lock(mutex_);
   const bool int8 = type_ == VectorType::kInt8;
-  const size_t k = int8 ? std::max({options.k, options.rescore_candidates, std::max<size_t>(4 * options.k, 40)})
-                        : options.k;
+  const size_t k =
+      int8 ? std::max({options.k, options.rescore_candidates, std::max<size_t>(4 * options.k, 40)}) : options.k;
   const size_t ef = options.ef ? options.ef : std::max<size_t>(128, 2 * k);
   const bool small_filter = options.allowed && options.allowed->size() < options_.hnsw_threshold;
   const bool approx = hnsw_ && options.mode != VectorSearchOptions::Mode::kExact && !small_filter;
@@ -364,7 +367,8 @@ std::vector<VectorHit> VectorIndex::search(std::span<const float> query, const V
     const std::vector<float> originals = (*rescore)(ids);
     if (originals.size() != ids.size() * dims_) throw InternalError("vector search: rescoring returned wrong rows");
     for (size_t i = 0; i < hits.size(); ++i) hits[i].score = dot_f32(query.data(), originals.data() + i * dims_, dims_);
-    std::stable_sort(hits.begin(), hits.end(), [](const VectorHit& a, const VectorHit& b) { return a.score > b.score; });
+    std::stable_sort(hits.begin(), hits.end(),
+                     [](const VectorHit& a, const VectorHit& b) { return a.score > b.score; });
   }
   if (hits.size() > options.k) hits.resize(options.k);
   return hits;

@@ -44,9 +44,9 @@ using RescoreFn = std::function<std::vector<float>(std::span<const int64_t> chun
 struct VectorSearchOptions {
   enum class Mode { kAuto, kExact, kApprox };
   size_t k = 10;
-  Mode mode = Mode::kAuto;  //!< kAuto: HNSW when built, else exact. kApprox without a graph searches exactly.
-  size_t ef = 0;            //!< HNSW search breadth; 0: max(128, 2k)
-  size_t rescore_candidates = 0;           //!< int8: candidates rescored in f32; 0: max(4k, 40)
+  Mode mode = Mode::kAuto;        //!< kAuto: HNSW when built, else exact. kApprox without a graph searches exactly.
+  size_t ef = 0;                  //!< HNSW search breadth; 0: max(128, 2k)
+  size_t rescore_candidates = 0;  //!< int8: candidates rescored in f32; 0: max(4k, 40)
   const std::vector<int64_t>* allowed = nullptr;  //!< sorted chunk ids a hit must be in (a filter); null: any
   int n_threads = 1;                              //!< threads for the exact scan
 };
@@ -112,11 +112,11 @@ class VectorIndex {
   VectorIndexOptions options_;
   mutable std::shared_mutex mutex_;
   int64_t seq_ = 0;
-  std::vector<int64_t> labels_;                 // (n)
+  std::vector<int64_t> labels_;                  // (n)
   std::unordered_map<int64_t, size_t> slot_of_;  // label -> row
-  std::vector<float> rows_;                     // (n, dims) f32 and f16 collections
-  std::vector<int8_t> codes_;                   // (n, dims) int8 collections
-  std::vector<float> scales_;                   // (n)      int8 collections
+  std::vector<float> rows_;                      // (n, dims) f32 and f16 collections
+  std::vector<int8_t> codes_;                    // (n, dims) int8 collections
+  std::vector<float> scales_;                    // (n)      int8 collections
   std::unique_ptr<Hnsw> hnsw_;
 };
 

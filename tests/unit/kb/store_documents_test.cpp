@@ -281,8 +281,10 @@ TEST_P(StoreTest, RegisterValidatesItsInput) {
 }
 
 TEST_P(StoreTest, KeywordSearchRanksByBm25AndFilters) {
-  const Document a = add_document(*store_, coll_, "a.md", "contract contract term", "md", R"({"team":"legal","year":2024})");
-  const Document b = add_document(*store_, coll_, "b.txt", "contract renewal", "txt", R"({"team":"sales","year":2023})");
+  const Document a =
+      add_document(*store_, coll_, "a.md", "contract contract term", "md", R"({"team":"legal","year":2024})");
+  const Document b =
+      add_document(*store_, coll_, "b.txt", "contract renewal", "txt", R"({"team":"sales","year":2023})");
   add_document(*store_, coll_, "c.pdf", "unrelated words", "pdf", R"({"team":"legal"})");
   const auto hits = store_->keyword_search(coll_.id, "contract", 10, {});
   ASSERT_EQ(hits.size(), 3u);

@@ -1,12 +1,12 @@
 // SQLite-specific store behaviour: schema version and migrations, files that are not (or no longer) ours,
 // two connections on one file, a busy writer, a storage failure mid-commit, and kill -9 during ingestion.
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <fstream>
-#include <gtest/gtest.h>
 #include <set>
 
 #include "common/error.hpp"
@@ -88,7 +88,8 @@ TEST(SqliteStore, ACorruptedPageIsReportedByCheck) {
   {
     auto store = SqliteStore::open(path);
     const Collection c = store->create_collection(test_settings("docs"));
-    for (int i = 0; i < 30; ++i) add_document(*store, c, "d" + std::to_string(i), "some words number " + std::to_string(i));
+    for (int i = 0; i < 30; ++i)
+      add_document(*store, c, "d" + std::to_string(i), "some words number " + std::to_string(i));
   }
   raw_exec(path, "PRAGMA wal_checkpoint(TRUNCATE)");
   {  // overwrite a page in the middle of the file

@@ -60,8 +60,7 @@ inline std::string fake_sha256(const std::string& text) {
   return out;
 }
 
-inline CollectionSettings test_settings(const std::string& name, int32_t dims = 8,
-                                        VectorType type = VectorType::kF32) {
+inline CollectionSettings test_settings(const std::string& name, int32_t dims = 8, VectorType type = VectorType::kF32) {
   CollectionSettings s;
   s.name = name;
   s.model = {"test-model", "fp-1234", 16};
