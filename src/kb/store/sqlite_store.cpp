@@ -845,7 +845,11 @@ std::vector<std::string> SqliteStore::check_integrity() {
   // FTS5's own check of its index against the chunks table (external content).
   const int rc = sqlite3_exec(db_->handle(), "INSERT INTO chunk_fts(chunk_fts, rank) VALUES ('integrity-check', 1)",
                               nullptr, nullptr, nullptr);
-  if (rc != SQLITE_OK) problems.push_back(std::string("keyword index: ") + sqlite3_errmsg(db_->handle()));
+  if ((rc & 0xff) == SQLITE_BUSY) {
+    problems.push_back("keyword index check could not run: another process is writing; run the check again");
+  } else if (rc != SQLITE_OK) {
+    problems.push_back(std::string("keyword index: ") + sqlite3_errmsg(db_->handle()));
+  }
   txn.commit();
   return problems;
 }

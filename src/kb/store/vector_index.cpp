@@ -345,8 +345,9 @@ std::vector<VectorHit> VectorIndex::search(std::span<const float> query, const V
   if (options.k == 0) throw Error("vector search: k must be positive");
   std::shared_lock lock(mutex_);
   const bool int8 = type_ == VectorType::kInt8;
-  const size_t k =
-      int8 ? std::max({options.k, options.rescore_candidates, std::max<size_t>(4 * options.k, 40)}) : options.k;
+  const size_t candidates =
+      options.rescore_candidates ? options.rescore_candidates : std::max<size_t>(4 * options.k, 40);
+  const size_t k = int8 ? std::max(options.k, candidates) : options.k;
   const size_t ef = options.ef ? options.ef : std::max<size_t>(128, 2 * k);
   const bool small_filter = options.allowed && options.allowed->size() < options_.hnsw_threshold;
   const bool approx = hnsw_ && options.mode != VectorSearchOptions::Mode::kExact && !small_filter;
