@@ -241,3 +241,33 @@ TEST(SqliteStore, KillNineDuringIngestionLosesNothingCommitted) {
 
 }  // namespace
 }  // namespace qembed::kb
+
+namespace qembed::kb {
+namespace {
+
+// Damage made behind the store's back (a bug, a hand edit) is listed by check(), one line per kind.
+TEST(SqliteStore, CheckListsWhatDisagrees) {
+  TempDir dir;
+  const std::string path = dir.file("kb.db");
+  int64_t collection_id = 0;
+  {
+    auto store = SqliteStore::open(path);
+    const Collection c = store->create_collection(test_settings("docs"));
+    collection_id = c.id;
+    add_document(*store, c, "a.txt", "one two three");
+    EXPECT_TRUE(store->check_integrity().empty());
+  }
+  raw_exec(path,
+           "DROP TRIGGER chunks_fts_delete;"
+           "DELETE FROM chunks WHERE ordinal = 1;"
+           "INSERT INTO contents (collection_id, sha256, text, pages, chunk_count) VALUES (1, 'x', 'orphan', 0, 0);");
+  auto store = SqliteStore::open(path);
+  const auto problems = check_consistency(*store, collection_id, nullptr).problems;
+  const std::string all = ::testing::PrintToString(problems);
+  EXPECT_NE(all.find("content referenced by no document"), std::string::npos) << all;
+  EXPECT_NE(all.find("chunk count disagrees"), std::string::npos) << all;
+  EXPECT_NE(all.find("keyword row without a chunk"), std::string::npos) << all;
+}
+
+}  // namespace
+}  // namespace qembed::kb
