@@ -72,10 +72,15 @@ SqliteDb::SqliteDb(const std::string& path, int busy_timeout_ms) : path_(path) {
   }
   sqlite3_extended_result_codes(db_, 1);
   sqlite3_busy_timeout(db_, busy_timeout_ms);
-  // journal_mode reads the header first: a file that is not a database fails here, naming it.
-  exec("PRAGMA journal_mode=WAL");
-  // NORMAL in WAL: a killed process never loses a committed transaction (only power loss may lose the last ones).
-  exec("PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON");
+  try {
+    // journal_mode reads the header first: a file that is not a database fails here, naming it.
+    exec("PRAGMA journal_mode=WAL");
+    // NORMAL in WAL: a killed process never loses a committed transaction (only power loss may lose the last ones).
+    exec("PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON");
+  } catch (...) {
+    sqlite3_close_v2(db_);  // the destructor does not run for a throwing constructor
+    throw;
+  }
 }
 
 SqliteDb::~SqliteDb() {
