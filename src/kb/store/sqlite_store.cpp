@@ -579,6 +579,20 @@ std::vector<Document> SqliteStore::list_documents(int64_t collection_id, std::op
   return out;
 }
 
+DocumentCounts SqliteStore::document_counts(int64_t collection_id) {
+  std::lock_guard lock(mutex_);
+  Stmt s = db_->prepare("SELECT status, count(*) FROM documents WHERE collection_id = ?1 GROUP BY status");
+  s.bind(1, collection_id);
+  DocumentCounts counts;
+  while (s.step()) {
+    const auto status = parse_document_status(s.text(0));
+    if (status == DocumentStatus::kPending) counts.pending = s.i64(1);
+    if (status == DocumentStatus::kIndexed) counts.indexed = s.i64(1);
+    if (status == DocumentStatus::kFailed) counts.failed = s.i64(1);
+  }
+  return counts;
+}
+
 std::optional<std::string> SqliteStore::pending_source(int64_t document_id) {
   std::lock_guard lock(mutex_);
   Stmt s = db_->prepare("SELECT bytes FROM pending_sources WHERE document_id = ?1");

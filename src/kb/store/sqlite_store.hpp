@@ -51,6 +51,7 @@ class SqliteStore final : public Store {
   std::vector<Document> find_documents(int64_t collection_id, std::string_view name) override;
   std::vector<Document> list_documents(int64_t collection_id, std::optional<DocumentStatus> status, int64_t after_id,
                                        int32_t limit) override;
+  DocumentCounts document_counts(int64_t collection_id) override;
   std::optional<std::string> pending_source(int64_t document_id) override;
 
   std::optional<std::string> content_text(int64_t content_id) override;

@@ -154,6 +154,12 @@ struct StoredVector {
   float scale = 1;                //!< int8 only: value = code * scale
 };
 
+//! Documents of a collection by status (ingestion progress).
+struct DocumentCounts {
+  int64_t pending = 0, indexed = 0, failed = 0;
+  bool operator==(const DocumentCounts&) const = default;
+};
+
 //! Row counts of every kind of stored thing: a test that deletes everything expects all zeros (except collections).
 struct StoreCounts {
   int64_t collections = 0, documents = 0, contents = 0, chunks = 0, vectors = 0, keyword_rows = 0, pending_sources = 0;
@@ -206,6 +212,7 @@ class Store {
   //! Documents of a collection by id, optionally of one status; `after_id` pages (ids > after_id).
   virtual std::vector<Document> list_documents(int64_t collection_id, std::optional<DocumentStatus> status,
                                                int64_t after_id, int32_t limit) = 0;
+  virtual DocumentCounts document_counts(int64_t collection_id) = 0;
   //! The uploaded bytes of a pending document (to resume its ingestion), or nullopt once it is indexed/failed.
   virtual std::optional<std::string> pending_source(int64_t document_id) = 0;
 

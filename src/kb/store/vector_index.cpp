@@ -8,6 +8,7 @@
 #include <hnswlib/hnswlib.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -348,6 +349,9 @@ std::vector<VectorHit> VectorIndex::search(std::span<const float> query, const V
                 std::to_string(dims_));
   }
   if (options.k == 0) throw Error("vector search: k must be positive");
+  for (float v : query) {
+    if (!std::isfinite(v)) throw Error("vector search: the query has a non-finite value");
+  }
   std::shared_lock lock(mutex_);
   const bool int8 = type_ == VectorType::kInt8;
   const size_t candidates =

@@ -83,7 +83,7 @@ class VectorIndex {
   void build_hnsw();
 
   //! Top-k by inner product, best first. `query` must have dims() values. int8 indexes rescore with `rescore`
-  //! when given, else return the int8 scores. Error kInvalidInput: wrong query size or k == 0.
+  //! when given, else return the int8 scores. Error kInvalidInput: wrong query size, a non-finite value, k == 0.
   std::vector<VectorHit> search(std::span<const float> query, const VectorSearchOptions& options,
                                 const RescoreFn* rescore = nullptr) const;
 

@@ -259,6 +259,9 @@ TEST_P(StoreTest, FailedDocumentsKeepTheirReasonAndCanBeRetried) {
   EXPECT_EQ(d.error, "PDF has no text layer");
   EXPECT_FALSE(store_->pending_source(d.id));
   EXPECT_EQ(store_->list_documents(coll_.id, DocumentStatus::kFailed, 0, 10).size(), 1u);
+  add_document(*store_, coll_, "ok.txt", "fine words");
+  store_->register_document(coll_.id, draft("later.txt", "not yet"));
+  EXPECT_EQ(store_->document_counts(coll_.id), (DocumentCounts{1, 1, 1}));
   EXPECT_EQ(kind_of([&] { store_->fail_document(d.id, "again"); }), ErrorKind::kInvalidInput);
   const Registration retry = store_->register_document(coll_.id, draft("scan.pdf", "unreadable", "pdf"));
   EXPECT_EQ(retry.outcome, RegisterOutcome::kRetry);

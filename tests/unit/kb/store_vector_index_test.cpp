@@ -188,6 +188,40 @@ TEST(VectorIndex, Int8WithRescoringRecallsTheF32TopTen) {
   EXPECT_GE(graph / n_queries, 0.95);
 }
 
+TEST(VectorIndex, TheGraphGrowsPastItsCapacityAndIsRebuiltWhenMostlyDeleted) {
+  const size_t dims = 32;
+  const auto rows = clustered(4000, dims, 20, 9);
+  VectorIndexOptions options;
+  options.hnsw_threshold = 1000;
+  options.hnsw_ef_construction = 64;
+  VectorIndex index(dims, VectorType::kF32, options);
+  for (size_t i = 0; i < 999; ++i) index.add_f32(static_cast<int64_t>(i + 1), {rows.data() + i * dims, dims});
+  EXPECT_FALSE(index.maintain());
+  index.add_f32(1000, {rows.data() + 999 * dims, dims});
+  EXPECT_TRUE(index.maintain());  // reached the threshold: built with room for 1,250
+  for (size_t i = 1000; i < 4000; ++i) index.add_f32(static_cast<int64_t>(i + 1), {rows.data() + i * dims, dims});
+  const auto queries = clustered(20, dims, 20, 10);
+  VectorSearchOptions approx;
+  approx.k = 10;
+  auto mean_recall = [&] {
+    double total = 0;
+    for (size_t q = 0; q < 20; ++q) {
+      const std::span<const float> query(queries.data() + q * dims, dims);
+      total += recall(index.search(query, approx), index.search(query, exact(10)));
+    }
+    return total / 20;
+  };
+  EXPECT_GE(mean_recall(), 0.95);
+  for (int64_t id = 1; id <= 2500; ++id) index.remove(id);
+  EXPECT_TRUE(index.maintain());  // more than half deleted
+  EXPECT_FALSE(index.maintain());
+  EXPECT_GE(mean_recall(), 0.95);
+  for (const auto& h : index.search(std::span<const float>(queries.data(), dims), approx)) EXPECT_GT(h.chunk_id, 2500);
+  std::vector<float> bad(dims, 0.0f);
+  bad[3] = std::nanf("");
+  EXPECT_THROW(index.search(bad, approx), Error);
+}
+
 // --- the index beside a store
 
 class IndexFileTest : public ::testing::Test {
@@ -233,12 +267,15 @@ TEST_F(IndexFileTest, BuiltThenSavedThenLoadedGivesTheSameResults) {
   EXPECT_TRUE(std::filesystem::exists(path_ + ".meta"));
   auto loaded = open_vector_index(*store_, coll_, path_, options_, &report);
   EXPECT_EQ(report.how, IndexOpenReport::How::kLoaded);
+  auto rebuilt = open_vector_index(*store_, coll_, "", options_, &report);  // same rows, order and seed
+  EXPECT_EQ(report.how, IndexOpenReport::How::kBuilt);
   const auto queries = clustered(20, 16, 5, 8);
   VectorSearchOptions approx;
   approx.k = 10;
   for (size_t q = 0; q < 20; ++q) {
     const std::span<const float> query(queries.data() + q * 16, 16);
     EXPECT_EQ(ids_of(loaded->search(query, approx)), ids_of(built->search(query, approx)));
+    EXPECT_EQ(ids_of(loaded->search(query, approx)), ids_of(rebuilt->search(query, approx)));
   }
   expect_agrees(*loaded);
 }
