@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <optional>
 #include <queue>
 #include <thread>
 
@@ -92,18 +93,38 @@ void write_file_atomically(const std::string& path, const void* data, size_t byt
 struct VectorIndex::Hnsw {
   std::unique_ptr<hnswlib::SpaceInterface<float>> space;
   std::unique_ptr<hnswlib::HierarchicalNSW<float>> graph;
+
+  size_t live() const { return graph->cur_element_count - graph->num_deleted_; }
+  //! The live internal id of a label, or nullopt.
+  std::optional<hnswlib::tableint> find(int64_t label) const {
+    auto it = graph->label_lookup_.find(static_cast<hnswlib::labeltype>(label));
+    if (it == graph->label_lookup_.end() || graph->isMarkedDeleted(it->second)) return std::nullopt;
+    return it->second;
+  }
+};
+
+//! A query prepared for scoring points: f32 values, and for int8 indexes its own int8 codes and scale.
+struct VectorIndex::PreparedQuery {
+  const float* f32 = nullptr;
+  std::vector<int8_t> codes;
+  float scale = 0;
 };
 
 VectorIndex::VectorIndex(size_t dims, VectorType type, const VectorIndexOptions& options)
-    : dims_(dims), type_(type), options_(options) {
+    : dims_(dims),
+      type_(type),
+      point_bytes_(type == VectorType::kInt8 ? dims + sizeof(float) : dims * sizeof(float)),
+      options_(options) {
   if (dims == 0) throw Error("vector index: dimensions must be positive");
 }
 
 VectorIndex::~VectorIndex() = default;
 
+size_t VectorIndex::size_locked() const { return hnsw_ ? hnsw_->live() : labels_.size(); }
+
 size_t VectorIndex::size() const {
   std::shared_lock lock(mutex_);
-  return labels_.size();
+  return size_locked();
 }
 
 bool VectorIndex::has_hnsw() const {
@@ -123,14 +144,26 @@ void VectorIndex::set_seq(int64_t seq) {
 
 std::vector<int64_t> VectorIndex::ids() const {
   std::shared_lock lock(mutex_);
-  std::vector<int64_t> out = labels_;
+  std::vector<int64_t> out;
+  if (hnsw_) {
+    out.reserve(hnsw_->live());
+    for (const auto& [label, internal] : hnsw_->graph->label_lookup_) {
+      if (!hnsw_->graph->isMarkedDeleted(internal)) out.push_back(static_cast<int64_t>(label));
+    }
+  } else {
+    out = labels_;
+  }
   std::sort(out.begin(), out.end());
   return out;
 }
 
+bool VectorIndex::contains_locked(int64_t chunk_id) const {
+  return hnsw_ ? hnsw_->find(chunk_id).has_value() : slot_of_.count(chunk_id) != 0;
+}
+
 bool VectorIndex::contains(int64_t chunk_id) const {
   std::shared_lock lock(mutex_);
-  return slot_of_.count(chunk_id) != 0;
+  return contains_locked(chunk_id);
 }
 
 void VectorIndex::add(const StoredVector& vector) {
@@ -139,111 +172,108 @@ void VectorIndex::add(const StoredVector& vector) {
                         std::to_string(vector.data.size()) + " bytes, expected " +
                         std::to_string(encoded_vector_bytes(type_, dims_)));
   }
-  std::unique_lock lock(mutex_);
+  std::vector<uint8_t> point(point_bytes_);
   if (type_ == VectorType::kInt8) {
-    add_row_locked(vector.chunk_id, nullptr, reinterpret_cast<const int8_t*>(vector.data.data()), vector.scale);
+    std::memcpy(point.data(), vector.data.data(), dims_);
+    std::memcpy(point.data() + dims_, &vector.scale, sizeof(float));
   } else {
-    std::vector<float> row(dims_);
-    decode_vector(type_, vector.data, vector.scale, row);
-    add_row_locked(vector.chunk_id, row.data(), nullptr, 1.0f);
+    decode_vector(type_, vector.data, vector.scale, {reinterpret_cast<float*>(point.data()), dims_});
   }
+  std::unique_lock lock(mutex_);
+  add_point_locked(vector.chunk_id, point.data());
 }
 
 void VectorIndex::add_f32(int64_t chunk_id, std::span<const float> values) {
   if (values.size() != dims_) throw Error("vector index: vector has " + std::to_string(values.size()) + " values");
-  std::unique_lock lock(mutex_);
+  std::vector<uint8_t> point(point_bytes_);
   if (type_ == VectorType::kInt8) {
-    std::vector<int8_t> codes(dims_);
-    const float scale = quantize_int8(values, codes);
-    add_row_locked(chunk_id, nullptr, codes.data(), scale);
-  } else if (type_ == VectorType::kF16) {
-    // Round through f16 so the index holds exactly what the store would.
-    std::vector<float> row(dims_);
-    decode_vector(VectorType::kF16, encode_f16(values), 1.0f, row);
-    add_row_locked(chunk_id, row.data(), nullptr, 1.0f);
+    const float scale = quantize_int8(values, {reinterpret_cast<int8_t*>(point.data()), dims_});
+    std::memcpy(point.data() + dims_, &scale, sizeof(float));
+  } else if (type_ == VectorType::kF16) {  // round through f16 so the index holds exactly what the store would
+    decode_vector(VectorType::kF16, encode_f16(values), 1.0f, {reinterpret_cast<float*>(point.data()), dims_});
   } else {
-    add_row_locked(chunk_id, values.data(), nullptr, 1.0f);
+    std::memcpy(point.data(), values.data(), point_bytes_);
   }
+  std::unique_lock lock(mutex_);
+  add_point_locked(chunk_id, point.data());
 }
 
-void VectorIndex::add_row_locked(int64_t chunk_id, const float* f32, const int8_t* codes, float scale) {
-  if (slot_of_.count(chunk_id)) throw InternalError("vector index: chunk " + std::to_string(chunk_id) + " added twice");
-  const size_t slot = labels_.size();
-  labels_.push_back(chunk_id);
-  slot_of_.emplace(chunk_id, slot);
-  if (codes) {
-    codes_.insert(codes_.end(), codes, codes + dims_);
-    scales_.push_back(scale);
-  } else {
-    rows_.insert(rows_.end(), f32, f32 + dims_);
+void VectorIndex::add_point_locked(int64_t chunk_id, const uint8_t* point) {
+  if (contains_locked(chunk_id)) {
+    throw InternalError("vector index: chunk " + std::to_string(chunk_id) + " added twice");
   }
-  if (hnsw_) hnsw_add_locked(slot);
+  if (hnsw_) {
+    hnsw_add_locked(chunk_id, point);
+    return;
+  }
+  slot_of_.emplace(chunk_id, labels_.size());
+  labels_.push_back(chunk_id);
+  points_.insert(points_.end(), point, point + point_bytes_);
 }
 
 void VectorIndex::remove(int64_t chunk_id) {
   std::unique_lock lock(mutex_);
+  if (hnsw_) {
+    if (hnsw_->find(chunk_id)) hnsw_->graph->markDelete(static_cast<hnswlib::labeltype>(chunk_id));
+    return;
+  }
   auto it = slot_of_.find(chunk_id);
   if (it == slot_of_.end()) return;
   const size_t slot = it->second, last = labels_.size() - 1;
-  if (slot != last) {  // move the last row into the hole
+  if (slot != last) {  // move the last point into the hole
     labels_[slot] = labels_[last];
     slot_of_[labels_[slot]] = slot;
-    if (type_ == VectorType::kInt8) {
-      std::copy_n(codes_.begin() + static_cast<ptrdiff_t>(last * dims_), dims_,
-                  codes_.begin() + static_cast<ptrdiff_t>(slot * dims_));
-      scales_[slot] = scales_[last];
-    } else {
-      std::copy_n(rows_.begin() + static_cast<ptrdiff_t>(last * dims_), dims_,
-                  rows_.begin() + static_cast<ptrdiff_t>(slot * dims_));
-    }
+    std::memcpy(points_.data() + slot * point_bytes_, points_.data() + last * point_bytes_, point_bytes_);
   }
   labels_.pop_back();
   slot_of_.erase(it);
-  if (type_ == VectorType::kInt8) {
-    codes_.resize(labels_.size() * dims_);
-    scales_.pop_back();
-  } else {
-    rows_.resize(labels_.size() * dims_);
-  }
-  if (hnsw_) {
-    auto found = hnsw_->graph->label_lookup_.find(static_cast<hnswlib::labeltype>(chunk_id));
-    if (found != hnsw_->graph->label_lookup_.end() && !hnsw_->graph->isMarkedDeleted(found->second)) {
-      hnsw_->graph->markDelete(static_cast<hnswlib::labeltype>(chunk_id));
-    }
-  }
+  points_.resize(labels_.size() * point_bytes_);
 }
 
-std::vector<uint8_t> VectorIndex::hnsw_point(size_t slot) const {
-  if (type_ == VectorType::kInt8) {
-    std::vector<uint8_t> point(dims_ + sizeof(float));
-    std::memcpy(point.data(), codes_.data() + slot * dims_, dims_);
-    std::memcpy(point.data() + dims_, &scales_[slot], sizeof(float));
-    return point;
-  }
-  std::vector<uint8_t> point(dims_ * sizeof(float));
-  std::memcpy(point.data(), rows_.data() + slot * dims_, point.size());
-  return point;
-}
-
-void VectorIndex::hnsw_add_locked(size_t slot) {
+void VectorIndex::hnsw_add_locked(int64_t chunk_id, const uint8_t* point) {
   auto& graph = *hnsw_->graph;
-  if (graph.cur_element_count >= graph.max_elements_)
+  if (graph.cur_element_count >= graph.max_elements_) {
     graph.resizeIndex(std::max<size_t>(1024, graph.max_elements_ * 2));
-  graph.addPoint(hnsw_point(slot).data(), static_cast<hnswlib::labeltype>(labels_[slot]));
+  }
+  graph.addPoint(point, static_cast<hnswlib::labeltype>(chunk_id));
 }
 
-void VectorIndex::build_hnsw_locked() {
+std::unique_ptr<VectorIndex::Hnsw> VectorIndex::new_hnsw(size_t capacity) const {
   auto hnsw = std::make_unique<Hnsw>();
   if (type_ == VectorType::kInt8) {
     hnsw->space = std::make_unique<Int8InnerProductSpace>(dims_);
   } else {
     hnsw->space = std::make_unique<hnswlib::InnerProductSpace>(dims_);
   }
-  hnsw->graph = std::make_unique<hnswlib::HierarchicalNSW<float>>(
-      hnsw->space.get(), std::max<size_t>(1024, labels_.size() + labels_.size() / 4), options_.hnsw_m,
-      options_.hnsw_ef_construction, options_.seed);
-  hnsw_ = std::move(hnsw);
-  for (size_t slot = 0; slot < labels_.size(); ++slot) hnsw_add_locked(slot);
+  if (capacity > 0) {
+    hnsw->graph = std::make_unique<hnswlib::HierarchicalNSW<float>>(hnsw->space.get(), capacity, options_.hnsw_m,
+                                                                    options_.hnsw_ef_construction, options_.seed);
+  }
+  return hnsw;
+}
+
+void VectorIndex::build_hnsw_locked() {
+  // The points to insert: the flat rows, or the live points of the graph being rebuilt.
+  std::vector<int64_t> labels;
+  std::vector<uint8_t> points;
+  if (hnsw_) {
+    const auto& old = *hnsw_->graph;
+    labels.reserve(hnsw_->live());
+    points.reserve(hnsw_->live() * point_bytes_);
+    for (hnswlib::tableint i = 0; i < old.cur_element_count; ++i) {
+      if (old.isMarkedDeleted(i)) continue;
+      labels.push_back(static_cast<int64_t>(old.getExternalLabel(i)));
+      const char* data = old.getDataByInternalId(i);
+      points.insert(points.end(), data, data + point_bytes_);
+    }
+    hnsw_.reset();
+  } else {
+    labels.swap(labels_);
+    points.swap(points_);
+    slot_of_.clear();
+  }
+  hnsw_ = new_hnsw(std::max<size_t>(1024, labels.size() + labels.size() / 4));
+  for (size_t i = 0; i < labels.size(); ++i) hnsw_add_locked(labels[i], points.data() + i * point_bytes_);
 }
 
 void VectorIndex::build_hnsw() {
@@ -261,33 +291,51 @@ bool VectorIndex::maintain() {
   return false;
 }
 
+float VectorIndex::score(const PreparedQuery& query, const uint8_t* point) const {
+  if (type_ == VectorType::kInt8) {
+    float scale;
+    std::memcpy(&scale, point + dims_, sizeof(float));
+    return query.scale * scale *
+           static_cast<float>(dot_int8(query.codes.data(), reinterpret_cast<const int8_t*>(point), dims_));
+  }
+  return dot_f32(query.f32, reinterpret_cast<const float*>(point), dims_);
+}
+
 std::vector<VectorHit> VectorIndex::exact_locked(std::span<const float> query, size_t k,
                                                  const std::vector<int64_t>* allowed, int n_threads) const {
-  // The rows to scan: all, or the allowed labels that are present.
-  std::vector<size_t> slots;
+  PreparedQuery prepared;
+  prepared.f32 = query.data();
+  if (type_ == VectorType::kInt8) {
+    prepared.codes.resize(dims_);
+    prepared.scale = quantize_int8(query, prepared.codes);
+  }
+  // Entry i of the scan: a flat row, a graph element (skipped when deleted), or an allowed label's point.
+  std::vector<std::pair<int64_t, const uint8_t*>> chosen;
   if (allowed) {
-    slots.reserve(allowed->size());
+    chosen.reserve(allowed->size());
     for (int64_t id : *allowed) {
-      auto it = slot_of_.find(id);
-      if (it != slot_of_.end()) slots.push_back(it->second);
+      if (hnsw_) {
+        if (auto internal = hnsw_->find(id)) {
+          chosen.emplace_back(id, reinterpret_cast<const uint8_t*>(hnsw_->graph->getDataByInternalId(*internal)));
+        }
+      } else if (auto it = slot_of_.find(id); it != slot_of_.end()) {
+        chosen.emplace_back(id, points_.data() + it->second * point_bytes_);
+      }
     }
   }
-  const size_t n = allowed ? slots.size() : labels_.size();
-  std::vector<int8_t> query_codes;
-  float query_scale = 0;
-  if (type_ == VectorType::kInt8) {
-    query_codes.resize(dims_);
-    query_scale = quantize_int8(query, query_codes);
-  }
+  const size_t n = allowed ? chosen.size() : (hnsw_ ? hnsw_->graph->cur_element_count : labels_.size());
   auto scan = [&](size_t begin, size_t end, MinHeap& heap) {
     for (size_t i = begin; i < end; ++i) {
-      const size_t slot = allowed ? slots[i] : i;
-      const float score =
-          type_ == VectorType::kInt8
-              ? query_scale * scales_[slot] *
-                    static_cast<float>(dot_int8(query_codes.data(), codes_.data() + slot * dims_, dims_))
-              : dot_f32(query.data(), rows_.data() + slot * dims_, dims_);
-      push_top_k(heap, k, score, labels_[slot]);
+      if (allowed) {
+        push_top_k(heap, k, score(prepared, chosen[i].second), chosen[i].first);
+      } else if (hnsw_) {
+        const auto internal = static_cast<hnswlib::tableint>(i);
+        if (hnsw_->graph->isMarkedDeleted(internal)) continue;
+        const auto* point = reinterpret_cast<const uint8_t*>(hnsw_->graph->getDataByInternalId(internal));
+        push_top_k(heap, k, score(prepared, point), static_cast<int64_t>(hnsw_->graph->getExternalLabel(internal)));
+      } else {
+        push_top_k(heap, k, score(prepared, points_.data() + i * point_bytes_), labels_[i]);
+      }
     }
   };
   const size_t threads =
@@ -327,10 +375,10 @@ std::vector<VectorHit> VectorIndex::hnsw_locked(std::span<const float> query, si
   // shared ef_ (concurrent searches stay read-only); filters oversample by the inverse of their selectivity.
   size_t asked = std::max(ef, k);
   if (allowed && !allowed->empty()) {
-    const size_t factor = std::min<size_t>(16, (labels_.size() + allowed->size() - 1) / allowed->size());
+    const size_t factor = std::min<size_t>(16, (size_locked() + allowed->size() - 1) / allowed->size());
     asked = std::max(asked, k * factor);
   }
-  auto found = hnsw_->graph->searchKnn(point.data(), std::min(asked, labels_.size()));
+  auto found = hnsw_->graph->searchKnn(point.data(), std::min(asked, size_locked()));
   MinHeap heap;
   while (!found.empty()) {
     const auto [distance, label] = found.top();
@@ -416,12 +464,7 @@ int64_t VectorIndex::load(const std::string& path, size_t* reconciled) {
       header.type != static_cast<uint32_t>(type_) || header.graph_bytes != graph_bytes) {
     return -1;
   }
-  auto hnsw = std::make_unique<Hnsw>();
-  if (type_ == VectorType::kInt8) {
-    hnsw->space = std::make_unique<Int8InnerProductSpace>(dims_);
-  } else {
-    hnsw->space = std::make_unique<hnswlib::InnerProductSpace>(dims_);
-  }
+  auto hnsw = new_hnsw(0);
   try {
     hnsw->graph = std::make_unique<hnswlib::HierarchicalNSW<float>>(hnsw->space.get(), path, false, 0);
   } catch (const std::exception&) {
@@ -436,6 +479,7 @@ int64_t VectorIndex::load(const std::string& path, size_t* reconciled) {
   for (size_t i = 0; i < graph.cur_element_count; ++i) graph.num_deleted_ += graph.isMarkedDeleted(i) ? 1 : 0;
 
   std::unique_lock lock(mutex_);
+  if (hnsw_) throw InternalError("vector index: load() needs an index without a graph");
   size_t changed = 0;
   for (const auto& [label, internal] : graph.label_lookup_) {
     if (!graph.isMarkedDeleted(internal) && !slot_of_.count(static_cast<int64_t>(label))) {
@@ -445,12 +489,15 @@ int64_t VectorIndex::load(const std::string& path, size_t* reconciled) {
   }
   hnsw_ = std::move(hnsw);
   for (size_t slot = 0; slot < labels_.size(); ++slot) {
-    auto found = graph.label_lookup_.find(static_cast<hnswlib::labeltype>(labels_[slot]));
-    if (found == graph.label_lookup_.end() || graph.isMarkedDeleted(found->second)) {
-      hnsw_add_locked(slot);
+    if (!hnsw_->find(labels_[slot])) {
+      hnsw_add_locked(labels_[slot], points_.data() + slot * point_bytes_);
       ++changed;
     }
   }
+  // The graph holds the points now: one copy in memory.
+  std::vector<int64_t>().swap(labels_);
+  std::vector<uint8_t>().swap(points_);
+  std::unordered_map<int64_t, size_t>().swap(slot_of_);
   if (reconciled) *reconciled = changed;
   return header.seq;
 }

@@ -7,10 +7,10 @@
 //           hnswlib's markDelete, additions addPoint; rebuilt when more than half of it is deleted.
 // Labels are chunk ids (never reused by the store).
 //
-// Memory: f32 and f16 collections are held as f32 rows (f16 decoded); int8 collections as int8 codes + one scale
-// per row, searched with int8 dot products (the query quantized the same way), the top candidates then rescored in
-// f32 with the originals read from the store (RescoreFn). Above the threshold hnswlib holds a second copy of the
-// rows (in the same encoding) beside its graph.
+// Memory: one copy of the points. f32 and f16 collections are held as f32 rows (f16 decoded); int8 collections as
+// int8 codes + one scale per row, searched with int8 dot products (the query quantized the same way), the top
+// candidates then rescored in f32 with the originals read from the store (RescoreFn). Once the graph is built the
+// points live only inside hnswlib (its level-0 records), and the exact scan reads them there.
 //
 // Thread safety: any number of concurrent searches; add/remove/build take an exclusive lock.
 #include <cstdint>
@@ -98,25 +98,32 @@ class VectorIndex {
 
  private:
   struct Hnsw;
+  struct PreparedQuery;
+  size_t size_locked() const;
+  bool contains_locked(int64_t chunk_id) const;
+  void add_point_locked(int64_t chunk_id, const uint8_t* point);
+  void hnsw_add_locked(int64_t chunk_id, const uint8_t* point);
+  std::unique_ptr<Hnsw> new_hnsw(size_t capacity) const;  // capacity 0: the space only (for loading)
+  void build_hnsw_locked();
+  float score(const PreparedQuery& query, const uint8_t* point) const;
   std::vector<VectorHit> exact_locked(std::span<const float> query, size_t k, const std::vector<int64_t>* allowed,
                                       int n_threads) const;
   std::vector<VectorHit> hnsw_locked(std::span<const float> query, size_t k, size_t ef,
                                      const std::vector<int64_t>* allowed) const;
-  void add_row_locked(int64_t chunk_id, const float* f32, const int8_t* codes, float scale);
-  void build_hnsw_locked();
-  void hnsw_add_locked(size_t slot);
-  std::vector<uint8_t> hnsw_point(size_t slot) const;
 
   size_t dims_;
   VectorType type_;
+  //! One point: f32 collections (and f16, decoded) dims floats; int8: dims codes then the f32 scale. hnswlib
+  //! stores the same bytes, so a graph and the flat rows are interchangeable.
+  size_t point_bytes_;
   VectorIndexOptions options_;
   mutable std::shared_mutex mutex_;
   int64_t seq_ = 0;
+  // Without a graph the points live here; once the graph is built they live only in the graph (these are emptied)
+  // and the exact scan walks the graph's elements, skipping deleted ones.
   std::vector<int64_t> labels_;                  // (n)
   std::unordered_map<int64_t, size_t> slot_of_;  // label -> row
-  std::vector<float> rows_;                      // (n, dims) f32 and f16 collections
-  std::vector<int8_t> codes_;                    // (n, dims) int8 collections
-  std::vector<float> scales_;                    // (n)      int8 collections
+  std::vector<uint8_t> points_;                  // (n, point_bytes_)
   std::unique_ptr<Hnsw> hnsw_;
 };
 
