@@ -230,12 +230,12 @@ class Store {
 
   // --- vectors
   //! Streams every stored vector of the collection; returns the change sequence the snapshot corresponds to (read
-  //! in one transaction). The spans are valid only during the callback.
+  //! in one transaction). The spans are valid only during the callback, which must not call the store.
   virtual int64_t scan_vectors(int64_t collection_id, const std::function<void(const StoredVector&)>& fn) = 0;
   //! The given chunks' vectors as f32, row-major (n x dimensions): the originals for int8 collections (f16), the
   //! stored values otherwise. Error: kInvalidInput when an id has no vector in the collection.
   virtual std::vector<float> load_vectors_f32(int64_t collection_id, std::span<const int64_t> chunk_ids) = 0;
-  //! Vectors of the chunk-id range [first, last] (for replaying an `added` change).
+  //! Vectors of the chunk-id range [first, last] (for replaying an `added` change); `fn` as in scan_vectors.
   virtual void scan_vector_range(int64_t collection_id, int64_t first_chunk_id, int64_t last_chunk_id,
                                  const std::function<void(const StoredVector&)>& fn) = 0;
 
