@@ -83,8 +83,9 @@ inline __m256i lane_mask(int n) {
 
 // Tokens [t0, t0 + MT) of the tile x the 16 rows of group g. kSigned: Q8_0 (sign trick); otherwise kChunk
 // vpmaddubsw results are summed in s16 per vpmaddwd.
+// `act` points at the tile's records plus 4 * t0 bytes (the first token's slots), y at the first token's row.
 template <int MT, int BLK, bool kOffset, bool kSigned, int kChunk>
-void tile_mt(const Int8Weights& w, int64_t g, const uint8_t* act, int t0, float* y, int64_t ldy, int n_valid) {
+void tile_mt(const Int8Weights& w, int64_t g, const uint8_t* act, float* y, int64_t ldy, int n_valid) {
   static_assert((BLK / 4) % kChunk == 0);
   constexpr int64_t kActBytes = BLK * kT + 3 * 4 * kT;
   const __m256i ones = _mm256_set1_epi16(1);
@@ -94,41 +95,38 @@ void tile_mt(const Int8Weights& w, int64_t g, const uint8_t* act, int t0, float*
   for (int t = 0; t < MT; ++t) facc[t][0] = facc[t][1] = _mm256_setzero_ps();
   const uint8_t* rec = w.record(g, 0);
   for (int64_t b = 0; b < w.n_blocks; ++b, rec += w.record_bytes, act += kActBytes) {
-    const auto* xq = reinterpret_cast<const int32_t*>(act) + t0;
-    const auto* zsum = reinterpret_cast<const int32_t*>(act + BLK * kT) + t0;
-    const auto* dx = reinterpret_cast<const float*>(act + BLK * kT + 4 * kT) + t0;
-    const auto* dsum = reinterpret_cast<const float*>(act + BLK * kT + 8 * kT) + t0;
+    const auto* xq = reinterpret_cast<const int32_t*>(act);
+    const auto* zsum = reinterpret_cast<const int32_t*>(act + BLK * kT);
+    const auto* dx = reinterpret_cast<const float*>(act + BLK * kT + 4 * kT);
+    const auto* dsum = reinterpret_cast<const float*>(act + BLK * kT + 8 * kT);
     __m256i acc[MT][2];
 #pragma GCC unroll 4
     for (int t = 0; t < MT; ++t) acc[t][0] = acc[t][1] = kSigned ? _mm256_setzero_si256() : _mm256_set1_epi32(zsum[t]);
-#pragma GCC unroll 8
     for (int c = 0; c < BLK / 4; c += kChunk) {
       __m256i sum16[MT][2];
+      for (int t = 0; t < MT; ++t) sum16[t][0] = sum16[t][1] = _mm256_setzero_si256();
 #pragma GCC unroll 8
-      for (int jj = 0; jj < kChunk; ++jj) {
-        const int j = c + jj;
-        __m256i wv[2];
-        wv[0] = _mm256_load_si256(reinterpret_cast<const __m256i*>(rec + 64 * j));
-        wv[1] = _mm256_load_si256(reinterpret_cast<const __m256i*>(rec + 64 * j + 32));
-        __m256i wabs[2];
+      for (int j = c; j < c + kChunk; ++j) {
+        __m256i wv0 = _mm256_load_si256(reinterpret_cast<const __m256i*>(rec + 64 * j));
+        __m256i wv1 = _mm256_load_si256(reinterpret_cast<const __m256i*>(rec + 64 * j + 32));
+        __m256i wabs0 = wv0, wabs1 = wv1;
         if constexpr (kSigned) {
-          for (int h = 0; h < 2; ++h) {
-            wv[h] = _mm256_xor_si256(wv[h], flip);  // q = u - 128 as int8
-            wabs[h] = _mm256_abs_epi8(wv[h]);       // |q| as u8 (128 for q = -128)
-          }
+          wv0 = _mm256_xor_si256(wv0, flip);  // q = u - 128 as int8
+          wv1 = _mm256_xor_si256(wv1, flip);
+          wabs0 = _mm256_abs_epi8(wv0);  // |q| as u8 (128 for q = -128)
+          wabs1 = _mm256_abs_epi8(wv1);
         }
-#pragma GCC unroll 4
         for (int t = 0; t < MT; ++t) {
           const __m256i xv = _mm256_set1_epi32(xq[j * kT + t]);
-#pragma GCC unroll 2
-          for (int h = 0; h < 2; ++h) {
-            const __m256i p =
-                kSigned ? _mm256_maddubs_epi16(wabs[h], _mm256_sign_epi8(xv, wv[h])) : _mm256_maddubs_epi16(wv[h], xv);
-            sum16[t][h] = jj == 0 ? p : _mm256_add_epi16(sum16[t][h], p);
+          if constexpr (kSigned) {
+            sum16[t][0] = _mm256_adds_epi16(sum16[t][0], _mm256_maddubs_epi16(wabs0, _mm256_sign_epi8(xv, wv0)));
+            sum16[t][1] = _mm256_adds_epi16(sum16[t][1], _mm256_maddubs_epi16(wabs1, _mm256_sign_epi8(xv, wv1)));
+          } else {
+            sum16[t][0] = _mm256_adds_epi16(sum16[t][0], _mm256_maddubs_epi16(wv0, xv));
+            sum16[t][1] = _mm256_adds_epi16(sum16[t][1], _mm256_maddubs_epi16(wv1, xv));
           }
         }
       }
-#pragma GCC unroll 4
       for (int t = 0; t < MT; ++t)
         for (int h = 0; h < 2; ++h) acc[t][h] = _mm256_add_epi32(acc[t][h], _mm256_madd_epi16(sum16[t][h], ones));
     }
@@ -149,7 +147,7 @@ void tile_mt(const Int8Weights& w, int64_t g, const uint8_t* act, int t0, float*
       }
     }
   }
-  float* yt = y + static_cast<int64_t>(t0) * ldy;
+  float* yt = y;
   if (n_valid == kG) {
     for (int t = 0; t < MT; ++t) {
       _mm256_storeu_ps(yt + t * ldy, facc[t][0]);
@@ -167,8 +165,8 @@ void tile_mt(const Int8Weights& w, int64_t g, const uint8_t* act, int t0, float*
 template <int BLK, bool kOffset, bool kSigned, int kChunk>
 void tile_kind(const Int8Weights& w, int64_t g, const uint8_t* act, int mt, float* y, int64_t ldy, int n_valid) {
   int t = 0;
-  for (; t + 2 <= mt; t += 2) tile_mt<2, BLK, kOffset, kSigned, kChunk>(w, g, act, t, y, ldy, n_valid);
-  if (t < mt) tile_mt<1, BLK, kOffset, kSigned, kChunk>(w, g, act, t, y, ldy, n_valid);
+  for (; t + 2 <= mt; t += 2) tile_mt<2, BLK, kOffset, kSigned, kChunk>(w, g, act + 4 * t, y + t * ldy, ldy, n_valid);
+  if (t < mt) tile_mt<1, BLK, kOffset, kSigned, kChunk>(w, g, act + 4 * t, y + t * ldy, ldy, n_valid);
 }
 
 // The (blk, offset, code range) combinations int8_layout_for produces.
