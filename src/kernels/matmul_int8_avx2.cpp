@@ -103,8 +103,8 @@ void tile_mt(const Int8Weights& w, int64_t g, const uint8_t* act, float* y, int6
 #pragma GCC unroll 4
     for (int t = 0; t < MT; ++t) acc[t][0] = acc[t][1] = kSigned ? _mm256_setzero_si256() : _mm256_set1_epi32(zsum[t]);
     for (int c = 0; c < BLK / 4; c += kChunk) {
+      // The first product of a chunk starts its s16 sums (so a chunk of 1, Q8_0's, adds nothing in s16).
       __m256i sum16[MT][2];
-      for (int t = 0; t < MT; ++t) sum16[t][0] = sum16[t][1] = _mm256_setzero_si256();
 #pragma GCC unroll 8
       for (int j = c; j < c + kChunk; ++j) {
         __m256i wv0 = _mm256_load_si256(reinterpret_cast<const __m256i*>(rec + 64 * j));
@@ -118,13 +118,12 @@ void tile_mt(const Int8Weights& w, int64_t g, const uint8_t* act, float* y, int6
         }
         for (int t = 0; t < MT; ++t) {
           const __m256i xv = _mm256_set1_epi32(xq[j * kT + t]);
-          if constexpr (kSigned) {
-            sum16[t][0] = _mm256_adds_epi16(sum16[t][0], _mm256_maddubs_epi16(wabs0, _mm256_sign_epi8(xv, wv0)));
-            sum16[t][1] = _mm256_adds_epi16(sum16[t][1], _mm256_maddubs_epi16(wabs1, _mm256_sign_epi8(xv, wv1)));
-          } else {
-            sum16[t][0] = _mm256_adds_epi16(sum16[t][0], _mm256_maddubs_epi16(wv0, xv));
-            sum16[t][1] = _mm256_adds_epi16(sum16[t][1], _mm256_maddubs_epi16(wv1, xv));
-          }
+          const __m256i p0 = kSigned ? _mm256_maddubs_epi16(wabs0, _mm256_sign_epi8(xv, wv0))
+                                     : _mm256_maddubs_epi16(wv0, xv);
+          const __m256i p1 = kSigned ? _mm256_maddubs_epi16(wabs1, _mm256_sign_epi8(xv, wv1))
+                                     : _mm256_maddubs_epi16(wv1, xv);
+          sum16[t][0] = j == c ? p0 : _mm256_adds_epi16(sum16[t][0], p0);
+          sum16[t][1] = j == c ? p1 : _mm256_adds_epi16(sum16[t][1], p1);
         }
       }
       for (int t = 0; t < MT; ++t)
