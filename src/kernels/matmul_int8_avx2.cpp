@@ -9,6 +9,8 @@
 //     vpmaddubsw(|s|, sign(xq, s)) = the pair sums of q * xq with |q| <= 128, |xq| <= 127 (2 * 128 * 127 = 32512),
 //     which is sum (u - 128) xq: the zero-point correction is already in, so zsum is not added.
 // Activation codes are in [-127, 127] (round(x * 127 / amax) with |x| <= amax), never -128, so the sign flip is exact.
+// The s16 sums use the saturating vpaddsw, which never saturates here (the bounds above) and which GCC cannot
+// reassociate: with a wrapping add it rebuilt each chunk sum as a tree of all its products and spilled them.
 // A pass computes 2 tokens x 16 rows (2 ymm of 8 rows each): per token and half an s16 chunk sum, an int32 sum and
 // an f32 accumulator, 12 registers, plus 2 of weights, the broadcast and the ones.
 #include <immintrin.h>
@@ -118,10 +120,10 @@ void tile_mt(const Int8Weights& w, int64_t g, const uint8_t* act, float* y, int6
         }
         for (int t = 0; t < MT; ++t) {
           const __m256i xv = _mm256_set1_epi32(xq[j * kT + t]);
-          const __m256i p0 = kSigned ? _mm256_maddubs_epi16(wabs0, _mm256_sign_epi8(xv, wv0))
-                                     : _mm256_maddubs_epi16(wv0, xv);
-          const __m256i p1 = kSigned ? _mm256_maddubs_epi16(wabs1, _mm256_sign_epi8(xv, wv1))
-                                     : _mm256_maddubs_epi16(wv1, xv);
+          const __m256i p0 =
+              kSigned ? _mm256_maddubs_epi16(wabs0, _mm256_sign_epi8(xv, wv0)) : _mm256_maddubs_epi16(wv0, xv);
+          const __m256i p1 =
+              kSigned ? _mm256_maddubs_epi16(wabs1, _mm256_sign_epi8(xv, wv1)) : _mm256_maddubs_epi16(wv1, xv);
           sum16[t][0] = j == c ? p0 : _mm256_adds_epi16(sum16[t][0], p0);
           sum16[t][1] = j == c ? p1 : _mm256_adds_epi16(sum16[t][1], p1);
         }
