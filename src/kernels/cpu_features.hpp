@@ -4,9 +4,10 @@
 // reported by simd_env_error() (the CPU backend refuses to start with it). Each level has its own translation
 // units, compiled for that level only:
 //   scalar      portable C++ (the oracle every other level is tested against)
-//   avx2        AVX2 + FMA + F16C f32 kernels
-//   avx512      AVX-512 F/BW/VL/DQ f32 kernels
-//   avx512vnni  + int8 dot products (vpdpbusd) for quantized weights over int8-quantized activations
+//   avx2        AVX2 + FMA + F16C f32 kernels; int8 kernels (vpmaddubsw + vpmaddwd) for quantized weights over
+//               int8-quantized activations
+//   avx512      AVX-512 F/BW/VL/DQ f32 kernels (quantized weights keep the AVX2 int8 kernels)
+//   avx512vnni  + int8 dot products (vpdpbusd) for quantized weights
 // (An AVX-512 BF16 level with vdpbf16ps for BF16 weights was built and measured slower than the f32 FMA path on
 // the development CPU; see docs/design.md.)
 #include <string>

@@ -143,6 +143,9 @@ Int8Weights int8_layout_for(const WeightMatrix& w) {
     case GgmlType::Q6_K: p.zero_point = 32; break;
     default: p.has_offset = true; break;  // Q4_1, Q5_1, Q4_K, Q5_K
   }
+  // The code ranges: q + 128 for Q8_0, 6-bit for Q6_K, 5-bit for Q5_*, nibbles for Q4_*.
+  const bool five_bit = w.type == GgmlType::Q5_0 || w.type == GgmlType::Q5_1 || w.type == GgmlType::Q5_K;
+  p.max_code = w.type == GgmlType::Q8_0 ? 255 : w.type == GgmlType::Q6_K ? 63 : five_bit ? 31 : 15;
   p.n_groups = (w.n_out + Int8Weights::kGroupRows - 1) / Int8Weights::kGroupRows;
   p.n_blocks = w.n_in / p.blk;
   p.record_bytes = static_cast<size_t>(p.blk * Int8Weights::kGroupRows) + 64 + (p.has_offset ? 64 : 0);

@@ -1,5 +1,5 @@
 #pragma once
-// Quantized weights repacked at load for int8 dot products (AVX-512 VNNI vpdpbusd).
+// Quantized weights repacked at load for int8 dot products (AVX-512 VNNI vpdpbusd; AVX2 vpmaddubsw + vpmaddwd).
 //
 // Every supported ggml type decodes exactly to  w = s * (u - z) + m  per sub-block of `blk` values, with u an
 // unsigned 8-bit code, s and m floats per (row, sub-block) and z a per-type integer zero point:
@@ -13,6 +13,7 @@
 // Layout: rows in groups of 16 (one zmm of int32 lanes), the last group zero-padded. Record (group g, sub-block b)
 // is contiguous and 64-byte aligned:
 //   u     [blk/4][16 rows][4 codes]  — the operand order of vpdpbusd: lane r gets 4 consecutive codes of row r
+//                                      (the AVX2 kernel reads each 64 bytes as two ymm of 8 rows)
 //   s     [16] f32
 //   m     [16] f32                   — only when has_offset
 #include <cstddef>
@@ -32,6 +33,7 @@ struct Int8Weights {
   int blk = 32;             //!< values per sub-block (16 or 32)
   int zero_point = 0;       //!< z
   bool has_offset = false;  //!< records carry m
+  int max_code = 255;       //!< largest code u: 255 (Q8_0), 63 (Q6_K), 31 (5-bit), 15 (4-bit); bounds AVX2 s16 sums
   int64_t n_groups = 0;     //!< ceil(n_out / 16)
   int64_t n_blocks = 0;     //!< n_in / blk
   size_t record_bytes = 0;

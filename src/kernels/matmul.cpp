@@ -103,7 +103,7 @@ void matmul(const WeightMatrix& w, const Int8Weights* packed, const float* x, in
             ThreadPool& pool, SimdLevel requested) {
   if (n_tokens <= 0 || w.n_out <= 0) return;
   const SimdLevel level = simd_level_capped(requested);
-  if (packed != nullptr && level >= SimdLevel::Avx512Vnni) return matmul_int8(*packed, x, n_tokens, y, pool);
+  if (packed != nullptr && int8_path_at(level)) return matmul_int8(*packed, x, n_tokens, y, pool, level);
   const detail::MatmulKernels& kern = detail::kernels_for(level);
   const int64_t nr = kern.nr, mr = kern.mr;
   const int64_t n_in = w.n_in, n_out = w.n_out;

@@ -1,4 +1,4 @@
-// Int8 matmul: the scalar oracle's kernels and the driver (packed_matmul_driver.hpp) for both kernel sets.
+// Int8 matmul: the scalar oracle's kernels and the driver (packed_matmul_driver.hpp) for every kernel set.
 #include "kernels/matmul_int8.hpp"
 
 #include <algorithm>
@@ -92,8 +92,12 @@ void matmul_int8_ref(const Int8Weights& w, const float* x, int64_t n_tokens, flo
   detail::run(detail::int8_kernels_scalar(), w, x, n_tokens, y, nullptr);
 }
 
-void matmul_int8(const Int8Weights& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool) {
-  detail::run(detail::int8_kernels_avx512vnni(), w, x, n_tokens, y, &pool);
+void matmul_int8(const Int8Weights& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool, SimdLevel level) {
+  level = simd_level_capped(level);
+  const detail::Int8Kernels& kern = level >= SimdLevel::Avx512Vnni ? detail::int8_kernels_avx512vnni()
+                                    : level >= SimdLevel::Avx2     ? detail::int8_kernels_avx2()
+                                                                   : detail::int8_kernels_scalar();
+  detail::run(kern, w, x, n_tokens, y, &pool);
 }
 
 }  // namespace qembed

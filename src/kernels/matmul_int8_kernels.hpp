@@ -1,6 +1,7 @@
 #pragma once
 // Internal interface between the int8 matmul driver (matmul_int8.cpp) and its kernels (scalar oracle there,
-// AVX-512 VNNI in matmul_int8_avx512vnni.cpp).
+// AVX-512 VNNI in matmul_int8_avx512vnni.cpp, AVX2 in matmul_int8_avx2.cpp). Every set computes the same exact
+// integer sums over the same records, so they differ from each other only in float rounding.
 #include <cstdint>
 
 #include "kernels/int8_weights.hpp"
@@ -28,6 +29,7 @@ struct Int8Kernels {
 };
 
 const Int8Kernels& int8_kernels_scalar();
+const Int8Kernels& int8_kernels_avx2();
 const Int8Kernels& int8_kernels_avx512vnni();
 
 //! Shared by every quantize_tile: the scale of a sub-block with largest magnitude amax, and its inverse (0 for an

@@ -10,6 +10,8 @@
 #include <thread>
 #include <utility>
 
+#include "kernels/matmul_int8.hpp"
+
 namespace qembed {
 
 namespace {
@@ -32,7 +34,7 @@ CpuWeights::CpuWeights(const Model& model, SimdLevel level) : level_(level) {
   for (const LayerWeights& L : model.layers) {
     layers_.push_back({{&L.wq}, {&L.wk}, {&L.wv}, {&L.wo}, {&L.w_gate}, {&L.w_up}, {&L.w_down}});
   }
-  if (level_ < SimdLevel::Avx512Vnni) return;
+  if (!int8_path_at(level_)) return;
   for (CpuLayerMatrices& L : layers_) {
     for (CpuMatrix* m : {&L.wq, &L.wk, &L.wv, &L.wo, &L.w_gate, &L.w_up, &L.w_down}) {
       if (int8_packable(m->w->type)) todo.push_back(m);

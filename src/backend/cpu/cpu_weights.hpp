@@ -1,9 +1,10 @@
 #pragma once
 // The model's layer matrices as the CPU kernels take them. Preparing weights is the backend's job, not the model's
-// (the model stays a read-only description of the file): at SIMD level avx512vnni and above every quantized layer
-// matrix gets an exact int8 copy for vpdpbusd (kernels/int8_weights.hpp), and the file pages of the original are
-// released from the resident set as soon as it is packed, so memory stays about one copy of the weights. The copies
-// live as long as the CpuWeights (the backend); the kernels get them explicitly (CpuMatrix), never through the model.
+// (the model stays a read-only description of the file): at SIMD level avx2 and above (int8_path_at) every quantized
+// layer matrix gets an exact int8 copy for the int8 kernels (kernels/int8_weights.hpp), and the file pages of the
+// original are released from the resident set as soon as it is packed, so memory stays about one copy of the weights.
+// The copies live as long as the CpuWeights (the backend); the kernels get them explicitly (CpuMatrix), never through
+// the model.
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -36,7 +37,7 @@ struct CpuLayerMatrices {
 
 class CpuWeights {
  public:
-  //! Prepares `model`'s layer matrices for kernels at `level` (int8 copies only at avx512vnni and above), packing
+  //! Prepares `model`'s layer matrices for kernels at `level` (int8 copies only at avx2 and above), packing
   //! on all hardware threads. The model must outlive this object.
   CpuWeights(const Model& model, SimdLevel level);
   ~CpuWeights();
@@ -47,7 +48,7 @@ class CpuWeights {
   SimdLevel level() const { return level_; }
   const CpuLayerMatrices& layer(int64_t l) const { return layers_[static_cast<size_t>(l)]; }
   int64_t n_layer() const { return static_cast<int64_t>(layers_.size()); }
-  //! Bytes of the int8 copies (0 below avx512vnni or for float weights).
+  //! Bytes of the int8 copies (0 below avx2 or for float weights).
   int64_t prepared_bytes() const { return prepared_bytes_; }
   //! File bytes of packed matrices dropped from the resident set (whole pages inside each matrix). They fault back
   //! in from the page cache only if something reads the originals again (e.g. forward_reference).

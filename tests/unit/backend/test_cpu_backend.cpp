@@ -16,6 +16,7 @@
 #include "common/error.hpp"
 #include "engine/cost_model.hpp"
 #include "kernels/cpu_features.hpp"
+#include "kernels/matmul_int8.hpp"
 #include "model/model.hpp"
 #include "test_vectors.hpp"
 
@@ -136,7 +137,7 @@ TEST(CpuBackendInfo, MemoryPlanAndInfoDescribeWhatTheBackendHolds) {
     EXPECT_EQ(info.name, "cpu");
     EXPECT_EQ(info.numeric_path, std::string("cpu/") + simd_level_name(simd_level()));
     EXPECT_EQ(info.n_threads, 2);
-    const bool packs = simd_level() >= SimdLevel::Avx512Vnni && type == "Q8_0";
+    const bool packs = int8_path_at(simd_level()) && type == "Q8_0";
     EXPECT_EQ(info.prepared_bytes > 0, packs);
     EXPECT_EQ(info.prepared_bytes, backend.weights().prepared_bytes());
 
@@ -178,16 +179,19 @@ TEST(CpuBackendSimdEnv, InvalidValueIsAnErrorAtConstruction) {
   }
 }
 
-// The int8 preparation and the reference's like-fast arithmetic are plain C++: check them on any CPU (the VNNI
+// The int8 preparation and the reference's like-fast arithmetic are plain C++: check them on any CPU (the int8
 // kernels that use the copies are checked in test_forward.cpp where the CPU has them, and in test_matmul_int8.cpp).
-TEST(CpuWeights, Int8CopiesForQuantizedMatricesAtVnni) {
+// Copies at avx2 and above, none below.
+TEST(CpuWeights, Int8CopiesForQuantizedMatricesFromAvx2) {
   for (std::string type : {"Q8_0", "Q4_K_M", "F16"}) {
     SCOPED_TRACE(type);
     auto model = tiny_model(type);
-    const CpuWeights below(*model, SimdLevel::Avx512);
+    const CpuWeights below(*model, SimdLevel::Scalar);
     EXPECT_EQ(below.prepared_bytes(), 0);
     EXPECT_EQ(below.layer(0).wq.int8, nullptr);
+    const CpuWeights avx2(*model, SimdLevel::Avx2);
     const CpuWeights vnni(*model, SimdLevel::Avx512Vnni);
+    EXPECT_EQ(avx2.prepared_bytes(), vnni.prepared_bytes()) << "one layout for every int8 kernel set";
     const bool quantized = type != "F16";
     EXPECT_EQ(vnni.prepared_bytes() > 0, quantized);
     ASSERT_EQ(vnni.n_layer(), model->config.n_layer);

@@ -10,6 +10,7 @@
 #include "backend/cpu/forward_reference.hpp"
 #include "cpu_engine_fixture.hpp"
 #include "kernels/cpu_features.hpp"
+#include "kernels/matmul_int8.hpp"
 #include "model/model.hpp"
 #include "../support/generated_models.hpp"
 #include "test_vectors.hpp"
@@ -41,7 +42,7 @@ TEST_P(ForwardTest, FastMatchesReferenceAndIsBatchInvariant) {
   // 0.9995 / 0.995; docs/design.md "Numerics"). Against the fast pass's own arithmetic (forward_reference with the
   // backend's prepared weights): 0.99995, as a last-ulp difference can flip an activation's int8 code.
   const bool packed_path = e.cpu->info().prepared_bytes > 0;
-  EXPECT_EQ(packed_path, e.cpu->level() >= SimdLevel::Avx512Vnni && type != "F32" && type != "F16" && type != "BF16");
+  EXPECT_EQ(packed_path, int8_path_at(e.cpu->level()) && type != "F32" && type != "F16" && type != "BF16");
   const double model_threshold = packed_path ? 0.9999 : 0.99999;
   for (size_t i = 0; i < seqs.size(); ++i) {
     std::vector<float> ref = forward_reference(*model, seqs[i]);
@@ -56,7 +57,7 @@ TEST_P(ForwardTest, FastMatchesReferenceAndIsBatchInvariant) {
 
 INSTANTIATE_TEST_SUITE_P(Types, ForwardTest, ::testing::Values("F32", "F16", "BF16", "Q8_0", "Q4_K_M"));
 
-// Quantized weights below avx512vnni (or with QEMBED_SIMD=avx512) take the f32 path: the model's math at 0.99999.
+// Quantized weights below avx2 (QEMBED_SIMD=scalar) take the f32 path: the model's math at 0.99999.
 // The level is the backend's, read once when it is made: changing the process level afterwards changes nothing.
 TEST(ForwardLevels, QuantizedWeightsOnTheFloatPathMatchTheReferenceExactly) {
   for (std::string type : {"Q8_0", "Q4_K_M"}) {
@@ -65,7 +66,8 @@ TEST(ForwardLevels, QuantizedWeightsOnTheFloatPathMatchTheReferenceExactly) {
     std::mt19937 rng(9);
     std::vector<std::vector<int32_t>> seqs{random_tokens(rng, 3, model->tokenizer->eos_id()),
                                            random_tokens(rng, 40, model->tokenizer->eos_id())};
-    const SimdLevel f32_level = std::min(simd_level(), SimdLevel::Avx512);
+    const SimdLevel f32_level = SimdLevel::Scalar;
+    ASSERT_FALSE(int8_path_at(f32_level));
     std::optional<testing::CpuEngine> e;
     std::vector<std::vector<float>> out;
     {
@@ -79,8 +81,8 @@ TEST(ForwardLevels, QuantizedWeightsOnTheFloatPathMatchTheReferenceExactly) {
     for (size_t i = 0; i < seqs.size(); ++i) {
       EXPECT_GT(cosine(forward_reference(*model, seqs[i]), out[i]), 0.99999) << type << " seq " << i;
     }
-    // Another level in the process (e.g. scalar) while the backend lives: its results keep every bit.
-    ScopedSimdLevel other(SimdLevel::Scalar);
+    // Another level in the process (e.g. the hardware's) while the backend lives: its results keep every bit.
+    ScopedSimdLevel other(simd_level_hardware());
     EXPECT_EQ((*e)->embed(seqs), out) << type;
   }
 }

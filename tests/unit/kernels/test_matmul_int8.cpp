@@ -1,15 +1,23 @@
-// The int8 path: repacking is exact, the VNNI kernels match the scalar int8 oracle on odd shapes and thread
-// counts, the oracle stays within the activation-rounding bound of the f32 reference, and matmul() picks the int8
-// path only at avx512vnni and above, and only with the packed copy its caller passes.
+// The int8 path: repacking is exact, every kernel set this CPU has (AVX2, AVX-512 VNNI) matches the scalar int8
+// oracle on odd shapes and thread counts — bit for bit where the float arithmetic is exact, so the integer sums are
+// exact —, the activation quantizers write the oracle's records byte for byte, the oracle stays within the
+// activation-rounding bound of the f32 reference, and matmul() picks the int8 path only at avx2 and above, and only
+// with the packed copy its caller passes.
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
+#include <memory>
+#include <random>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "kernels/cpu_features.hpp"
 #include "kernels/int8_weights.hpp"
 #include "kernels/matmul.hpp"
 #include "kernels/matmul_int8.hpp"
+#include "kernels/matmul_int8_kernels.hpp"
 #include "kernels/quant_blocks.hpp"
 #include "matmul_test_support.hpp"
 
@@ -17,6 +25,23 @@ namespace qembed {
 namespace {
 
 using namespace qembed::test;
+
+// The levels of this CPU that take the int8 path: avx2 and avx512 run the AVX2 kernels, avx512vnni the VNNI ones.
+std::vector<SimdLevel> int8_levels() {
+  std::vector<SimdLevel> out;
+  for (SimdLevel l : simd_levels_available())
+    if (int8_path_at(l)) out.push_back(l);
+  return out;
+}
+
+// The kernel sets this CPU can run, the scalar oracle's first.
+std::vector<std::pair<std::string, const detail::Int8Kernels*>> kernel_sets() {
+  std::vector<std::pair<std::string, const detail::Int8Kernels*>> out{{"scalar", &detail::int8_kernels_scalar()}};
+  if (simd_level_hardware() >= SimdLevel::Avx2) out.emplace_back("avx2", &detail::int8_kernels_avx2());
+  if (simd_level_hardware() >= SimdLevel::Avx512Vnni)
+    out.emplace_back("avx512vnni", &detail::int8_kernels_avx512vnni());
+  return out;
+}
 
 // Weight (o, k) as the packed record says: s * (u - z) + m.
 float packed_value(const Int8Weights& p, int64_t o, int64_t k) {
@@ -54,7 +79,6 @@ std::vector<double> rounding_bound(const WeightMatrix& w, int blk, const std::ve
 void check_type(GgmlType type, const std::vector<int64_t>& n_ins) {
   const std::vector<int64_t> n_tokens_list{1, 2, 3, 7, 8, 9, 17, 64, 65, 130};
   const std::vector<int64_t> n_outs{1, 3, 17, 33, 100};
-  const bool vnni = simd_level_hardware() >= SimdLevel::Avx512Vnni;
   ThreadPool pool1(1), pool2(2), pool3(3);
   uint32_t seed = 100;
   for (int64_t n_in : n_ins) {
@@ -79,14 +103,15 @@ void check_type(GgmlType type, const std::vector<int64_t>& n_ins) {
           ASSERT_LE(std::fabs(static_cast<double>(oracle[i]) - ref[i]), bound[i] + 1e-6 * scale[i])
               << ggml_type_info(type).name << " T=" << n_tokens << " n_in=" << n_in << " n_out=" << n_out;
         }
-        if (!vnni) continue;
-        ScopedSimdLevel guard(SimdLevel::Avx512Vnni);
-        for (ThreadPool* pool : {&pool1, &pool2, &pool3}) {
-          std::vector<float> y(ref.size(), std::nanf(""));
-          matmul(ow.w, packed.get(), x.data(), n_tokens, y.data(), *pool);
-          ASSERT_LT(max_rel_error(y, oracle, scale), 1e-6)
-              << ggml_type_info(type).name << " threads=" << pool->size() << " T=" << n_tokens << " n_in=" << n_in
-              << " n_out=" << n_out;
+        for (SimdLevel level : int8_levels()) {
+          ScopedSimdLevel guard(level);
+          for (ThreadPool* pool : {&pool1, &pool2, &pool3}) {
+            std::vector<float> y(ref.size(), std::nanf(""));
+            matmul(ow.w, packed.get(), x.data(), n_tokens, y.data(), *pool);
+            ASSERT_LT(max_rel_error(y, oracle, scale), 1e-6)
+                << ggml_type_info(type).name << " " << simd_level_name(level) << " threads=" << pool->size()
+                << " T=" << n_tokens << " n_in=" << n_in << " n_out=" << n_out;
+          }
         }
       }
     }
@@ -102,12 +127,174 @@ TEST(MatmulInt8, Q4_K) { check_type(GgmlType::Q4_K, {256, 768}); }
 TEST(MatmulInt8, Q5_K) { check_type(GgmlType::Q5_K, {256, 768}); }
 TEST(MatmulInt8, Q6_K) { check_type(GgmlType::Q6_K, {256, 768}); }
 
+// An int8 copy of `type`'s layout with chosen codes: u uniform in [0, max_code] with both extremes (0 and max_code;
+// for Q8_0 the codes -128 and +127) in every sub-block of every row, s = 1 and m = +-1, so that with integer
+// activations whose sub-block maximum is 127 (scale d = 1) every product and partial sum is an integer below 2^24:
+// the float arithmetic of every kernel is then exact, and any difference from the exact sum is an integer error.
+std::unique_ptr<Int8Weights> exact_weights(GgmlType type, int64_t n_out, int64_t n_in, std::mt19937& rng) {
+  constexpr int G = Int8Weights::kGroupRows;
+  WeightMatrix shape;
+  shape.type = type;
+  shape.n_in = n_in;
+  shape.n_out = n_out;
+  auto p = std::make_unique<Int8Weights>(int8_layout_for(shape));
+  p->allocate();
+  std::uniform_int_distribution<int> code(0, p->max_code);
+  for (int64_t o = 0; o < n_out; ++o) {
+    for (int64_t b = 0; b < p->n_blocks; ++b) {
+      uint8_t* rec = p->record(o / G, b);
+      const int r = static_cast<int>(o % G);
+      for (int k = 0; k < p->blk; ++k) {
+        const int u = k == static_cast<int>(b % p->blk)         ? 0
+                      : k == static_cast<int>((b + 5) % p->blk) ? p->max_code
+                                                                : code(rng);
+        rec[(k / 4) * (4 * G) + r * 4 + k % 4] = static_cast<uint8_t>(u);
+      }
+      auto* s = reinterpret_cast<float*>(rec + p->blk * G);
+      s[r] = 1.0f;
+      if (p->has_offset) s[G + r] = rng() % 2 ? 1.0f : -1.0f;
+    }
+  }
+  return p;
+}
+
+// Integer activations whose sub-blocks are each: all zero, ending on +127, ending on -127 (so the scale is exactly 1
+// and the extreme codes +-127 occur), or +-127 everywhere (the largest sums); token 1 is all zero.
+std::vector<float> exact_activations(int64_t n_tokens, int64_t n_in, int blk, std::mt19937& rng) {
+  std::uniform_int_distribution<int> value(-127, 127);
+  std::vector<float> x(static_cast<size_t>(n_tokens * n_in), 0.0f);
+  for (int64_t t = 0; t < n_tokens; ++t) {
+    if (t == 1) continue;
+    for (int64_t b = 0; b < n_in / blk; ++b) {
+      float* xb = &x[static_cast<size_t>(t * n_in + b * blk)];
+      const unsigned kind = rng() % 4;
+      if (kind == 0) continue;
+      for (int k = 0; k < blk; ++k) {
+        xb[k] = static_cast<float>(kind == 3 ? (rng() % 2 ? 127 : -127) : value(rng));
+      }
+      if (kind == 1) xb[rng() % blk] = 127.0f;
+      if (kind == 2) xb[rng() % blk] = -127.0f;
+    }
+  }
+  return x;
+}
+
+// y = sum_k s (u - z) x + m sum x, exactly (int64), from the records.
+std::vector<float> exact_products(const Int8Weights& p, const std::vector<float>& x, int64_t n_tokens) {
+  constexpr int G = Int8Weights::kGroupRows;
+  std::vector<float> y(static_cast<size_t>(n_tokens * p.n_out));
+  for (int64_t t = 0; t < n_tokens; ++t) {
+    for (int64_t o = 0; o < p.n_out; ++o) {
+      int64_t acc = 0;
+      for (int64_t b = 0; b < p.n_blocks; ++b) {
+        const uint8_t* rec = p.record(o / G, b);
+        const int r = static_cast<int>(o % G);
+        const float* s = reinterpret_cast<const float*>(rec + p.blk * G);
+        int64_t dot = 0, xsum = 0;
+        for (int k = 0; k < p.blk; ++k) {
+          const auto xv = static_cast<int64_t>(x[static_cast<size_t>(t * p.n_in + b * p.blk + k)]);
+          dot += (rec[(k / 4) * (4 * G) + r * 4 + k % 4] - p.zero_point) * xv;
+          xsum += xv;
+        }
+        acc += dot + (p.has_offset ? static_cast<int64_t>(s[G + r]) * xsum : 0);
+      }
+      EXPECT_LT(std::abs(acc), int64_t{1} << 24) << "the test's sums must stay exact in float";
+      y[static_cast<size_t>(t * p.n_out + o)] = static_cast<float>(acc);
+    }
+  }
+  return y;
+}
+
+class MatmulInt8Exact : public ::testing::TestWithParam<GgmlType> {};
+
+// Bit-identical results at every int8 level: the integer sums of every kernel set are the oracle's, on group tails
+// (rows not a multiple of 16), token tails (not a multiple of 8 or of the AVX2 kernel's pairs) and one token.
+TEST_P(MatmulInt8Exact, IntegerSumsMatchTheOracleBitForBit) {
+  const GgmlType type = GetParam();
+  const bool k_quant = type == GgmlType::Q4_K || type == GgmlType::Q5_K || type == GgmlType::Q6_K;
+  const std::vector<int64_t> n_ins = k_quant ? std::vector<int64_t>{256, 512} : std::vector<int64_t>{32, 96, 256};
+  std::mt19937 rng(static_cast<uint32_t>(type) + 1);
+  ThreadPool pool(2);
+  for (int64_t n_in : n_ins) {
+    for (int64_t n_out : {1, 5, 16, 17, 40}) {
+      const auto p = exact_weights(type, n_out, n_in, rng);
+      for (int64_t n_tokens : {1, 2, 3, 7, 8, 9, 13, 16, 33}) {
+        const auto x = exact_activations(n_tokens, n_in, p->blk, rng);
+        const std::vector<float> exact = exact_products(*p, x, n_tokens);
+        std::vector<float> oracle(exact.size(), std::nanf(""));
+        matmul_int8_ref(*p, x.data(), n_tokens, oracle.data());
+        ASSERT_EQ(oracle, exact) << ggml_type_info(type).name << " T=" << n_tokens << " n_in=" << n_in
+                                 << " n_out=" << n_out;
+        for (SimdLevel level : int8_levels()) {
+          std::vector<float> y(exact.size(), std::nanf(""));
+          matmul_int8(*p, x.data(), n_tokens, y.data(), pool, level);
+          ASSERT_EQ(y, exact) << ggml_type_info(type).name << " " << simd_level_name(level) << " T=" << n_tokens
+                              << " n_in=" << n_in << " n_out=" << n_out;
+        }
+      }
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Types, MatmulInt8Exact,
+                         ::testing::Values(GgmlType::Q8_0, GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q5_0,
+                                           GgmlType::Q5_1, GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K),
+                         [](const ::testing::TestParamInfo<GgmlType>& info) {
+                           return std::string(ggml_type_info(info.param).name);
+                         });
+
+// Every quantizer writes the oracle's records byte for byte (codes, -z * sum, d, d * sum; zeros past the last
+// token): random values, ties at half a step (round to nearest even), zero sub-blocks, one nonzero value, tiny values.
+TEST(MatmulInt8, QuantizersWriteTheOraclesRecords) {
+  std::mt19937 rng(7);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  for (int blk : {16, 32}) {
+    const int64_t n_in = 6 * blk;
+    std::vector<float> x(static_cast<size_t>(detail::kInt8TileTokens * n_in));
+    for (int64_t i = 0; i < static_cast<int64_t>(x.size()); ++i) {
+      const int64_t b = (i % n_in) / blk, k = i % blk;
+      switch (b) {
+        case 0:
+          x[i] = normal(rng);
+          break;
+        case 1:
+          x[i] = k == 0 ? 127.0f : static_cast<float>(static_cast<int>(rng() % 254) - 127) + 0.5f;
+          break;
+        case 2:
+          x[i] = 0.0f;
+          break;
+        case 3:
+          x[i] = k == 3 ? -2.5f : 0.0f;
+          break;
+        case 4:
+          x[i] = normal(rng) * 1e-30f;
+          break;
+        default:
+          x[i] = k == 0 ? -127.0f : normal(rng) * 40.0f;
+          break;
+      }
+    }
+    const int64_t bytes = (n_in / blk) * detail::int8_act_record_bytes(blk);
+    for (int zero_point : {0, 8, 32, 128}) {
+      for (int mt = 1; mt <= detail::kInt8TileTokens; ++mt) {
+        std::vector<uint8_t> want(static_cast<size_t>(bytes), 0xab);
+        detail::int8_kernels_scalar().quantize_tile(x.data(), mt, n_in, blk, zero_point, want.data());
+        for (const auto& [name, kern] : kernel_sets()) {
+          std::vector<uint8_t> got(static_cast<size_t>(bytes), 0xcd);
+          kern->quantize_tile(x.data(), mt, n_in, blk, zero_point, got.data());
+          EXPECT_EQ(got, want) << name << " blk=" << blk << " z=" << zero_point << " mt=" << mt;
+        }
+      }
+    }
+  }
+}
+
 TEST(MatmulInt8, FloatTypesAreNotPacked) {
   for (GgmlType t : {GgmlType::F32, GgmlType::F16, GgmlType::BF16}) EXPECT_FALSE(int8_packable(t));
 }
 
-// Below avx512vnni the packed copy is ignored: the result is the f32 path's (within f32 rounding of matmul_ref),
-// which the activation rounding of the int8 path would exceed.
+// Below avx2 the packed copy is ignored: the result is the f32 path's (within f32 rounding of matmul_ref), which
+// the activation rounding of the int8 path would exceed.
 TEST(MatmulInt8, LowerLevelsUseTheFloatPath) {
   OwnedWeights ow = make_weights(GgmlType::Q8_0, 40, 256, 3);
   const auto packed = pack_int8(ow.w);
@@ -127,7 +314,7 @@ TEST(MatmulInt8, LowerLevelsUseTheFloatPath) {
     matmul(ow.w, packed.get(), x.data(), 5, y_explicit.data(), pool, level);
     EXPECT_EQ(y_explicit, y) << simd_level_name(level);
     const double err = max_rel_error(y, ref, scale);
-    if (level >= SimdLevel::Avx512Vnni) {
+    if (int8_path_at(level)) {
       EXPECT_GT(err, 1e-5) << "int8 path expected at " << simd_level_name(level);
     } else {
       EXPECT_LT(err, 1e-6) << simd_level_name(level);
