@@ -4,17 +4,20 @@
 # benchmark model. Targets: query p50 <= 2x and p99 <= 4x the idle p50; document rate >= 0.9x documents only.
 #
 #   scripts/bench_load_latency.sh [--type Q8_0] [--threads 2] [--seconds 30] [--clients 8] [--docs-per-request 1]
-#                                 [--think-ms 500] [--llama-server PATH] [--server-args "..."]
+#                                 [--think-ms 1000] [--llama-server PATH] [--server-args "..."]
 #
+# The query user pauses --think-ms (default 1000) between a result and the next query, as a person reading results
+# does: its own queries cost compute the documents then do not get, so back-to-back queries (--think-ms 0) lower
+# the document rate by their share whatever the scheduler does.
 # --llama-server PATH: also run llama.cpp's own server (built from source elsewhere; it is not in the registries
 # here) as `PATH -m MODEL --embeddings --pooling last -t THREADS --port P` through the same client.
 # Prints each server's summary, last a JSON line per server.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/bench_common.sh"
 
-TYPE="Q8_0"; THREADS=2; SECONDS_PER_PHASE=30; CLIENTS=8; DOCS_PER_REQUEST=1; THINK_MS=500; LLAMA_SERVER=""
+TYPE="Q8_0"; THREADS=2; SECONDS_PER_PHASE=30; CLIENTS=8; DOCS_PER_REQUEST=1; THINK_MS=1000; LLAMA_SERVER=""
 SERVER_ARGS=""
-usage() { sed -n '2,11p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --type) TYPE="$2"; shift 2 ;;
@@ -61,7 +64,7 @@ if [[ -n "$LLAMA_SERVER" ]]; then
 fi
 
 show() {
-  jq -r '"\(.server): idle p50 \(.idle_p50_ms) ms; under load p50 \(.loaded_p50_ms) ms (\(.p50_ratio)x), p99 \(.loaded_p99_ms) ms (\(.p99_ratio)x) over \(.loaded_queries) queries; documents \(.mixed_docs_per_s)/s vs \(.docs_only_per_s)/s alone (\(.docs_ratio)x); targets met: \(.targets_met)"' <<< "$1"
+  jq -r '"\(.server): idle p50 \(.idle_p50_ms) ms; under load p50 \(.loaded_p50_ms) ms (\(.p50_ratio)x), p99 \(.loaded_p99_ms) ms (\(.p99_ratio)x) over \(.loaded_queries) queries; documents \(.mixed_docs_per_s)/s vs \(.docs_only_per_s)/s alone answered, compute for documents \(.docs_ratio)x documents only; targets met: \(.targets_met)"' <<< "$1"
 }
 show "$qembed_json"
 [[ -z "$llama_json" ]] || show "$llama_json"

@@ -145,6 +145,10 @@ std::string Metrics::render() const {
         sv(&S::preemptions_total), "counter");
   gauge(out, "qembed_compute_rate", "measured bulk compute rate, token-equivalents per second",
         sv(&S::work_per_second));
+  gauge(out, "qembed_bulk_work_total", "token-equivalents computed for bulk requests since start",
+        sv(&S::bulk_work_total), "counter");
+  gauge(out, "qembed_interactive_work_total", "token-equivalents computed for interactive requests since start",
+        sv(&S::interactive_work_total), "counter");
   gauge(out, "qembed_inputs_total", "inputs computed since start", sv(&S::inputs_total), "counter");
   gauge(out, "qembed_open_connections", "HTTP connections open now",
         static_cast<double>(transport_.open_connections.load()));

@@ -1,6 +1,7 @@
 #include "service/batcher.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <future>
 #include <new>
 #include <span>
@@ -399,8 +400,11 @@ bool Batcher::step_batch(Running& r) {
   }
   const double seconds = seconds_between(t0, Clock::now());
   r.compute_s += seconds;
+  const double work = failure ? 0 : r.task->work_done() - work0;
+  work_total_[r.cls] += work;
+  (r.cls == kBulk ? stats_.bulk_work_total : stats_.interactive_work_total) = std::llround(work_total_[r.cls]);
   // Only bulk steps set the rate bulk steps are sized by (an interactive batch of a few tokens runs far below it).
-  if (!failure && r.cls == kBulk) measure(r.task->work_done() - work0, seconds);
+  if (r.cls == kBulk) measure(work, seconds);
   if (failure) {
     finish_batch(r, {}, &*failure);
     return true;

@@ -125,6 +125,7 @@ class Batcher {
   std::unique_ptr<Running> bulk_;  // the bulk batch in progress, advanced one step at a time
   bool bulk_stepped_ = true;       // a bulk step ran since the last interactive batch
   double rate_ = 0;                // measured token-equivalents per second; 0: not measured yet
+  double work_total_[2] = {0, 0};  // per class: token-equivalents computed (stats keep them rounded)
 };
 
 }  // namespace qembed::service

@@ -21,6 +21,10 @@ struct ServiceStats {
   std::atomic<int64_t> interactive_requests_total{0};  //!< requests queued in the interactive class
   std::atomic<int64_t> preemptions_total{0};           //!< interactive batches run between two steps of a bulk one
   std::atomic<int64_t> work_per_second{0};             //!< measured compute rate in token-equivalents per second
+  //! Token-equivalents computed since start, per class (updated every step, so a rate over a short window is exact
+  //! even while batches are long).
+  std::atomic<int64_t> bulk_work_total{0};
+  std::atomic<int64_t> interactive_work_total{0};
   // Prefix cache.
   std::atomic<int64_t> prefix_hits_total{0};           //!< requests whose prompt K/V were already cached
   std::atomic<int64_t> prefix_misses_total{0};         //!< requests whose prompt K/V were computed and cached
