@@ -13,6 +13,22 @@ inline float hsum256(__m256 v) {
   return _mm_cvtss_f32(s);
 }
 
+//! Largest of the 8 lanes (exact: max does not round).
+inline float hmax256(__m256 v) {
+  __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+  m = _mm_max_ss(m, _mm_movehdup_ps(m));
+  return _mm_cvtss_f32(m);
+}
+
+//! Sum of the 8 int32 lanes (wrapping).
+inline int32_t hsum256_epi32(__m256i v) {
+  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(1, 0, 3, 2)));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(2, 3, 0, 1)));
+  return _mm_cvtsi128_si32(s);
+}
+
 //! e^x, x clamped to [-87.3, 88.3]: the AVX2 port of exp_ps (avx512_common.hpp). x = n ln2 + r with |r| <= ln2/2,
 //! e^r by its degree-7 Taylor polynomial (truncation < 2e-9 relative), times 2^n built in the exponent field (no
 //! vscalefps: the clamp top is 88.3, not 88.7, so that n <= 127 stays a normal exponent). ~2 ulp.

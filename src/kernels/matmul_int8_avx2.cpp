@@ -17,6 +17,7 @@
 
 #include <cstring>
 
+#include "kernels/avx2_common.hpp"
 #include "kernels/matmul_int8_kernels.hpp"
 
 namespace qembed::detail {
@@ -25,20 +26,6 @@ namespace {
 constexpr int kT = kInt8TileTokens;
 constexpr int kG = Int8Weights::kGroupRows;
 
-// Largest of the 8 lanes (exact: max does not round).
-inline float hmax256(__m256 v) {
-  __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  m = _mm_max_ps(m, _mm_movehl_ps(m, m));
-  m = _mm_max_ss(m, _mm_movehdup_ps(m));
-  return _mm_cvtss_f32(m);
-}
-
-inline int32_t hsum256_epi32(__m256i v) {
-  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(1, 0, 3, 2)));
-  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(2, 3, 0, 1)));
-  return _mm_cvtsi128_si32(s);
-}
 
 void quantize_tile(const float* x, int mt, int64_t n_in, int blk, int zero_point, uint8_t* records) {
   const int64_t rec_bytes = int8_act_record_bytes(blk);
