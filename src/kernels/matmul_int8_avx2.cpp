@@ -26,7 +26,6 @@ namespace {
 constexpr int kT = kInt8TileTokens;
 constexpr int kG = Int8Weights::kGroupRows;
 
-
 void quantize_tile(const float* x, int mt, int64_t n_in, int blk, int zero_point, uint8_t* records) {
   const int64_t rec_bytes = int8_act_record_bytes(blk);
   const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
