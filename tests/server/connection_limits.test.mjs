@@ -4,7 +4,17 @@
 import assert from "node:assert/strict";
 import net from "node:net";
 import { test } from "node:test";
-import { assertApiError, get, metric, post, rawConnection, sleep, startServer, until } from "./server_helpers.mjs";
+import {
+  assertApiError,
+  get,
+  healthStatusOnceFree,
+  metric,
+  post,
+  rawConnection,
+  sleep,
+  startServer,
+  until,
+} from "./server_helpers.mjs";
 
 
 
@@ -119,13 +129,7 @@ test("--max-connections: connections past the cap get 503 and are closed at once
     assert.ok(conns.some((c) => c.data.startsWith("HTTP/1.1 503 ")));
 
     for (const c of conns) c.sock.destroy();
-    let health;
-    for (let i = 0; i < 100; ++i) {
-      health = await get(`${s.url}/health`).catch(() => ({ status: 0 }));
-      if (health.status === 200) break;
-      await sleep(20);
-    }
-    assert.equal(health.status, 200);
+    assert.equal(await healthStatusOnceFree(s.url), 200);
     const m = (await get(`${s.url}/metrics`)).text;
     assert.ok(metric(m, "qembed_connections_rejected_total") >= 30);
     assert.ok(metric(m, "qembed_open_connections") <= 2, m);

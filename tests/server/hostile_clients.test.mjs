@@ -12,6 +12,7 @@ import {
   assertApiError,
   assertTeiError,
   get,
+  healthStatusOnceFree,
   metric,
   post,
   rawConnection,
@@ -265,13 +266,7 @@ test("under a small descriptor limit: the cap fits it, extra connections get 503
     assert.match(s.stderr(), /refusing new connections with 503: 96 connections are open/);
     late.sock.destroy();
     for (const c of conns) c.sock.destroy();
-    let health;
-    for (let i = 0; i < 100; ++i) {
-      health = await get(`${s.url}/health`).catch(() => ({ status: 0 }));
-      if (health.status === 200) break;
-      await sleep(20);
-    }
-    assert.equal(health.status, 200);
+    assert.equal(await healthStatusOnceFree(s.url), 200);
   } finally {
     for (const c of conns) c.sock.destroy();
     await s.stop();

@@ -147,3 +147,14 @@ export function metric(text, name) {
   if (!m) throw new Error(`no metric ${name}`);
   return Number(m[1]);
 }
+
+/** /health's status once the server has freed closed connections: polls up to ~2 s while refused or not 200. */
+export async function healthStatusOnceFree(url) {
+  let health;
+  for (let i = 0; i < 100; ++i) {
+    health = await get(`${url}/health`).catch(() => ({ status: 0 }));
+    if (health.status === 200) break;
+    await sleep(20);
+  }
+  return health.status;
+}
