@@ -29,6 +29,12 @@ constexpr double kFirstStepWork = 2;
 // A bulk batch below this many tokens reads the weights for too few rows to be efficient.
 constexpr int64_t kMinBulkBatchTokens = 256;
 
+//! What a request whose caller has gone is completed with (also an abandoned batch's; not logged as a failure).
+const Error& cancelled_error() {
+  static const Error e = LimitError("the request was cancelled");
+  return e;
+}
+
 }  // namespace
 
 //! One request on its way through the queue.
@@ -206,8 +212,7 @@ void Batcher::worker_loop() {
       }
     }
     if (!dropped.empty()) {
-      const Error cancelled = LimitError("the request was cancelled");
-      for (auto& job : dropped) complete(*job, &cancelled);
+      for (auto& job : dropped) complete(*job, &cancelled_error());
     }
     if (!controls.empty()) continue;
 
@@ -231,8 +236,7 @@ void Batcher::worker_loop() {
     const bool all_cancelled = std::all_of(bulk_->jobs.begin(), bulk_->jobs.end(),
                                            [](const Job* j) { return j->completed || j->is_cancelled(); });
     if (all_cancelled) {
-      const Error cancelled = LimitError("the request was cancelled");
-      finish_batch(*bulk_, {}, &cancelled);
+      finish_batch(*bulk_, {}, &cancelled_error());
       bulk_.reset();
       continue;
     }
@@ -428,7 +432,7 @@ void Batcher::finish_batch(Running& r, std::vector<float> pooled, const Error* f
   stats_.prefix_cache_entries = cache.n_entries();
   stats_.prefix_evictions_total = cache.evictions();
   if (failure) {
-    if (failure->kind() != ErrorKind::kLimit || failure->what() != std::string("the request was cancelled")) {
+    if (failure != &cancelled_error()) {
       log::error("batch failed",
                  {log::field("inputs", static_cast<int64_t>(r.items.size())), log::field("tokens", r.tokens),
                   log::field("kind", error_kind_name(failure->kind())), log::field("error", failure->what())});
