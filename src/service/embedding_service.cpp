@@ -204,6 +204,13 @@ Admission EmbeddingService::submit(EncodedRequest request, EmbedDone done,
 
 double EmbeddingService::work_of(const EncodedRequest& request) const { return batcher_->work_of(request.seqs); }
 
+double EmbeddingService::seconds_until_room(double work) const {
+  const auto rate = static_cast<double>(stats_->work_per_second.load());
+  const double excess =
+      static_cast<double>(stats_->admitted_work.load()) + work - static_cast<double>(options_.max_queue_work);
+  return rate > 0 && excess > 0 ? excess / rate : 0;
+}
+
 EmbedResult EmbeddingService::embed(const EmbedInputs& inputs, const EmbedParams& params) {
   return embed(encode(inputs, params));
 }

@@ -187,6 +187,10 @@ class EmbeddingService {
   //! The work of a request in token-equivalents (engine/cost_model.hpp), as admission counts it against
   //! ServiceOptions::max_queue_work.
   double work_of(const EncodedRequest& request) const;
+  //! When a request of `work` refused as busy would fit the work bound: the admitted work over the bound at the
+  //! measured compute rate, in seconds (the token and input bounds free up at least as fast for ordinary inputs);
+  //! 0 when no rate is measured yet or it would fit now.
+  double seconds_until_room(double work) const;
   //! encode + submit + wait. Throws Error: the encode errors, kLimit when not admitted (busy, too large, stopping),
   //! and what `done` would have received.
   EmbedResult embed(const EmbedInputs& inputs, const EmbedParams& params);

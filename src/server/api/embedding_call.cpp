@@ -160,14 +160,8 @@ void run_embedding(ApiEnv& env, const CallPtr& call, const service::EmbedInputs&
     case service::Admission::kBusy: {
       ApiError e(Failure::kBusy, "the queue is full (" + n_str(queue_tokens) + " tokens, " + n_str(so.max_queue_work) +
                                      " token-equivalents of work); retry later");
-      // An honest Retry-After: when enough admitted work will be done for this request to fit, at the measured
-      // compute rate (the token and input bounds free up at least as fast for ordinary inputs).
-      const auto& st = svc.stats();
-      const double rate = static_cast<double>(st.work_per_second.load());
-      const double excess =
-          static_cast<double>(st.admitted_work.load()) + work - static_cast<double>(so.max_queue_work);
-      if (rate > 0 && excess > 0)
-        e.retry_after_s = std::clamp<int64_t>(static_cast<int64_t>(std::ceil(excess / rate)), 1, 600);
+      const double wait_s = svc.seconds_until_room(work);
+      if (wait_s > 0) e.retry_after_s = std::clamp<int64_t>(static_cast<int64_t>(std::ceil(wait_s)), 1, 600);
       throw e;
     }
     case service::Admission::kTooLarge:
