@@ -21,9 +21,9 @@ void quantize_tile_scalar(const float* x, int mt, int64_t n_in, int blk, int zer
     uint8_t* rec = records + b * rec_bytes;
     std::memset(rec, 0, static_cast<size_t>(rec_bytes));
     auto* q = reinterpret_cast<int8_t*>(rec);
-    auto* zsum = reinterpret_cast<int32_t*>(rec + blk * kT);
-    auto* d = reinterpret_cast<float*>(rec + blk * kT + 4 * kT);
-    auto* dsum = reinterpret_cast<float*>(rec + blk * kT + 8 * kT);
+    auto* zsum = reinterpret_cast<int32_t*>(rec + int8_act_zsum_offset(blk));
+    auto* d = reinterpret_cast<float*>(rec + int8_act_d_offset(blk));
+    auto* dsum = reinterpret_cast<float*>(rec + int8_act_dsum_offset(blk));
     for (int t = 0; t < mt; ++t) {
       const float* xb = x + t * n_in + b * blk;
       float amax = 0.0f;
@@ -51,9 +51,9 @@ void tile_scalar(const Int8Weights& w, int64_t g, const uint8_t* act, int mt, fl
       const uint8_t* rec = w.record(g, b);
       const uint8_t* arec = act + b * act_bytes;
       const auto* q = reinterpret_cast<const int8_t*>(arec);
-      const int32_t zsum = reinterpret_cast<const int32_t*>(arec + w.blk * kT)[t];
-      const float dx = reinterpret_cast<const float*>(arec + w.blk * kT + 4 * kT)[t];
-      const float dsum = reinterpret_cast<const float*>(arec + w.blk * kT + 8 * kT)[t];
+      const int32_t zsum = reinterpret_cast<const int32_t*>(arec + int8_act_zsum_offset(w.blk))[t];
+      const float dx = reinterpret_cast<const float*>(arec + int8_act_d_offset(w.blk))[t];
+      const float dsum = reinterpret_cast<const float*>(arec + int8_act_dsum_offset(w.blk))[t];
       const float* s = reinterpret_cast<const float*>(rec + w.blk * G);
       for (int r = 0; r < G; ++r) {
         int32_t dot = zsum;

@@ -34,9 +34,9 @@ void quantize_tile(const float* x, int mt, int64_t n_in, int blk, int zero_point
   for (int64_t b = 0; b < n_in / blk; ++b) {
     uint8_t* rec = records + b * rec_bytes;
     if (mt < kT) std::memset(rec, 0, static_cast<size_t>(rec_bytes));
-    auto* zsum = reinterpret_cast<int32_t*>(rec + blk * kT);
-    auto* d = reinterpret_cast<float*>(rec + blk * kT + 4 * kT);
-    auto* dsum = reinterpret_cast<float*>(rec + blk * kT + 8 * kT);
+    auto* zsum = reinterpret_cast<int32_t*>(rec + int8_act_zsum_offset(blk));
+    auto* d = reinterpret_cast<float*>(rec + int8_act_d_offset(blk));
+    auto* dsum = reinterpret_cast<float*>(rec + int8_act_dsum_offset(blk));
     for (int t = 0; t < mt; ++t) {
       const float* xb = x + t * n_in + b * blk;
       __m256 v[4];
@@ -75,7 +75,7 @@ inline __m256i lane_mask(int n) {
 template <int MT, int BLK, bool kOffset, bool kSigned, int kChunk>
 void tile_mt(const Int8Weights& w, int64_t g, const uint8_t* act, float* y, int64_t ldy, int n_valid) {
   static_assert((BLK / 4) % kChunk == 0);
-  constexpr int64_t kActBytes = BLK * kT + 3 * 4 * kT;
+  constexpr int64_t kActBytes = int8_act_record_bytes(BLK);
   const __m256i ones = _mm256_set1_epi16(1);
   const __m256i flip = _mm256_set1_epi8(static_cast<char>(0x80));
   __m256 facc[MT][2];
@@ -84,9 +84,9 @@ void tile_mt(const Int8Weights& w, int64_t g, const uint8_t* act, float* y, int6
   const uint8_t* rec = w.record(g, 0);
   for (int64_t b = 0; b < w.n_blocks; ++b, rec += w.record_bytes, act += kActBytes) {
     const auto* xq = reinterpret_cast<const int32_t*>(act);
-    const auto* zsum = reinterpret_cast<const int32_t*>(act + BLK * kT);
-    const auto* dx = reinterpret_cast<const float*>(act + BLK * kT + 4 * kT);
-    const auto* dsum = reinterpret_cast<const float*>(act + BLK * kT + 8 * kT);
+    const auto* zsum = reinterpret_cast<const int32_t*>(act + int8_act_zsum_offset(BLK));
+    const auto* dx = reinterpret_cast<const float*>(act + int8_act_d_offset(BLK));
+    const auto* dsum = reinterpret_cast<const float*>(act + int8_act_dsum_offset(BLK));
     __m256i acc[MT][2];
 #pragma GCC unroll 4
     for (int t = 0; t < MT; ++t) acc[t][0] = acc[t][1] = kSigned ? _mm256_setzero_si256() : _mm256_set1_epi32(zsum[t]);

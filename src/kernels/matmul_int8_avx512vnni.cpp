@@ -22,9 +22,9 @@ void quantize_tile(const float* x, int mt, int64_t n_in, int blk, int zero_point
   for (int64_t b = 0; b < n_in / blk; ++b) {
     uint8_t* rec = records + b * rec_bytes;
     if (mt < kT) std::memset(rec, 0, static_cast<size_t>(rec_bytes));
-    auto* zsum = reinterpret_cast<int32_t*>(rec + blk * kT);
-    auto* d = reinterpret_cast<float*>(rec + blk * kT + 4 * kT);
-    auto* dsum = reinterpret_cast<float*>(rec + blk * kT + 8 * kT);
+    auto* zsum = reinterpret_cast<int32_t*>(rec + int8_act_zsum_offset(blk));
+    auto* d = reinterpret_cast<float*>(rec + int8_act_d_offset(blk));
+    auto* dsum = reinterpret_cast<float*>(rec + int8_act_dsum_offset(blk));
     for (int t = 0; t < mt; ++t) {
       const float* xb = x + t * n_in + b * blk;
       const __m512 v0 = _mm512_loadu_ps(xb);
@@ -56,15 +56,15 @@ void quantize_tile(const float* x, int mt, int64_t n_in, int blk, int zero_point
 template <int MT, int BLK, bool kOffset>
 void tile_mt(const Int8Weights& w, int64_t g, const uint8_t* act, float* y, int64_t ldy, int n_valid) {
   constexpr int G = Int8Weights::kGroupRows;
-  constexpr int64_t kActBytes = BLK * kT + 3 * 4 * kT;
+  constexpr int64_t kActBytes = int8_act_record_bytes(BLK);
   __m512 facc[MT];
 #pragma GCC unroll 8
   for (int t = 0; t < MT; ++t) facc[t] = _mm512_setzero_ps();
   const uint8_t* rec = w.record(g, 0);
   for (int64_t b = 0; b < w.n_blocks; ++b, rec += w.record_bytes, act += kActBytes) {
-    const auto* zsum = reinterpret_cast<const int32_t*>(act + BLK * kT);
-    const auto* dx = reinterpret_cast<const float*>(act + BLK * kT + 4 * kT);
-    const auto* dsum = reinterpret_cast<const float*>(act + BLK * kT + 8 * kT);
+    const auto* zsum = reinterpret_cast<const int32_t*>(act + int8_act_zsum_offset(BLK));
+    const auto* dx = reinterpret_cast<const float*>(act + int8_act_d_offset(BLK));
+    const auto* dsum = reinterpret_cast<const float*>(act + int8_act_dsum_offset(BLK));
     __m512i acc[MT];
 #pragma GCC unroll 8
     for (int t = 0; t < MT; ++t) acc[t] = _mm512_set1_epi32(zsum[t]);
@@ -94,14 +94,22 @@ void tile_mt(const Int8Weights& w, int64_t g, const uint8_t* act, float* y, int6
 template <int BLK, bool kOffset>
 void tile_blk(const Int8Weights& w, int64_t g, const uint8_t* act, int mt, float* y, int64_t ldy, int n_valid) {
   switch (mt) {
-    case 8: return tile_mt<8, BLK, kOffset>(w, g, act, y, ldy, n_valid);
-    case 7: return tile_mt<7, BLK, kOffset>(w, g, act, y, ldy, n_valid);
-    case 6: return tile_mt<6, BLK, kOffset>(w, g, act, y, ldy, n_valid);
-    case 5: return tile_mt<5, BLK, kOffset>(w, g, act, y, ldy, n_valid);
-    case 4: return tile_mt<4, BLK, kOffset>(w, g, act, y, ldy, n_valid);
-    case 3: return tile_mt<3, BLK, kOffset>(w, g, act, y, ldy, n_valid);
-    case 2: return tile_mt<2, BLK, kOffset>(w, g, act, y, ldy, n_valid);
-    default: return tile_mt<1, BLK, kOffset>(w, g, act, y, ldy, n_valid);
+    case 8:
+      return tile_mt<8, BLK, kOffset>(w, g, act, y, ldy, n_valid);
+    case 7:
+      return tile_mt<7, BLK, kOffset>(w, g, act, y, ldy, n_valid);
+    case 6:
+      return tile_mt<6, BLK, kOffset>(w, g, act, y, ldy, n_valid);
+    case 5:
+      return tile_mt<5, BLK, kOffset>(w, g, act, y, ldy, n_valid);
+    case 4:
+      return tile_mt<4, BLK, kOffset>(w, g, act, y, ldy, n_valid);
+    case 3:
+      return tile_mt<3, BLK, kOffset>(w, g, act, y, ldy, n_valid);
+    case 2:
+      return tile_mt<2, BLK, kOffset>(w, g, act, y, ldy, n_valid);
+    default:
+      return tile_mt<1, BLK, kOffset>(w, g, act, y, ldy, n_valid);
   }
 }
 

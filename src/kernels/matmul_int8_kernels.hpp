@@ -19,7 +19,11 @@ constexpr int kInt8TileTokens = kPackedTileTokens;
 //!   d    [8] f32
 //!   dsum [8] f32                     — d * sum q, for the offset term m
 //! Tokens past the end of the last tile are zeros.
-inline int64_t int8_act_record_bytes(int blk) { return blk * kInt8TileTokens + 3 * 4 * kInt8TileTokens; }
+//! Byte offsets of a record's zsum, d and dsum, and its size (every kernel reads and writes records through these).
+constexpr int64_t int8_act_zsum_offset(int blk) { return int64_t{blk} * kInt8TileTokens; }
+constexpr int64_t int8_act_d_offset(int blk) { return int8_act_zsum_offset(blk) + 4 * kInt8TileTokens; }
+constexpr int64_t int8_act_dsum_offset(int blk) { return int8_act_d_offset(blk) + 4 * kInt8TileTokens; }
+constexpr int64_t int8_act_record_bytes(int blk) { return int8_act_dsum_offset(blk) + 4 * kInt8TileTokens; }
 
 struct Int8Kernels {
   //! Quantizes tokens x[0..mt) (rows of n_in values, mt <= 8) into the n_in / blk records of one tile.
