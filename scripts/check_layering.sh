@@ -26,10 +26,11 @@ service      common tokenizer model engine service backend/backend_factory.hpp
 kb/extract   common kb/extract
 kb/text      common kb/text
 kb/store     common kb/text kb/store
+kb           common service kb/**
 server/http  common server/http
-server/api   common service server/api server/http server/*.hpp
-server       common service server/** model/model.hpp@src/server/server.cpp
-cli          common service server/server.hpp server/server_options.hpp cli kernels/cpu_features.hpp
+server/api   common service server/api server/http server/*.hpp kb/*.hpp
+server       common service server/** kb/*.hpp model/model.hpp@src/server/server.cpp
+cli          common service server/server.hpp server/server_options.hpp cli kb/*.hpp kernels/cpu_features.hpp
 '
 # Notes: engine sees token ids, never the tokenizer nor model/model.hpp. service reaches backends only through
 # backend/backend_factory.hpp, never backend/cpu/... . server/api uses service, never model or backend. cli needs

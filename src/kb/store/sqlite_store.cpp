@@ -506,6 +506,36 @@ std::vector<Chunk> SqliteStore::get_chunks(std::span<const int64_t> chunk_ids) {
   return out;
 }
 
+std::vector<std::string> SqliteStore::chunk_texts(std::span<const int64_t> chunk_ids) {
+  std::lock_guard lock(mutex_);
+  Transaction txn(*db_, Transaction::Kind::kRead);
+  std::vector<std::string> out(chunk_ids.size());
+  for (size_t i = 0; i < chunk_ids.size(); ++i) {
+    Stmt s = db_->prepare("SELECT content_id, byte_start, byte_end FROM chunks WHERE id = ?1");
+    if (!s.bind(1, chunk_ids[i]).step()) continue;
+    const int64_t content_id = s.i64(0), start = s.i64(1), end = s.i64(2);
+    if (end <= start) continue;
+    // Incremental blob I/O reads only the pages holding the chunk's bytes: a search hit in a 50 MB document must
+    // not load the whole text.
+    sqlite3_blob* blob = nullptr;
+    if (sqlite3_blob_open(db_->handle(), "main", "contents", "text", content_id, 0, &blob) != SQLITE_OK) {
+      if (blob) sqlite3_blob_close(blob);
+      throw IoError("knowledge-base database " + path_ + ": cannot read the text of content " +
+                    std::to_string(content_id) + ": " + sqlite3_errmsg(db_->handle()));
+    }
+    const int64_t size = sqlite3_blob_bytes(blob);
+    std::string& text = out[i];
+    if (end <= size) {
+      text.resize(static_cast<size_t>(end - start));
+      if (sqlite3_blob_read(blob, text.data(), static_cast<int>(end - start), static_cast<int>(start)) != SQLITE_OK)
+        text.clear();
+    }
+    sqlite3_blob_close(blob);
+  }
+  txn.commit();
+  return out;
+}
+
 std::vector<std::pair<int64_t, Document>> SqliteStore::documents_for_contents(std::span<const int64_t> content_ids,
                                                                               const SearchFilter& filter) {
   std::string ids = "[";
@@ -601,6 +631,71 @@ std::vector<float> SqliteStore::load_vectors_f32(int64_t collection_id, std::spa
   }
   txn.commit();
   return out;
+}
+
+void SqliteStore::replace_vectors(int64_t collection_id, const ModelIdentity& model, int32_t dimensions,
+                                  std::span<const int64_t> chunk_ids, std::span<const float> vectors) {
+  std::lock_guard lock(mutex_);
+  Transaction txn(*db_, Transaction::Kind::kWrite);
+  const Collection collection = require_collection(collection_id);
+  if (dimensions < 1 || dimensions > model.dimensions) {
+    throw Error("dimensions " + std::to_string(dimensions) + " is out of range for model " + model.name + " (1.." +
+                std::to_string(model.dimensions) + ")");
+  }
+  const auto dims = static_cast<size_t>(dimensions);
+  if (vectors.size() != chunk_ids.size() * dims) {
+    throw Error(std::to_string(vectors.size()) + " vector values for " + std::to_string(chunk_ids.size()) +
+                " chunks of " + std::to_string(dims) + " dimensions");
+  }
+  for (float v : vectors) {
+    if (!std::isfinite(v)) throw Error("a replacement vector has a non-finite value");
+  }
+  std::vector<int64_t> stored;
+  {
+    Stmt s = db_->prepare("SELECT id FROM chunks WHERE collection_id = ?1 ORDER BY id");
+    s.bind(1, collection_id);
+    while (s.step()) stored.push_back(s.i64(0));
+  }
+  std::vector<int64_t> given(chunk_ids.begin(), chunk_ids.end());
+  std::sort(given.begin(), given.end());
+  if (given != stored) {
+    throw Error("collection '" + collection.settings.name + "' has " + std::to_string(stored.size()) +
+                " chunks; the replacement does not name exactly those");
+  }
+  const VectorType type = collection.settings.vector_type;
+  for (size_t i = 0; i < chunk_ids.size(); ++i) {
+    const std::span<const float> vec(vectors.data() + i * dims, dims);
+    float scale = 1;
+    const std::vector<uint8_t> data = encode_vector(type, vec, &scale);
+    Stmt update = db_->prepare("UPDATE vectors SET data = ?2, scale = ?3, original = ?4 WHERE chunk_id = ?1");
+    update.bind(1, chunk_ids[i]).bind_blob(2, data).bind(3, static_cast<double>(scale));
+    if (type == VectorType::kInt8) {
+      update.bind_blob(4, encode_f16(vec));
+    } else {
+      update.bind_null(4);
+    }
+    update.run();
+  }
+  db_->prepare(
+         "UPDATE collections SET model_name = ?2, model_fingerprint = ?3, model_dimensions = ?4, dimensions = ?5 "
+         "WHERE id = ?1")
+      .bind(1, collection_id)
+      .bind(2, model.name)
+      .bind(3, model.fingerprint)
+      .bind(4, model.dimensions)
+      .bind(5, dimensions)
+      .run();
+  // Every content leaves and comes back: an index replaying the log drops the old vectors and loads the new ones.
+  for (int added = 0; added <= 1; ++added) {
+    db_->prepare(
+           "INSERT INTO changes (collection_id, added, content_id, first_chunk_id, last_chunk_id) "
+           "SELECT ?1, ?2, content_id, min(id), max(id) FROM chunks WHERE collection_id = ?1 GROUP BY content_id "
+           "ORDER BY content_id")
+        .bind(1, collection_id)
+        .bind(2, static_cast<int64_t>(added))
+        .run();
+  }
+  txn.commit();
 }
 
 // --- change sequence

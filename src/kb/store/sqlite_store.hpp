@@ -57,6 +57,7 @@ class SqliteStore final : public Store {
   std::optional<std::string> content_text(int64_t content_id) override;
   std::vector<Chunk> content_chunks(int64_t content_id) override;
   std::vector<Chunk> get_chunks(std::span<const int64_t> chunk_ids) override;
+  std::vector<std::string> chunk_texts(std::span<const int64_t> chunk_ids) override;
   std::vector<std::pair<int64_t, Document>> documents_for_contents(std::span<const int64_t> content_ids,
                                                                    const SearchFilter& filter) override;
   std::vector<int64_t> filter_chunk_ids(int64_t collection_id, const SearchFilter& filter) override;
@@ -66,6 +67,8 @@ class SqliteStore final : public Store {
   void scan_vector_range(int64_t collection_id, int64_t first_chunk_id, int64_t last_chunk_id,
                          const std::function<void(const StoredVector&)>& fn) override;
 
+  void replace_vectors(int64_t collection_id, const ModelIdentity& model, int32_t dimensions,
+                       std::span<const int64_t> chunk_ids, std::span<const float> vectors) override;
   int64_t change_seq(int64_t collection_id) override;
   std::vector<VectorChange> changes_since(int64_t collection_id, int64_t after_seq, int32_t limit) override;
 

@@ -222,6 +222,9 @@ class Store {
   virtual std::vector<Chunk> content_chunks(int64_t content_id) = 0;
   //! The given chunks (unknown ids are skipped), in the order given.
   virtual std::vector<Chunk> get_chunks(std::span<const int64_t> chunk_ids) = 0;
+  //! The text of each given chunk (its byte span of the content text), in the order given; "" for unknown ids.
+  //! Reads only the chunk's bytes, not the whole document.
+  virtual std::vector<std::string> chunk_texts(std::span<const int64_t> chunk_ids) = 0;
   //! Indexed documents referencing each content that match `filter`, as (content_id, document) pairs.
   virtual std::vector<std::pair<int64_t, Document>> documents_for_contents(std::span<const int64_t> content_ids,
                                                                            const SearchFilter& filter) = 0;
@@ -238,6 +241,14 @@ class Store {
   //! Vectors of the chunk-id range [first, last] (for replaying an `added` change); `fn` as in scan_vectors.
   virtual void scan_vector_range(int64_t collection_id, int64_t first_chunk_id, int64_t last_chunk_id,
                                  const std::function<void(const StoredVector&)>& fn) = 0;
+
+  //! Re-embedding (after a model change): replaces the vector of every chunk of the collection and records the new
+  //! model identity and stored dimensions, in one transaction. `chunk_ids` must be exactly the collection's chunks
+  //! (any order) and `vectors` (n x dimensions, L2-normalised f32) their new vectors. Logs every content as removed
+  //! and added again, so indexes replay it. Errors (nothing changed): kInvalidInput when the ids are not the
+  //! collection's chunks, a value is not finite, or dimensions exceed the model's.
+  virtual void replace_vectors(int64_t collection_id, const ModelIdentity& model, int32_t dimensions,
+                               std::span<const int64_t> chunk_ids, std::span<const float> vectors) = 0;
 
   // --- change sequence
   //! The collection's latest change sequence (0 when nothing was ever committed). Grows with every change of its
