@@ -59,6 +59,7 @@ for t in $targets; do
   case "$t" in
     gguf) args+=(-dict=tests/fuzz/gguf.dict) ;;
     tokenizer_json|jsonl|http_body) args+=(-dict=tests/fuzz/json.dict) ;;
+    multipart) args+=(-dict=tests/fuzz/multipart.dict) ;;
   esac
   echo "run_fuzz: fuzz_$t for ${seconds} s over $(find "$work/corpus" -type f | wc -l) seeds" >&2
   rc=0
