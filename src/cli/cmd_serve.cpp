@@ -77,6 +77,11 @@ std::vector<FlagSpec> serve_flags() {
        "input tokens a client may send at once; a larger request gets 413 (default: one second's worth)"},
       {"trusted-proxy", true,
        "ADDR or ADDR/BITS of a proxy whose X-Forwarded-For names the client (repeatable; comma-separated in env)"},
+      {"kb", true,
+       "knowledge base: a SQLite file (created when missing) served under /v1/kb/ (collections, uploads, search); "
+       "vector indexes are kept beside it"},
+      {"max-upload-mb", true, "knowledge base: MiB of one uploaded file; past it that file fails (413) (default 256)"},
+      {"max-upload-files", true, "knowledge base: files in one upload request (default 100)"},
       {"help", false, "show this help"},
   };
 }
@@ -241,6 +246,12 @@ int cmd_serve(int argc, char** argv) {
     throw Error("--token-rate-burst needs --token-rate-limit");
   }
   o.trusted_proxies = args.get_all("trusted-proxy");
+  o.kb_path = args.get_or("kb", "");
+  o.max_upload_bytes = args.get_int("max-upload-mb", o.max_upload_bytes >> 20, 1, 1 << 20) << 20;
+  o.max_upload_files = args.get_int("max-upload-files", o.max_upload_files, 1, 100000);
+  if (o.kb_path.empty() && (args.has("max-upload-mb") || args.has("max-upload-files"))) {
+    throw Error("--max-upload-mb and --max-upload-files need --kb PATH");
+  }
   return server::run_server(o);
 }
 

@@ -44,6 +44,10 @@ struct IngestItem {
   std::string name;                  //!< the document name (unique in the collection)
   std::string bytes;                 //!< the file's bytes
   std::string metadata_json = "{}";  //!< user metadata, a JSON object
+  //! When set, `bytes` is empty and submit() reads the bytes through this, one item at a time, releasing them once
+  //! the item is registered: an upload of many large files (kept on disk by the server) never holds them all in
+  //! memory. An exception it throws fails that item alone (its message is the outcome's error).
+  std::function<std::string()> read_bytes;
 };
 
 struct IngestOutcome {

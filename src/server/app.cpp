@@ -47,7 +47,7 @@ App::App(const ServerOptions& options, api::KeyRing keys, Metrics& metrics, Conc
       responses_(responses),
       work_(static_cast<size_t>(std::max(1, options.tokenization_workers))),
       env_{options, metrics, work_, responses, *this},
-      routes_(api::make_route_table()) {
+      routes_(api::make_route_table(!options.kb_path.empty())) {
   env_.started_unix_s = static_cast<int64_t>(std::time(nullptr));
   if (rate_limiter_.enabled()) env_.rate_limiter = &rate_limiter_;
   if (!trusted_proxies_.empty() && !rate_limiter_.enabled()) {
@@ -60,7 +60,8 @@ App::~App() {
   work_.join();
 }
 
-void App::set_ready(service::EmbeddingService& service) {
+void App::set_ready(service::EmbeddingService& service, KnowledgeBaseHost* knowledge_base) {
+  env_.kb_ptr.store(knowledge_base, std::memory_order_release);
   env_.service_ptr.store(&service, std::memory_order_release);
   env_.state.store(api::ServerState::kReady, std::memory_order_release);
 }
@@ -108,19 +109,28 @@ void App::handle(Request&& req, std::shared_ptr<Exchange> ex) {
   guarded(call, [&] { dispatch(call, std::move(req)); });
 }
 
-std::optional<Response> App::check_header(const Request& header) {
+HeaderVerdict App::check_header(const Request& header) {
   CallPtr call = call_for_header(&header);
-  try {
-    admit(*call, header);
-    return std::nullopt;
-  } catch (const ApiError& e) {
+  auto refuse = [&](const ApiError& e) {
     const int status = api::status_of(e.failure, call->dialect);
     Response res = error_response(*call, status, e);
     metrics_.request_done(call->label, status, 0);
     log::warn("rejected request before its body",
               {log::field("id", call->id), log::field("status", int64_t{status}),
                log::field("path", call->path.substr(0, 200)), log::field("reason", e.what())});
-    return res;
+    return HeaderVerdict{std::move(res), nullptr};
+  };
+  try {
+    HeaderVerdict verdict;
+    const api::Route* route = admit(*call, header);
+    if (route && route->stream_body) verdict.sink = route->stream_body(env_, header);
+    return verdict;
+  } catch (const ApiError& e) {
+    return refuse(e);
+  } catch (const std::exception& e) {
+    // A streamer's own failure (no room for its temporary files...) is the server's, never the client's.
+    log::error("request " + call->id + ": " + e.what());
+    return refuse(ApiError(Failure::kServerFault, "the server could not prepare to receive the body"));
   }
 }
 
@@ -167,6 +177,7 @@ void App::dispatch(const CallPtr& call, Request&& req) {
   api::KeyMatch key;
   const api::Route* route = admit(*call, req, &key);
   if (!route) return reply(call, 204, "", "text/plain");  // CORS preflight; headers from add_common_headers()
+  if (route->path.find('{') != std::string::npos) api::match_path_pattern(route->path, call->path, &call->path_params);
   if (!route->takes_slot) return route->handler(env_, call, req);
   if (env_.rate_limiter) {
     call->client = identify_client(req, call->exchange ? call->exchange->remote_ip : "", !keys_.empty(), key.index,
@@ -229,7 +240,7 @@ void App::add_common_headers(Response& res, const Call& call) const {
   const std::string& allow = options_.cors_origin;
   if (allow == "*" || allow == call.origin) {
     res.set(http::field::access_control_allow_origin, allow == "*" ? "*" : call.origin);
-    res.set(http::field::access_control_allow_methods, "GET, POST, OPTIONS");
+    res.set(http::field::access_control_allow_methods, "GET, POST, PUT, DELETE, OPTIONS");
     res.set(http::field::access_control_allow_headers, "Authorization, Content-Type, X-Request-Id");
     res.set(http::field::access_control_expose_headers, "X-Request-Id");
     res.set(http::field::vary, "Origin");

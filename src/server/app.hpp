@@ -21,6 +21,7 @@
 #include "server/api/routes.hpp"
 #include "server/client_identity.hpp"
 #include "server/http/http_server.hpp"
+#include "server/kb_host.hpp"
 #include "server/metrics.hpp"
 #include "server/rate_limit.hpp"
 #include "server/server_options.hpp"
@@ -36,13 +37,14 @@ class App final : public api::Responder {
   //! Stops the tokenization workers (queued work is dropped) and waits for the running ones.
   ~App() override;
 
-  //! Publishes the running service: from now on the model routes answer.
-  void set_ready(service::EmbeddingService& service);
+  //! Publishes the running service (and the knowledge base, with --kb): from now on the model routes answer.
+  void set_ready(service::EmbeddingService& service, KnowledgeBaseHost* knowledge_base = nullptr);
   //! Shutting down: every new request is answered 503 (Connection: close comes from the transport).
   void set_stopping() { env_.state = api::ServerState::kStopping; }
 
-  //! The transport's HeaderCheck: route, key and role, server state, on the header alone.
-  std::optional<Response> check_header(const Request& header);
+  //! The transport's HeaderCheck: route, key and role, server state, on the header alone; for an upload route, the
+  //! sink its body streams into.
+  HeaderVerdict check_header(const Request& header);
   //! The transport's Handler.
   void handle(Request&& req, std::shared_ptr<Exchange> ex);
   //! The transport's RejectHandler: an error response in the dialect of the request's path when it is known.

@@ -72,7 +72,31 @@ Metrics::Metrics(const TransportStats& transport, const ConcurrencyLimiter& limi
       inference_duration_(seconds_buckets()),
       input_length_(powers_of_two(65536)),
       batch_size_(powers_of_two(4096)),
-      batch_tokens_(powers_of_two(1 << 20)) {}
+      batch_tokens_(powers_of_two(1 << 20)),
+      kb_search_duration_(seconds_buckets()) {}
+
+void Metrics::kb_search(const std::string& mode, double duration_s) {
+  std::lock_guard lock(mu_);
+  ++kb_searches_[mode];
+  kb_search_duration_.observe(duration_s);
+}
+
+std::string prometheus_label(std::string_view value) {
+  std::string out;
+  out.reserve(value.size());
+  for (const char c : value) {
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (c == '"') {
+      out += "\\\"";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
 
 void Metrics::request_done(const std::string& endpoint, int status, double duration_s) {
   std::lock_guard lock(mu_);
@@ -174,7 +198,41 @@ std::string Metrics::render() const {
   gauge(out, "qembed_prefix_cache_bytes", "bytes of keys/values held by the prefix cache", sv(&S::prefix_cache_bytes));
   gauge(out, "qembed_prefix_cache_entries", "prompts held by the prefix cache", sv(&S::prefix_cache_entries));
   gauge(out, "qembed_resident_memory_bytes", "resident set size of the process", static_cast<double>(resident_bytes()));
+  if (kb_gauges_) render_kb(out);
   return out;
+}
+
+void Metrics::render_kb(std::string& out) const {
+  const KbGauges kb = kb_gauges_();
+  header(out, "qembed_kb_documents", "gauge", "knowledge-base documents by collection and status");
+  for (const KbGauges::Collection& c : kb.collections) {
+    const std::string name = prometheus_label(c.name);
+    for (const auto& [status, n] : {std::pair{"pending", c.pending}, {"indexed", c.indexed}, {"failed", c.failed}}) {
+      out += "qembed_kb_documents{collection=\"" + name + "\",status=\"" + status + "\"} " + std::to_string(n) + "\n";
+    }
+  }
+  header(out, "qembed_kb_chunks", "gauge", "searchable chunks by collection (once its vector index is open)");
+  for (const KbGauges::Collection& c : kb.collections) {
+    if (c.chunks) {
+      out += "qembed_kb_chunks{collection=\"" + prometheus_label(c.name) + "\"} " + std::to_string(*c.chunks) + "\n";
+    }
+  }
+  header(out, "qembed_kb_jobs", "gauge", "ingestion jobs by state");
+  out += "qembed_kb_jobs{state=\"queued\"} " + std::to_string(kb.jobs_queued) + "\n";
+  out += "qembed_kb_jobs{state=\"running\"} " + std::to_string(kb.jobs_running) + "\n";
+  gauge(out, "qembed_kb_ingested_tokens_total", "tokens embedded by ingestion since start",
+        static_cast<double>(kb.ingested_tokens_total), "counter");
+  gauge(out, "qembed_kb_ingestion_busy_seconds_total",
+        "seconds with documents in the ingestion pipeline (tokens/s = rate of ingested tokens over this)",
+        kb.ingestion_busy_seconds_total, "counter");
+  header(out, "qembed_kb_searches_total", "counter", "knowledge-base searches by mode");
+  for (const char* mode : {"hybrid", "vector", "keyword"}) {
+    auto it = kb_searches_.find(mode);
+    out += std::string("qembed_kb_searches_total{mode=\"") + mode + "\"} " +
+           std::to_string(it == kb_searches_.end() ? 0 : it->second) + "\n";
+  }
+  header(out, "qembed_kb_search_duration_seconds", "histogram", "knowledge-base search time, query embedding included");
+  kb_search_duration_.render(out, "qembed_kb_search_duration_seconds");
 }
 
 int64_t resident_bytes() {

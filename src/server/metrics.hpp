@@ -4,9 +4,12 @@
 // service's worker; render() takes a consistent-enough snapshot under one mutex.
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
+#include <optional>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -29,6 +32,19 @@ class Histogram {
   std::vector<uint64_t> counts_;  // per bucket, not cumulative
   double sum_ = 0;
   uint64_t count_ = 0;
+};
+
+//! The knowledge base's numbers, as its host last read them (--kb only).
+struct KbGauges {
+  struct Collection {
+    std::string name;
+    int64_t pending = 0, indexed = 0, failed = 0;  //!< documents by status
+    std::optional<int64_t> chunks;                 //!< searchable chunks (its index's vectors), once the index is open
+  };
+  std::vector<Collection> collections;
+  int64_t jobs_queued = 0, jobs_running = 0;
+  int64_t ingested_tokens_total = 0;       //!< tokens embedded by ingestion since start
+  double ingestion_busy_seconds_total = 0;  //!< time with documents in the pipeline: tokens/s = rate of both
 };
 
 //! Which per-client rate limit refused a request (qembed_rate_limited_total{limit}).
@@ -55,10 +71,20 @@ class Metrics {
     (limit == RateLimitKind::kTokens ? rate_limited_tokens_ : rate_limited_requests_).fetch_add(1);
   }
 
+  //! The knowledge base's gauges, read when rendering (with --kb; before: no qembed_kb_ metrics).
+  void set_kb_gauges(std::function<KbGauges()> read) {
+    std::lock_guard lock(mu_);
+    kb_gauges_ = std::move(read);
+  }
+  //! One knowledge-base search (`mode`: hybrid, vector or keyword) and how long it took.
+  void kb_search(const std::string& mode, double duration_s);
+
   //! The /metrics body (Prometheus text format 0.0.4).
   std::string render() const;
 
  private:
+  void render_kb(std::string& out) const;  // mu_ held
+
   const TransportStats& transport_;
   const ConcurrencyLimiter& limiter_;
   std::atomic<const service::ServiceStats*> service_{nullptr};
@@ -67,7 +93,13 @@ class Metrics {
   Histogram request_duration_, queue_duration_, tokenization_duration_, inference_duration_;
   Histogram input_length_, batch_size_, batch_tokens_;
   std::atomic<uint64_t> rate_limited_requests_{0}, rate_limited_tokens_{0};
+  std::function<KbGauges()> kb_gauges_;
+  std::map<std::string, uint64_t> kb_searches_;  // mode -> count
+  Histogram kb_search_duration_;
 };
+
+//! A Prometheus label value with `\`, `"` and newlines escaped.
+std::string prometheus_label(std::string_view value);
 
 //! Resident set size of this process in bytes, from /proc/self/statm (0 when unavailable).
 int64_t resident_bytes();

@@ -25,6 +25,7 @@
 #include "server/app.hpp"
 #include "server/http/fd_limit.hpp"
 #include "server/http/http_server.hpp"
+#include "server/kb_host.hpp"
 #include "server/metrics.hpp"
 #include "server/rate_limit.hpp"
 
@@ -141,12 +142,15 @@ int64_t runtime_resident_bytes(int64_t prepared_weight_bytes) {
 struct MemoryBound {
   int64_t weights = 0, activations = 0, prefix_cache = 0, queue = 0, bodies = 0, work = 0, responses = 0,
           connections = 0, runtime = 0;
+  KbMemoryEstimate kb;  // zero without --kb
   int64_t total() const {
-    return weights + activations + prefix_cache + queue + bodies + work + responses + connections + runtime;
+    return weights + activations + prefix_cache + queue + bodies + work + responses + connections + runtime +
+           kb.total();
   }
 };
 
-MemoryBound memory_bound(const service::EmbeddingService& svc, const ServerOptions& o, int64_t runtime) {
+MemoryBound memory_bound(const service::EmbeddingService& svc, const ServerOptions& o, int64_t runtime,
+                         const KnowledgeBaseHost* kb) {
   const service::ModelInfo& m = svc.model_info();
   const service::ServiceOptions& so = svc.options();  // as the service completed them (queue bound, input limit)
   MemoryBound b;
@@ -172,15 +176,28 @@ MemoryBound memory_bound(const service::EmbeddingService& svc, const ServerOptio
   if (o.request_rate_limit > 0 || o.token_rate_limit > 0) {
     b.runtime += static_cast<int64_t>(RateLimits{}.max_clients) * 256;
   }
+  // The knowledge base: every stored vector in its collection's in-memory index, and the files being ingested.
+  if (kb) b.kb = kb->memory_estimate();
   return b;
 }
 
+//! The knowledge base's terms of the memory bound ("" without --kb).
+std::string kb_bound_text(const KbMemoryEstimate& kb) {
+  if (kb.total() == 0 && kb.bytes_per_vector == 0) return "";
+  char text[256];
+  std::snprintf(text, sizeof text,
+                " + vector index %.0f (%lld stored vectors x %lld bytes; each new chunk adds its bytes) + ingestion %.0f",
+                mib(kb.index_bytes), static_cast<long long>(kb.vectors), static_cast<long long>(kb.bytes_per_vector),
+                mib(kb.ingestion_bytes));
+  return text;
+}
+
 void print_ready(const service::EmbeddingService& svc, const ServerOptions& o, const HttpServer& http,
-                 const HttpServer* metrics_http, double load_s) {
+                 const HttpServer* metrics_http, double load_s, const KnowledgeBaseHost* kb) {
   const service::ModelInfo& m = svc.model_info();
   const service::ServiceOptions& so = svc.options();
-  const MemoryBound mem = memory_bound(svc, o, runtime_resident_bytes(m.backend.prepared_bytes));
-  char line[1536];
+  const MemoryBound mem = memory_bound(svc, o, runtime_resident_bytes(m.backend.prepared_bytes), kb);
+  char line[2048];
   std::snprintf(line, sizeof line,
                 "serving model id \"%s\" (%s %s, %lld layers, %lld dims, %d compute threads on %s) loaded in %.0f ms",
                 m.id.c_str(), m.architecture.c_str(), m.dtype.c_str(), static_cast<long long>(m.n_layer),
@@ -191,14 +208,14 @@ void print_ready(const service::EmbeddingService& svc, const ServerOptions& o, c
       "memory bound %.0f MiB = weights %.0f + activations %.0f (a batch of %lld tokens) + prefix cache %.0f "
       "+ queue %.0f (%lld tokens, %lld inputs) + request bodies %.0f (%lld x %lld bytes) + request work %.0f "
       "(%d workers x %lld bytes) + responses %.0f (--max-response-buffer-mb) + connections %.0f (%lld x %lld KiB) "
-      "+ runtime %.0f (resident at ready, besides weights)",
+      "+ runtime %.0f (resident at ready, besides weights)%s",
       mib(mem.total()), mib(mem.weights), mib(mem.activations),
       static_cast<long long>(std::max(so.max_batch_tokens, so.max_input_tokens)), mib(mem.prefix_cache), mib(mem.queue),
       static_cast<long long>(so.max_queue_tokens), static_cast<long long>(so.max_queue_inputs), mib(mem.bodies),
       static_cast<long long>(o.max_concurrent_requests), static_cast<long long>(o.payload_limit_bytes), mib(mem.work),
       std::max(1, o.tokenization_workers), static_cast<long long>(kWorkBytesPerBodyByte * o.payload_limit_bytes),
       mib(mem.responses), mib(mem.connections), static_cast<long long>(o.max_connections),
-      static_cast<long long>(kConnectionBytes / 1024), mib(mem.runtime));
+      static_cast<long long>(kConnectionBytes / 1024), mib(mem.runtime), kb_bound_text(mem.kb).c_str());
   log::info(line);
   if (metrics_http) {
     log::info("metrics on http://" + metrics_http->url_host() + ":" + std::to_string(metrics_http->port()) +
@@ -343,8 +360,23 @@ int run_server(const ServerOptions& given) {
   // Batch histograms: the service's hook, set before the first submit().
   svc.stats().on_batch = [&metrics](int64_t n_inputs, int64_t n_tokens, double) { metrics.batch(n_inputs, n_tokens); };
   metrics.set_service_stats(&svc.stats());
-  app.set_ready(svc);
-  print_ready(svc, options, http, metrics_http.get(), load_s);
+  // The knowledge base opens on the running service; its vector indexes open in the background while /health says
+  // why it is not ready yet.
+  std::unique_ptr<KnowledgeBaseHost> kb;
+  if (!options.kb_path.empty()) {
+    try {
+      kb = std::make_unique<KnowledgeBaseHost>(options, svc);
+      kb->start();
+    } catch (...) {
+      http.stop();
+      if (metrics_http) metrics_http->stop();
+      throw;
+    }
+    metrics.set_kb_gauges([host = kb.get()] { return host->gauges(); });
+    log::info("knowledge base " + options.kb_path + ": REST API under /v1/kb/");
+  }
+  app.set_ready(svc, kb.get());
+  print_ready(svc, options, http, metrics_http.get(), load_s, kb.get());
 
   // Serve until a signal.
   int seen_signals = 0, first_signal = 0;
@@ -393,6 +425,9 @@ int run_server(const ServerOptions& given) {
     std::fflush(stderr);
     std::_Exit(unwritten > 0 ? 1 : 0);
   }
+  // Ingestion stops before the service it submits to: documents in flight stay pending for the next start.
+  metrics.set_kb_gauges(nullptr);
+  kb.reset();
   svc.stop();
   if (unwritten > 0) {
     log::warn("stopped; " + std::to_string(unwritten) + " responses could not be written");

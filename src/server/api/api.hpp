@@ -20,6 +20,7 @@
 #include "server/api/errors.hpp"
 #include "server/client_identity.hpp"
 #include "server/http/http_server.hpp"
+#include "server/kb_host.hpp"
 #include "server/metrics.hpp"
 #include "server/rate_limit.hpp"
 #include "server/server_options.hpp"
@@ -38,6 +39,7 @@ struct Call {
   std::string label = "other";         //!< the metrics label: the route's, or "other"
   Dialect dialect = Dialect::kOpenAI;  //!< the error shape
   std::string origin;                  //!< the Origin header (CORS)
+  std::vector<std::string> path_params;  //!< the `{...}` segments of a pattern route, percent-decoded
   Clock::time_point received_at;
   std::shared_ptr<Exchange> exchange;
   int64_t n_inputs = 0, n_tokens = 0;
@@ -70,10 +72,14 @@ struct ApiEnv {
   std::atomic<service::EmbeddingService*> service_ptr{nullptr};  //!< set before state becomes kReady
   int64_t started_unix_s = 0;                                    //!< for OpenAI's "created"
   RateLimiter* rate_limiter = nullptr;                           //!< per-client limits (nullptr: none)
+  std::atomic<KnowledgeBaseHost*> kb_ptr{nullptr};               //!< --kb: set before state becomes kReady
 
   //! The service (routes that need the model run only once it is set).
   service::EmbeddingService& service() const { return *service_ptr.load(std::memory_order_acquire); }
   const service::ModelInfo& model() const { return service().model_info(); }
+  //! The knowledge base (its routes exist only with --kb, and need the model, so they run once it is set).
+  KnowledgeBaseHost& kb() const { return *kb_ptr.load(std::memory_order_acquire); }
+  bool has_kb() const { return kb_ptr.load(std::memory_order_acquire) != nullptr; }
 };
 
 void json_reply(ApiEnv& env, const CallPtr& call, std::string body, int status = 200);

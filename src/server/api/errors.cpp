@@ -17,6 +17,7 @@ const char* openai_type(Failure f) {
       return "permission_error";
     case Failure::kRouteNotFound:
     case Failure::kModelNotFound:
+    case Failure::kNotFound:
       return "not_found_error";
     case Failure::kBusy:
     case Failure::kRateLimited:
@@ -48,7 +49,10 @@ const char* openai_code(Failure f) {
     case Failure::kForbidden:
       return "insufficient_permissions";
     case Failure::kRouteNotFound:
+    case Failure::kNotFound:
       return "not_found";
+    case Failure::kConflict:
+      return "conflict";
     case Failure::kModelNotFound:
       return "model_not_found";
     case Failure::kMethodNotAllowed:
@@ -90,7 +94,10 @@ const char* tei_type(Failure f) {
       return "Forbidden";
     case Failure::kRouteNotFound:
     case Failure::kModelNotFound:
+    case Failure::kNotFound:
       return "NotFound";
+    case Failure::kConflict:
+      return "Validation";
     case Failure::kMethodNotAllowed:
       return "MethodNotAllowed";
   }
@@ -118,7 +125,10 @@ int status_of(Failure f, Dialect d) {
       return 403;
     case Failure::kRouteNotFound:
     case Failure::kModelNotFound:
+    case Failure::kNotFound:
       return 404;
+    case Failure::kConflict:
+      return 409;
     case Failure::kMethodNotAllowed:
       return 405;
     case Failure::kBusy:

@@ -27,6 +27,8 @@ enum class Failure {
   kRouteNotFound,     //!< no such route
   kModelNotFound,     //!< the request names another model
   kMethodNotAllowed,  //!< the route exists with another method
+  kNotFound,          //!< a thing the path names does not exist (a knowledge-base collection, document, job)
+  kConflict,          //!< the request contradicts the current state (a name taken, a collection of another model)
   kBusy,              //!< concurrency slots, queue or body budget full: retry later
   kRateLimited,       //!< the client is over its --request-rate-limit / --token-rate-limit: retry after Retry-After
   kUnavailable,       //!< loading or shutting down

@@ -1,5 +1,6 @@
 // GET /openapi.json: the routes as an OpenAPI 3 document, written by hand (TEI and vLLM users look for it; tools
 // generate clients from it). tests/server/ops.test.mjs checks that it lists every route of the route table.
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "server/api/routes.hpp"
@@ -150,16 +151,218 @@ constexpr const char* kOpenApi = R"json({
   }
 })json";
 
+
+// The knowledge base's routes (with --kb): merged into the document above.
+constexpr const char* kKbOpenApi = R"json({
+  "schemas": {
+    "KbCollectionRequest": {
+      "type": "object", "required": ["name"],
+      "properties": {
+        "name": {"type": "string", "description": "1 to 128 bytes, unique"},
+        "dimensions": {"type": "integer", "description": "stored dimensions (Matryoshka truncation); 0 or absent: the model's"},
+        "vector_type": {"type": "string", "enum": ["f32", "f16", "int8"]},
+        "chunk_tokens": {"type": "integer", "description": "tokens per chunk (default 512)"},
+        "chunk_overlap": {"type": "integer", "description": "tokens repeated between chunks (default 64)"},
+        "prepend_title": {"type": "boolean", "description": "embed each chunk with its title and section path (default true)"},
+        "query_instruction": {"type": "string", "description": "the Instruct: task for queries; empty: Qwen3's default"}
+      }
+    },
+    "KbCollection": {
+      "type": "object",
+      "properties": {
+        "id": {"type": "integer"}, "name": {"type": "string"},
+        "model": {"type": "object", "properties": {"name": {"type": "string"}, "fingerprint": {"type": "string"}, "dimensions": {"type": "integer"}}},
+        "model_matches": {"type": "boolean", "description": "built with the loaded model (else uploads and searches answer 409)"},
+        "dimensions": {"type": "integer"}, "vector_type": {"type": "string"},
+        "chunk_tokens": {"type": "integer"}, "chunk_overlap": {"type": "integer"}, "prepend_title": {"type": "boolean"},
+        "query_instruction": {"type": "string"}, "created_ms": {"type": "integer"},
+        "documents": {"type": "object", "properties": {"pending": {"type": "integer"}, "indexed": {"type": "integer"}, "failed": {"type": "integer"}}},
+        "chunks": {"type": "integer", "nullable": true, "description": "searchable chunks; null until its vector index is open"}
+      }
+    },
+    "KbDocument": {
+      "type": "object",
+      "properties": {
+        "id": {"type": "integer"}, "name": {"type": "string"}, "format": {"type": "string"}, "sha256": {"type": "string"},
+        "size_bytes": {"type": "integer"}, "pages": {"type": "integer"},
+        "status": {"type": "string", "enum": ["pending", "indexed", "failed"]}, "error": {"type": "string"},
+        "chunks": {"type": "integer"}, "metadata": {"type": "object"}, "created_ms": {"type": "integer"}, "updated_ms": {"type": "integer"}
+      }
+    },
+    "KbDocumentList": {
+      "type": "object",
+      "properties": {
+        "object": {"type": "string", "enum": ["list"]},
+        "data": {"type": "array", "items": {"$ref": "#/components/schemas/KbDocument"}},
+        "has_more": {"type": "boolean"},
+        "next_after": {"type": "integer", "nullable": true, "description": "pass as ?after= for the next page"}
+      }
+    },
+    "KbFileOutcome": {
+      "type": "object",
+      "properties": {
+        "file": {"type": "string", "description": "the file name as uploaded"},
+        "name": {"type": "string", "description": "the document name: the last path component, without control characters"},
+        "document_id": {"type": "integer", "nullable": true},
+        "status": {"type": "string", "enum": ["pending", "indexed", "duplicate", "replaced", "failed"]},
+        "chunks": {"type": "integer"}, "tokens": {"type": "integer"},
+        "error": {"type": "string"},
+        "error_status": {"type": "integer", "description": "for files refused at upload: 413 over --max-upload-mb, 400 a name with no name part"}
+      }
+    },
+    "KbJob": {
+      "type": "object",
+      "properties": {
+        "id": {"type": "integer"}, "collection": {"type": "string"},
+        "state": {"type": "string", "enum": ["queued", "running", "done"]},
+        "total": {"type": "integer"}, "finished": {"type": "integer"}, "indexed": {"type": "integer"},
+        "duplicates": {"type": "integer"}, "replaced": {"type": "integer"}, "failed": {"type": "integer"},
+        "tokens": {"type": "integer"}, "progress": {"type": "number", "description": "finished / total"},
+        "created_ms": {"type": "integer"}, "finished_ms": {"type": "integer", "nullable": true},
+        "documents": {"type": "array", "items": {"$ref": "#/components/schemas/KbFileOutcome"}}
+      }
+    },
+    "KbUploadResponse": {
+      "type": "object",
+      "properties": {
+        "job": {"$ref": "#/components/schemas/KbJob"},
+        "documents": {"type": "array", "items": {"$ref": "#/components/schemas/KbFileOutcome"}}
+      }
+    },
+    "KbJsonUpload": {
+      "type": "object", "required": ["documents"],
+      "properties": {"documents": {"type": "array", "items": {"type": "object", "required": ["name", "text"], "properties": {
+        "name": {"type": "string"}, "text": {"type": "string"}, "metadata": {"type": "object"}}}}}
+    },
+    "KbMultipartUpload": {
+      "type": "object",
+      "properties": {
+        "file": {"type": "array", "items": {"type": "string", "format": "binary"}, "description": "any number of file parts (each up to --max-upload-mb)"},
+        "metadata": {"type": "string", "description": "a JSON object given to every file of the upload"}
+      }
+    },
+    "KbSearchRequest": {
+      "type": "object", "required": ["query"],
+      "properties": {
+        "query": {"type": "string"},
+        "mode": {"type": "string", "enum": ["hybrid", "vector", "keyword"], "description": "default hybrid"},
+        "top_k": {"type": "integer", "description": "1 to 1000 (default 10)"},
+        "vector_weight": {"type": "number"}, "keyword_weight": {"type": "number"},
+        "exact": {"type": "boolean", "description": "vector: the exact scan even when a graph exists"},
+        "filter": {"type": "object", "properties": {
+          "document_ids": {"type": "array", "items": {"type": "integer"}},
+          "formats": {"type": "array", "items": {"type": "string"}},
+          "metadata": {"type": "object", "additionalProperties": {"oneOf": [{"type": "string"}, {"type": "number"}, {"type": "boolean"}]}}}}
+      }
+    },
+    "KbSearchResponse": {
+      "type": "object",
+      "properties": {
+        "object": {"type": "string", "enum": ["list"]}, "collection": {"type": "string"}, "mode": {"type": "string"},
+        "hits": {"type": "array", "items": {"type": "object", "properties": {
+          "rank": {"type": "integer"}, "score": {"type": "number"}, "chunk_id": {"type": "integer"},
+          "document_id": {"type": "integer"}, "document": {"type": "string"}, "format": {"type": "string"},
+          "page": {"type": "integer"}, "page_last": {"type": "integer"}, "section": {"type": "string"},
+          "text": {"type": "string"}, "start": {"type": "integer", "description": "code-point offset in the document's text"},
+          "end": {"type": "integer"},
+          "highlights": {"type": "array", "items": {"type": "array", "items": {"type": "integer"}}, "description": "[start, end) code points inside text"},
+          "vector_score": {"type": "number"}, "keyword_score": {"type": "number"},
+          "vector_rank": {"type": "integer"}, "keyword_rank": {"type": "integer"}, "metadata": {"type": "object"}}}},
+        "usage": {"type": "object", "properties": {"query_tokens": {"type": "integer"}}},
+        "timings": {"type": "object", "properties": {"embed_ms": {"type": "number"}, "search_ms": {"type": "number"}, "total_ms": {"type": "number"}}}
+      }
+    }
+  },
+  "paths": {
+    "/v1/kb/collections": {
+      "post": {"summary": "create a collection for the loaded model (roles admin, embed)",
+        "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/KbCollectionRequest"}}}},
+        "responses": {"201": {"description": "created", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/KbCollection"}}}},
+          "400": {"description": "invalid settings", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/OpenAIError"}}}},
+          "409": {"description": "the name is taken"}}},
+      "get": {"summary": "list collections (roles admin, embed, search)",
+        "responses": {"200": {"description": "{object: list, data: [KbCollection]}"}}}},
+    "/v1/kb/collections/{name}": {
+      "parameters": [{"name": "name", "in": "path", "required": true, "schema": {"type": "string"}}],
+      "get": {"summary": "a collection: settings, model, documents by status, chunks (roles admin, embed, search)",
+        "responses": {"200": {"description": "the collection", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/KbCollection"}}}},
+          "404": {"description": "no such collection"}}},
+      "delete": {"summary": "delete a collection and everything in it (roles admin, embed)",
+        "responses": {"200": {"description": "{name, id, deleted: true}"}, "404": {"description": "no such collection"}}}},
+    "/v1/kb/collections/{name}/documents": {
+      "parameters": [{"name": "name", "in": "path", "required": true, "schema": {"type": "string"}}],
+      "post": {"summary": "upload documents: multipart files (streamed to disk) or JSON texts; ingested in the background (roles admin, embed)",
+        "parameters": [{"name": "wait", "in": "query", "schema": {"type": "boolean"}, "description": "answer 200 once the job is done"}],
+        "requestBody": {"required": true, "content": {
+          "multipart/form-data": {"schema": {"$ref": "#/components/schemas/KbMultipartUpload"}},
+          "application/json": {"schema": {"$ref": "#/components/schemas/KbJsonUpload"}}}},
+        "responses": {
+          "202": {"description": "accepted: the job and a status per file", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/KbUploadResponse"}}}},
+          "200": {"description": "with ?wait=true: final statuses", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/KbUploadResponse"}}}},
+          "400": {"description": "malformed multipart or JSON"},
+          "404": {"description": "no such collection"},
+          "409": {"description": "the collection was built with another model"},
+          "413": {"description": "more files than --max-upload-files, or a body past --max-upload-mb x --max-upload-files"},
+          "429": {"description": "the server is receiving its limit of uploads at once"}}},
+      "get": {"summary": "list documents, oldest first, paginated (roles admin, embed, search)",
+        "parameters": [
+          {"name": "status", "in": "query", "schema": {"type": "string", "enum": ["pending", "indexed", "failed"]}},
+          {"name": "after", "in": "query", "schema": {"type": "integer"}, "description": "the previous page's next_after"},
+          {"name": "limit", "in": "query", "schema": {"type": "integer"}, "description": "1 to 1000 (default 100)"}],
+        "responses": {"200": {"description": "a page", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/KbDocumentList"}}}}}}},
+    "/v1/kb/collections/{name}/documents/{id}": {
+      "parameters": [{"name": "name", "in": "path", "required": true, "schema": {"type": "string"}},
+                     {"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}}],
+      "get": {"summary": "a document (roles admin, embed, search)",
+        "responses": {"200": {"description": "the document", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/KbDocument"}}}},
+          "404": {"description": "no such document in the collection"}}},
+      "delete": {"summary": "delete a document; its chunks leave search at once (roles admin, embed)",
+        "responses": {"200": {"description": "{id, name, deleted: true}"}, "404": {"description": "no such document"}}}},
+    "/v1/kb/collections/{name}/documents/{id}/metadata": {
+      "parameters": [{"name": "name", "in": "path", "required": true, "schema": {"type": "string"}},
+                     {"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}}],
+      "put": {"summary": "replace a document's metadata (roles admin, embed)",
+        "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object"}}}},
+        "responses": {"200": {"description": "the document", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/KbDocument"}}}}}}},
+    "/v1/kb/collections/{name}/search": {
+      "parameters": [{"name": "name", "in": "path", "required": true, "schema": {"type": "string"}}],
+      "post": {"summary": "hybrid, vector or keyword search with citations (roles admin, embed, search)",
+        "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/KbSearchRequest"}}}},
+        "responses": {"200": {"description": "hits, best first", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/KbSearchResponse"}}}},
+          "404": {"description": "no such collection"},
+          "409": {"description": "the collection was built with another model"},
+          "503": {"description": "its vector index is still opening (Retry-After); keyword mode works meanwhile"}}}},
+    "/v1/kb/jobs": {"get": {"summary": "ingestion jobs, most recent first (roles admin, embed, search)",
+      "parameters": [{"name": "limit", "in": "query", "schema": {"type": "integer"}}],
+      "responses": {"200": {"description": "{object: list, data: [KbJob]} (without per-document outcomes)"}}}},
+    "/v1/kb/jobs/{id}": {
+      "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}}],
+      "get": {"summary": "a job's progress with each document's outcome (roles admin, embed, search)",
+        "responses": {"200": {"description": "the job", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/KbJob"}}}},
+          "404": {"description": "no such job (jobs live in memory)"}}}}
+  }
+})json";
+
+std::string build_openapi(bool with_kb) {
+  std::string s = kOpenApi;
+  const std::string placeholder = "@VERSION@";
+  s.replace(s.find(placeholder), placeholder.size(), QEMBED_VERSION);
+  if (!with_kb) return s;
+  nlohmann::json doc = nlohmann::json::parse(s);
+  const nlohmann::json kb = nlohmann::json::parse(kKbOpenApi);
+  for (const auto& [name, schema] : kb["schemas"].items()) doc["components"]["schemas"][name] = schema;
+  for (const auto& [path, item] : kb["paths"].items()) doc["paths"][path] = item;
+  doc["info"]["description"] = doc["info"]["description"].get<std::string>() +
+                               " Knowledge base (--kb): reads and search need admin, embed or search; changes admin or embed.";
+  return doc.dump(2);
+}
+
 }  // namespace
 
-const std::string& openapi_json() {
-  static const std::string doc = [] {
-    std::string s = kOpenApi;
-    const std::string placeholder = "@VERSION@";
-    s.replace(s.find(placeholder), placeholder.size(), QEMBED_VERSION);
-    return s;
-  }();
-  return doc;
+const std::string& openapi_json(bool with_kb) {
+  static const std::string without_kb = build_openapi(false);
+  static const std::string with = build_openapi(true);
+  return with_kb ? with : without_kb;
 }
 
 }  // namespace qembed::server::api

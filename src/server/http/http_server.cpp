@@ -82,6 +82,50 @@ class WriteDoneOnce {
   WriteDone f_;
 };
 
+//! A Beast body type whose bytes go to a BodySink as the parser produces them (nothing is kept in the message).
+struct SinkBody {
+  using value_type = std::shared_ptr<BodySink>;
+
+  class reader {
+   public:
+    template <bool isRequest, class Fields>
+    reader(http::header<isRequest, Fields>&, value_type& sink) : sink_(sink) {}
+    void init(const boost::optional<std::uint64_t>&, beast::error_code& ec) { ec = {}; }
+    template <class ConstBufferSequence>
+    std::size_t put(const ConstBufferSequence& buffers, beast::error_code& ec) {
+      size_t n = 0;
+      for (const auto b : beast::buffers_range_ref(buffers)) {
+        if (!write(std::string_view(static_cast<const char*>(b.data()), b.size()))) {
+          ec = net::error::make_error_code(net::error::no_buffer_space);  // Session::on_read asks the sink why
+          return n;
+        }
+        n += b.size();
+      }
+      ec = {};
+      return n;
+    }
+    void finish(beast::error_code& ec) {
+      ec = {};
+      bool ok = false;
+      try {
+        ok = sink_->finish();
+      } catch (...) {
+      }
+      if (!ok) ec = net::error::make_error_code(net::error::no_buffer_space);
+    }
+
+   private:
+    bool write(std::string_view bytes) {
+      try {
+        return sink_->write(bytes);
+      } catch (...) {
+        return false;  // a sink must not throw; if it does, the request fails with a 500 (on_read)
+      }
+    }
+    value_type& sink_;
+  };
+};
+
 }  // namespace
 
 //! One connection: read a request, hand it to the handler, write its response, repeat while keep-alive.
@@ -133,6 +177,8 @@ class Session : public std::enable_shared_from_this<Session> {
   };
 
   void read_request() {
+    sink_parser_.reset();
+    sink_.reset();
     parser_.emplace();
     parser_->body_limit(static_cast<uint64_t>(options_.body_limit_bytes));
     parser_->header_limit(static_cast<uint32_t>(kHeaderLimitBytes));
@@ -156,11 +202,16 @@ class Session : public std::enable_shared_from_this<Session> {
     // Route, key and server state first: a request refused here never reserves or reads body bytes, so clients
     // without a key cannot take the body budget from those with one.
     if (check_) {
-      if (std::optional<Response> res = check_(parser_->get())) return refuse(std::move(*res));
+      HeaderVerdict verdict = check_(parser_->get());
+      if (verdict.refusal) return refuse(std::move(*verdict.refusal));
+      sink_ = std::move(verdict.sink);
     }
-    // The body is read only once its bytes are reserved: Content-Length, or the whole limit when chunked.
+    // The body is read only once its bytes are reserved: Content-Length, or the whole limit when chunked; a streamed
+    // body only what its sink holds in memory.
     int64_t need = 0;
-    if (parser_->chunked()) {
+    if (sink_) {
+      need = sink_->memory_bytes();
+    } else if (parser_->chunked()) {
       need = options_.body_limit_bytes;
     } else if (auto n = parser_->content_length()) {
       need = static_cast<int64_t>(*n);
@@ -183,11 +234,17 @@ class Session : public std::enable_shared_from_this<Session> {
       beast::error_code ignored;
       self->stream_.socket().cancel(ignored);
     });
+    if (sink_) {
+      // From here on the body goes to the sink; the header moves into a parser of the sink's body type.
+      sink_parser_.emplace(std::move(*parser_), sink_);
+      sink_parser_->body_limit(static_cast<uint64_t>(std::max<int64_t>(0, sink_->limit_bytes())));
+    }
     auto read_body = [self = shared_from_this()] {
-      http::async_read(self->stream_, self->buffer_, *self->parser_,
-                       [self](beast::error_code ec, size_t) { self->on_read(ec); });
+      auto done = [self](beast::error_code ec, size_t) { self->on_read(ec); };
+      if (self->sink_parser_) return http::async_read(self->stream_, self->buffer_, *self->sink_parser_, done);
+      http::async_read(self->stream_, self->buffer_, *self->parser_, done);
     };
-    const auto& req = parser_->get();
+    const auto& req = sink_parser_ ? sink_parser_->get().base() : parser_->get().base();
     auto expect = req.find(http::field::expect);
     if (expect == req.end() || !beast::iequals(expect->value(), "100-continue")) return read_body();
     static const std::string kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
@@ -198,6 +255,16 @@ class Session : public std::enable_shared_from_this<Session> {
                      });
   }
 
+  //! The current request's header as a Request (for answers made without the handler), or null before it was
+  //! parsed.
+  const Request* header_request() {
+    if (sink_parser_) {
+      header_copy_.emplace(sink_parser_->get().base());  // a copy: the streamed parser's message is not a Request
+      return &*header_copy_;
+    }
+    return parser_ && parser_->is_header_done() ? &parser_->get() : nullptr;
+  }
+
   void on_read(beast::error_code ec) {
     body_timer_.cancel();
     if (std::exchange(body_timed_out_, false) && ec) {
@@ -205,7 +272,15 @@ class Session : public std::enable_shared_from_this<Session> {
       return refuse(reject_(408,
                             "the request body did not arrive within " + std::to_string(options_.body_timeout_s) +
                                 " s of its header (--body-timeout)",
-                            &parser_->get()));
+                            header_request()));
+    }
+    if (ec && sink_) {
+      if (std::optional<SinkFailure> f = sink_->failure()) return refuse(reject_(f->status, f->message, header_request()));
+      if (ec == http::error::body_limit) return refuse(reject_(413, sink_->limit_message(), header_request()));
+      if (ec == net::error::no_buffer_space) {
+        return refuse(reject_(500, "the server could not receive the request body; the log has the details",
+                              header_request()));
+      }
     }
     if (ec == http::error::end_of_stream || ec == net::error::eof) return close();
     if (ec == beast::error::timeout || ec == net::error::operation_aborted || ec == net::error::connection_reset) {
@@ -215,7 +290,7 @@ class Session : public std::enable_shared_from_this<Session> {
       // Malformed HTTP, a header or a body over its limit: answer, then close (the rest of the stream cannot be
       // trusted). The read buffer is capped just above the header limit, so an overflow before the header is done
       // is a header too large as well.
-      const bool header_done = parser_->is_header_done();
+      const bool header_done = sink_parser_ || parser_->is_header_done();
       const bool header_too_large =
           ec == http::error::header_limit || (ec == http::error::buffer_overflow && !header_done);
       const bool body_too_large =
@@ -231,9 +306,15 @@ class Session : public std::enable_shared_from_this<Session> {
         what =
             "request body is larger than the payload limit of " + std::to_string(options_.body_limit_bytes) + " bytes";
       }
-      return refuse(reject_(status, what, header_done ? &parser_->get() : nullptr));
+      return refuse(reject_(status, what, header_done ? header_request() : nullptr));
     }
-    Request req = parser_->release();
+    Request req;
+    if (sink_parser_) {
+      auto streamed = sink_parser_->release();
+      req = Request(std::move(streamed.base()));
+    } else {
+      req = parser_->release();
+    }
     ++server_.busy_;
     counted_busy_ = true;
     keep_alive_ = req.keep_alive();
@@ -246,6 +327,7 @@ class Session : public std::enable_shared_from_this<Session> {
     auto ep = stream_.socket().remote_endpoint(ignored);
     if (!ignored) ex->remote_ip = ep.address().to_string();
     ex->remote = ignored ? std::string("?") : ex->remote_ip + ":" + std::to_string(ep.port());
+    ex->body_sink = std::move(sink_);
     handler_(std::move(req), std::move(ex));
   }
 
@@ -330,6 +412,9 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::flat_buffer buffer_{static_cast<size_t>(kConnectionBufferBytes)};
   BodyReservation body_;  // the current request's body bytes
   std::optional<http::request_parser<http::string_body>> parser_;
+  std::shared_ptr<BodySink> sink_;                       // the current request's streamed body, if it streams
+  std::optional<http::request_parser<SinkBody>> sink_parser_;  // parser_ after the header, for a streamed body
+  std::optional<Request> header_copy_;                   // for answers about a streamed request
   std::shared_ptr<std::atomic<bool>> exchange_gone_;
   bool keep_alive_ = true;
   bool watching_ = false;

@@ -14,6 +14,11 @@
 // 408 and its reservation released. A connection holds one response at a time: the next request is read only once
 // the response is written, and the handler learns when that happened (WriteDone), so it can hold what the response
 // costs (a concurrency slot, response bytes) until then.
+//
+// Streamed bodies: the HeaderCheck may hand a request a BodySink (an upload route does, for multipart bodies).
+// Its body is then fed to the sink as it arrives instead of being buffered: the sink has its own size limit (413
+// past it) and the body budget reserves only the sink's memory, not the body's size. Key, header and timeout rules
+// are the same as for any body.
 #include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/beast/http/message.hpp>
@@ -23,6 +28,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -48,6 +54,31 @@ using Response = boost::beast::http::response<boost::beast::http::string_body>;
 //! (write error or timeout, or the connection was dropped first).
 using WriteDone = std::function<void()>;
 
+//! Why a BodySink stopped reading a body: the status and message the request is answered with.
+struct SinkFailure {
+  int status = 400;
+  std::string message;
+};
+
+//! Receives a request body as it arrives (de-chunked), for routes that must not hold a body in memory. Called on
+//! the connection's I/O thread, one call at a time.
+class BodySink {
+ public:
+  virtual ~BodySink() = default;
+  //! The next bytes of the body; false stops reading (the request is answered with failure(), the connection
+  //! closed).
+  virtual bool write(std::string_view bytes) = 0;
+  //! The body is complete; false as for write().
+  virtual bool finish() = 0;
+  //! Set once write() or finish() returned false.
+  virtual std::optional<SinkFailure> failure() const = 0;
+  //! Most body bytes accepted; past it the request is answered 413 with limit_message().
+  virtual int64_t limit_bytes() const = 0;
+  virtual std::string limit_message() const = 0;
+  //! Memory the sink holds while it receives: reserved from the body budget in place of the body's size.
+  virtual int64_t memory_bytes() const = 0;
+};
+
 //! One request on its way to a response.
 class Exchange {
  public:
@@ -60,6 +91,8 @@ class Exchange {
   std::shared_ptr<std::atomic<bool>> client_gone = std::make_shared<std::atomic<bool>>(false);
   std::string remote;     //!< peer address and port, for logs
   std::string remote_ip;  //!< peer address alone ("" when unknown), for per-client limits
+  //! The sink a streamed body went into (the request's own body is then empty); null for a buffered body.
+  std::shared_ptr<BodySink> body_sink;
 };
 
 using Handler = std::function<void(Request&& req, std::shared_ptr<Exchange> ex)>;
@@ -67,9 +100,16 @@ using Handler = std::function<void(Request&& req, std::shared_ptr<Exchange> ex)>
 //! over the limit, 429 body budget exhausted, 431 header over the limit. `header` is the request's header when it
 //! was parsed (nullptr otherwise).
 using RejectHandler = std::function<Response(int status, const std::string& message, const Request* header)>;
-//! Looks at a request's header before its body is reserved or read: a response (401, 403, 404, 503...) refuses the
-//! request, which is answered without reading its body and the connection closed; nullopt lets it through.
-using HeaderCheck = std::function<std::optional<Response>(const Request& header)>;
+//! What a HeaderCheck decided about a request from its header alone.
+struct HeaderVerdict {
+  //! Set: the request is refused (401, 403, 404, 503...) and answered without reading its body, then the
+  //! connection is closed.
+  std::optional<Response> refusal;
+  //! Set: the body streams into this sink instead of being buffered (see BodySink).
+  std::shared_ptr<BodySink> sink;
+};
+//! Looks at a request's header before its body is reserved or read.
+using HeaderCheck = std::function<HeaderVerdict(const Request& header)>;
 
 struct HttpOptions {
   std::string host = "127.0.0.1";  //!< a numeric address or a name ("localhost": every address it resolves to)
