@@ -472,6 +472,18 @@ int64_t Ingestion::submit(const Collection& collection, std::vector<IngestItem> 
     outcome.index = i;
     outcome.name = item.name;
     try {
+      if (item.read_bytes) {
+        // The bytes of this item only, released once it is registered (draft.source below): a caller with many
+        // large files on disk never has them all in memory.
+        try {
+          item.bytes = item.read_bytes();
+        } catch (const Error&) {
+          throw;
+        } catch (const std::exception& e) {
+          throw IoError(item.name + ": " + e.what());
+        }
+        item.read_bytes = nullptr;
+      }
       DocumentDraft draft;
       draft.name = item.name;
       draft.sha256 = sha256_hex(item.bytes);
@@ -491,7 +503,7 @@ int64_t Ingestion::submit(const Collection& collection, std::vector<IngestItem> 
       } catch (const Error& e) {
         format_error = e.what();
         draft.format = "unknown";
-        item.bytes.clear();  // nothing to resume
+        std::string().swap(item.bytes);  // nothing to resume: its memory goes now, not with the whole batch
       }
       bool had_indexed_other = false;
       for (const Document& d : impl_->store.find_documents(collection.id, item.name)) {

@@ -181,9 +181,9 @@ void KnowledgeBaseHost::open_indexes() {
     if (index_open_delay_ms_ > 0) std::this_thread::sleep_for(std::chrono::milliseconds(index_open_delay_ms_));
     try {
       kb::IndexOpenReport report;
-      const kb::VectorIndex& index = kb_->searcher().index(collection, &report);
+      const std::shared_ptr<kb::VectorIndex> index = kb_->searcher().index(collection, &report);
       const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-      log::info("knowledge base: collection '" + collection.settings.name + "': " + std::to_string(index.size()) +
+      log::info("knowledge base: collection '" + collection.settings.name + "': " + std::to_string(index->size()) +
                 " vectors indexed in " + std::to_string(static_cast<int64_t>(ms)) + " ms" +
                 (report.reason.empty() ? "" : " (" + report.reason + ")"));
     } catch (const std::exception& e) {
@@ -211,7 +211,7 @@ void KnowledgeBaseHost::refresh_gauges() {
       row.pending = counts.pending;
       row.indexed = counts.indexed;
       row.failed = counts.failed;
-      if (kb_->searcher().index_ready(c.id)) row.chunks = static_cast<int64_t>(kb_->searcher().index(c).size());
+      if (kb_->searcher().index_ready(c.id)) row.chunks = static_cast<int64_t>(kb_->searcher().index(c)->size());
       g.collections.push_back(std::move(row));
     }
   } catch (const std::exception& e) {
@@ -226,6 +226,9 @@ void KnowledgeBaseHost::refresh_gauges() {
 KbMemoryEstimate KnowledgeBaseHost::memory_estimate() const {
   KbMemoryEstimate m;
   const kb::KnowledgeBaseOptions& o = kb_->options();
+  // A collection created later has the model's dimensions by default: at least that much per vector.
+  m.bytes_per_vector = vector_index_bytes_per_vector(kb::model_identity_of(service_).dimensions, kb::VectorType::kF32,
+                                                     o.index.hnsw_m);
   for (const kb::Collection& c : kb_->store().list_collections()) {
     m.bytes_per_vector = std::max(
         m.bytes_per_vector, vector_index_bytes_per_vector(c.settings.dimensions, c.settings.vector_type, o.index.hnsw_m));
@@ -233,8 +236,10 @@ KbMemoryEstimate KnowledgeBaseHost::memory_estimate() const {
   m.vectors = kb_->store().counts().vectors;
   m.index_bytes = m.vectors * m.bytes_per_vector;
   const int64_t file_bytes = std::min<int64_t>(options_.max_upload_bytes, static_cast<int64_t>(o.limits.max_input_bytes));
-  m.ingestion_bytes = options_.max_uploads_at_once * 2 * file_bytes +
-                      2 * (file_bytes + static_cast<int64_t>(o.limits.max_text_bytes));
+  // Uploads are registered on the tokenization workers, one file at a time each (its bytes and the store's copy);
+  // the pipeline prepares about two documents at once (a file and its extracted text each).
+  const int64_t registering = std::min<int64_t>(options_.max_uploads_at_once, std::max(1, options_.tokenization_workers));
+  m.ingestion_bytes = registering * 2 * file_bytes + 2 * (file_bytes + static_cast<int64_t>(o.limits.max_text_bytes));
   return m;
 }
 

@@ -11,8 +11,6 @@ using nlohmann::json;
 
 namespace {
 
-json optional_int(int64_t v, bool present) { return present ? json(v) : json(nullptr); }
-
 std::optional<double> opt_number(const json& body, const char* field) {
   auto it = body.find(field);
   if (it == body.end() || it->is_null()) return std::nullopt;
@@ -48,147 +46,22 @@ void reject_unknown_fields(const json& body, std::initializer_list<const char*> 
   }
 }
 
-kb::SearchFilter parse_filter(const json& f) {
-  if (!f.is_object()) throw ApiError(Failure::kInvalidInput, "filter must be an object, got " + json_type_name(f), "filter");
-  reject_unknown_fields(f, {"document_ids", "formats", "metadata"}, "filter");
-  kb::SearchFilter out;
-  if (auto it = f.find("document_ids"); it != f.end() && !it->is_null()) {
-    if (!it->is_array()) throw ApiError(Failure::kInvalidInput, "filter.document_ids must be an array of integers", "filter");
-    for (const json& id : *it) {
-      if (!id.is_number_integer()) {
-        throw ApiError(Failure::kInvalidInput, "filter.document_ids must hold integers, got " + json_type_name(id),
-                       "filter");
-      }
-      out.document_ids.push_back(id.get<int64_t>());
-    }
-  }
-  if (auto it = f.find("formats"); it != f.end() && !it->is_null()) {
-    if (!it->is_array()) throw ApiError(Failure::kInvalidInput, "filter.formats must be an array of strings", "filter");
-    for (const json& fmt : *it) {
-      if (!fmt.is_string()) {
-        throw ApiError(Failure::kInvalidInput, "filter.formats must hold strings, got " + json_type_name(fmt), "filter");
-      }
-      out.formats.push_back(fmt.get<std::string>());
-    }
-  }
-  if (auto it = f.find("metadata"); it != f.end() && !it->is_null()) {
-    if (!it->is_object()) {
-      throw ApiError(Failure::kInvalidInput, "filter.metadata must be an object of key: value", "filter");
-    }
-    for (const auto& [key, value] : it->items()) {
-      if (!value.is_primitive() || value.is_null()) {
-        throw ApiError(Failure::kInvalidInput,
-                       "filter.metadata." + key.substr(0, 64) + " must be a string, number or boolean, got " +
-                           json_type_name(value),
-                       "filter");
-      }
-      out.metadata_equals.emplace_back(key, value.dump());
-    }
-  }
-  return out;
-}
-
 }  // namespace
 
-json metadata_value(const std::string& metadata_json) {
-  if (metadata_json.empty()) return json::object();
-  try {
-    return json::parse(metadata_json);
-  } catch (const json::exception&) {
-    return metadata_json;
-  }
-}
-
-json collection_json(const kb::Collection& c, const std::optional<kb::DocumentCounts>& counts,
-                     std::optional<int64_t> chunks, bool model_matches) {
-  const kb::CollectionSettings& s = c.settings;
-  json out = {{"id", c.id},
-              {"name", s.name},
-              {"model", {{"name", s.model.name}, {"fingerprint", s.model.fingerprint}, {"dimensions", s.model.dimensions}}},
-              {"model_matches", model_matches},
-              {"dimensions", s.dimensions},
-              {"vector_type", kb::vector_type_name(s.vector_type)},
-              {"chunk_tokens", s.chunk_tokens},
-              {"chunk_overlap", s.overlap_tokens},
-              {"prepend_title", s.prepend_title},
-              {"query_instruction", s.query_instruction},
-              {"created_ms", c.created_ms}};
-  if (counts) {
-    out["documents"] = {{"pending", counts->pending}, {"indexed", counts->indexed}, {"failed", counts->failed}};
-  }
+json collection_api_json(const kb::Collection& c, const kb::DocumentCounts& counts, std::optional<int64_t> chunks,
+                         bool model_matches) {
+  json out = kb::collection_json(c);
+  out["id"] = c.id;
+  out["model_matches"] = model_matches;
+  out["documents"] = {{"pending", counts.pending}, {"indexed", counts.indexed}, {"failed", counts.failed}};
   out["chunks"] = chunks ? json(*chunks) : json(nullptr);
   return out;
 }
 
-json document_json(const kb::Document& d) {
-  json out = {{"id", d.id},
-              {"name", d.name},
-              {"format", d.format},
-              {"sha256", d.sha256},
-              {"size_bytes", d.size_bytes},
-              {"pages", d.pages},
-              {"status", kb::document_status_name(d.status)},
-              {"chunks", d.chunk_count},
-              {"metadata", metadata_value(d.metadata_json)},
-              {"created_ms", d.created_ms},
-              {"updated_ms", d.updated_ms}};
-  if (d.status == kb::DocumentStatus::kFailed) out["error"] = d.error;
-  return out;
-}
-
-json outcome_json(const kb::IngestOutcome& o, const std::string& file) {
-  json out = {{"file", file.empty() ? o.name : file},
-              {"name", o.name},
-              {"document_id", optional_int(o.document_id, o.document_id != 0)},
-              {"status", kb::ingest_status_name(o.status)},
-              {"chunks", o.chunks},
-              {"tokens", o.tokens}};
-  if (o.status == kb::IngestStatus::kFailed) out["error"] = o.error;
-  return out;
-}
-
-json job_json(const kb::JobProgress& job, const std::string& collection_name, bool with_documents) {
-  const bool done = job.state == "done";
-  json out = {{"id", job.id},
-              {"collection", collection_name},
-              {"state", job.state},
-              {"total", job.total},
-              {"finished", job.finished},
-              {"indexed", job.indexed},
-              {"duplicates", job.duplicates},
-              {"replaced", job.replaced},
-              {"failed", job.failed},
-              {"tokens", job.tokens},
-              {"progress", job.total > 0 ? static_cast<double>(job.finished) / static_cast<double>(job.total) : 1.0},
-              {"created_ms", job.created_ms},
-              {"finished_ms", optional_int(job.finished_ms, done)}};
-  if (with_documents) {
-    json docs = json::array();
-    for (const kb::IngestOutcome& o : job.outcomes) docs.push_back(outcome_json(o));
-    out["documents"] = std::move(docs);
-  }
-  return out;
-}
-
-json hit_json(const kb::SearchHit& h) {
-  json out = {{"rank", h.rank},         {"score", h.score},       {"chunk_id", h.chunk_id},
-              {"document_id", h.document_id}, {"document", h.document}, {"format", h.format}};
-  if (h.page_first > 0) {
-    out["page"] = h.page_first;
-    if (h.page_last > h.page_first) out["page_last"] = h.page_last;
-  }
-  if (!h.section.empty()) out["section"] = h.section;
-  out["text"] = h.text;
-  out["start"] = h.start;
-  out["end"] = h.end;
-  json highlights = json::array();
-  for (const auto& [s, e] : h.highlights) highlights.push_back({s, e});
-  out["highlights"] = std::move(highlights);
-  if (h.vector_score) out["vector_score"] = *h.vector_score;
-  if (h.keyword_score) out["keyword_score"] = *h.keyword_score;
-  if (h.vector_rank) out["vector_rank"] = *h.vector_rank;
-  if (h.keyword_rank) out["keyword_rank"] = *h.keyword_rank;
-  out["metadata"] = metadata_value(h.metadata_json);
+json job_api_json(const kb::JobProgress& job, const std::string& collection_name, bool with_documents) {
+  json out = kb::job_json(job, with_documents);
+  out["collection"] = collection_name;
+  out["progress"] = job.total > 0 ? static_cast<double>(job.finished) / static_cast<double>(job.total) : 1.0;
   return out;
 }
 
@@ -249,7 +122,13 @@ kb::SearchRequest parse_search_request(const json& body) {
   if (r.mode == kb::SearchMode::kHybrid && r.vector_weight == 0 && r.keyword_weight == 0) {
     throw ApiError(Failure::kInvalidInput, "vector_weight and keyword_weight cannot both be 0", "vector_weight");
   }
-  if (auto it = body.find("filter"); it != body.end() && !it->is_null()) r.filter = parse_filter(*it);
+  if (auto it = body.find("filter"); it != body.end() && !it->is_null()) {
+    try {
+      r.filter = kb::filter_from_json(*it);
+    } catch (const Error& e) {
+      throw ApiError(Failure::kInvalidInput, e.what(), "filter");
+    }
+  }
   r.exact = opt_bool(body, "exact").value_or(false);
   return r;
 }

@@ -9,6 +9,7 @@
 #include "server/api/kb_json.hpp"
 #include "server/api/kb_upload.hpp"
 #include "server/api/request_parsing.hpp"
+#include "server/api/response_writers.hpp"
 #include "server/api/routes.hpp"
 #include "server/api/url.hpp"
 
@@ -24,13 +25,14 @@ constexpr int32_t kMaxPageSize = 1000;
 
 std::optional<int64_t> chunks_if_open(kb::KnowledgeBase& kb, const kb::Collection& c) {
   if (!kb.searcher().index_ready(c.id)) return std::nullopt;
-  return static_cast<int64_t>(kb.searcher().index(c).size());
+  return static_cast<int64_t>(kb.searcher().index(c)->size());
 }
 
 json collection_summary(ApiEnv& env, const kb::Collection& c) {
   kb::KnowledgeBase& kb = env.kb().kb();
   return kb_call([&] {
-    return collection_json(c, kb.store().document_counts(c.id), chunks_if_open(kb, c), collection_matches_model(env, c));
+    return collection_api_json(c, kb.store().document_counts(c.id), chunks_if_open(kb, c),
+                               collection_matches_model(env, c));
   });
 }
 
@@ -72,7 +74,7 @@ void create_collection(ApiEnv& env, const CallPtr& call, Request& req) {
   }
   const kb::Collection c = kb_call([&] { return kb.create_collection(request); });
   env.kb().note_collection(c.settings.name, true);
-  kb_reply(env, call, collection_json(c, kb::DocumentCounts{}, 0, true), 201);
+  kb_reply(env, call, collection_api_json(c, kb::DocumentCounts{}, 0, true), 201);
 }
 
 void list_collections(ApiEnv& env, const CallPtr& call, Request&) {
@@ -98,7 +100,7 @@ void delete_collection(ApiEnv& env, const CallPtr& call, Request&) {
 
 void list_documents(ApiEnv& env, const CallPtr& call, Request& req) {
   const kb::Collection c = path_collection(env, *call);
-  const auto params = query_params(req.target());
+  const auto params = query_params(std::string_view(req.target().data(), req.target().size()));
   std::optional<kb::DocumentStatus> status;
   if (const std::optional<std::string> s = query_param(params, "status"); s && !s->empty()) {
     status = kb::parse_document_status(*s);
@@ -122,7 +124,7 @@ void list_documents(ApiEnv& env, const CallPtr& call, Request& req) {
   const bool has_more = static_cast<int64_t>(docs.size()) > limit;
   if (has_more) docs.resize(static_cast<size_t>(limit));
   json data = json::array();
-  for (const kb::Document& d : docs) data.push_back(document_json(d));
+  for (const kb::Document& d : docs) data.push_back(kb::document_json(d));
   kb_reply(env, call,
            {{"object", "list"},
             {"data", std::move(data)},
@@ -132,7 +134,7 @@ void list_documents(ApiEnv& env, const CallPtr& call, Request& req) {
 
 void get_document(ApiEnv& env, const CallPtr& call, Request&) {
   const kb::Collection c = path_collection(env, *call);
-  kb_reply(env, call, document_json(path_document(env, *call, c)));
+  kb_reply(env, call, kb::document_json(path_document(env, *call, c)));
 }
 
 void delete_document(ApiEnv& env, const CallPtr& call, Request&) {
@@ -150,13 +152,13 @@ void put_metadata(ApiEnv& env, const CallPtr& call, Request& req) {
   kb_call([&] { env.kb().kb().store().set_metadata(d.id, dump(metadata)); });
   std::optional<kb::Document> updated = kb_call([&] { return env.kb().kb().store().get_document(d.id); });
   if (!updated) throw ApiError(Failure::kNotFound, "document " + std::to_string(d.id) + " was deleted meanwhile");
-  kb_reply(env, call, document_json(*updated));
+  kb_reply(env, call, kb::document_json(*updated));
 }
 
 // --- jobs
 
 void list_jobs(ApiEnv& env, const CallPtr& call, Request& req) {
-  const auto params = query_params(req.target());
+  const auto params = query_params(std::string_view(req.target().data(), req.target().size()));
   int64_t limit = kDefaultPageSize;
   if (const std::optional<std::string> l = query_param(params, "limit")) {
     limit = parse_id(*l, "limit");
@@ -166,7 +168,7 @@ void list_jobs(ApiEnv& env, const CallPtr& call, Request& req) {
   }
   json data = json::array();
   for (const kb::JobProgress& job : env.kb().kb().ingestion().jobs(static_cast<size_t>(limit))) {
-    data.push_back(job_json(job, collection_name_of(env, job.collection_id), false));
+    data.push_back(job_api_json(job, collection_name_of(env, job.collection_id), false));
   }
   kb_reply(env, call, {{"object", "list"}, {"data", std::move(data)}});
 }
@@ -176,7 +178,7 @@ void get_job(ApiEnv& env, const CallPtr& call, Request&) {
   const int64_t id = parse_id(text, "job id", Failure::kNotFound);
   const std::optional<kb::JobProgress> job = env.kb().kb().ingestion().job(id);
   if (!job) throw ApiError(Failure::kNotFound, "no job " + text + " (jobs are kept in memory until the server stops)");
-  kb_reply(env, call, job_json(*job, collection_name_of(env, job->collection_id), true));
+  kb_reply(env, call, job_api_json(*job, collection_name_of(env, job->collection_id), true));
 }
 
 // --- search
@@ -194,7 +196,7 @@ void search(ApiEnv& env, const CallPtr& call, Request& req) {
   const double total_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   env.metrics.kb_search(kb::search_mode_name(request.mode), total_s);
   json hits = json::array();
-  for (const kb::SearchHit& h : results.hits) hits.push_back(hit_json(h));
+  for (const kb::SearchHit& h : results.hits) hits.push_back(kb::hit_json(h));
   kb_reply(env, call,
            {{"object", "list"},
             {"collection", c.settings.name},

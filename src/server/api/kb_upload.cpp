@@ -17,6 +17,7 @@
 #include "server/api/kb_json.hpp"
 #include "server/api/kb_names.hpp"
 #include "server/api/request_parsing.hpp"
+#include "server/api/response_writers.hpp"
 #include "server/api/routes.hpp"
 #include "server/api/url.hpp"
 #include "server/http/multipart.hpp"
@@ -258,14 +259,17 @@ struct UploadEntry {
   size_t item = 0;
 };
 
-//! What the outcome callbacks and the handler share: final outcomes by item, and when a waiting upload may answer.
+//! What the outcome callbacks and the handler share: final outcomes by item, and what a waiting upload answers
+//! with. The job keeps its callback (and so this) until it is forgotten: the call is dropped once answered.
 struct UploadProgress {
   std::mutex mu;
   std::vector<std::optional<kb::IngestOutcome>> finals;
   size_t remaining = 0;
   bool submitted = false;
-  bool answered = false;
   int64_t job_id = 0;
+  CallPtr waiting_call;  // ?wait=true: the call to answer once every item is final
+  std::vector<UploadEntry> entries;
+  std::string collection_name;
 };
 
 json upload_answer(const std::vector<UploadEntry>& entries, const std::vector<std::optional<kb::IngestOutcome>>& finals,
@@ -275,10 +279,9 @@ json upload_answer(const std::vector<UploadEntry>& entries, const std::vector<st
     if (e.refusal) {
       docs.push_back({{"file", e.file},
                       {"name", e.name},
-                      {"document_id", nullptr},
+                      {"document_id", 0},
                       {"status", "failed"},
                       {"chunks", 0},
-                      {"tokens", 0},
                       {"error", e.refusal->message},
                       {"error_status", e.refusal->status}});
       continue;
@@ -290,15 +293,18 @@ json upload_answer(const std::vector<UploadEntry>& entries, const std::vector<st
       o->index = e.item;
       o->name = e.name;
     }
-    docs.push_back(outcome_json(*o, e.file));
+    json doc = kb::outcome_json(*o);
+    doc["file"] = e.file;  // as sent; "name" is the document's
+    doc["name"] = e.name;
+    docs.push_back(std::move(doc));
   }
   json out = {{"documents", std::move(docs)}};
-  out["job"] = job ? job_json(*job, collection, false) : json(nullptr);
+  out["job"] = job ? job_api_json(*job, collection, false) : json(nullptr);
   return out;
 }
 
 bool parse_wait(const Request& req) {
-  const std::optional<std::string> w = query_param(query_params(req.target()), "wait");
+  const std::optional<std::string> w = query_param(query_params(std::string_view(req.target().data(), req.target().size())), "wait");
   if (!w) return false;
   if (*w == "true" || *w == "1" || w->empty()) return true;
   if (*w == "false" || *w == "0") return false;
@@ -391,13 +397,40 @@ void collect_json(const Request& req, int64_t max_documents, std::vector<UploadE
   }
 }
 
+//! Answers a waiting upload once every item is final (progress->mu held). The answer is made on a tokenization
+//! worker: the outcome callbacks run on ingestion's threads and must stay short, and the job's own wait is then a
+//! formality.
+void answer_when_done(ApiEnv& env, const std::shared_ptr<UploadProgress>& progress) {
+  CallPtr call = std::move(progress->waiting_call);
+  if (!call) return;  // not waiting, or answered already
+  boost::asio::post(env.work, [&env, call, progress] {
+    try {
+      env.kb().kb().ingestion().wait(progress->job_id);
+      std::vector<std::optional<kb::IngestOutcome>> finals;
+      {
+        std::lock_guard lock(progress->mu);
+        finals = progress->finals;
+      }
+      kb_reply(env, call,
+               upload_answer(progress->entries, finals, env.kb().kb().ingestion().job(progress->job_id),
+                             progress->collection_name));
+    } catch (const ApiError& e) {
+      env.responder.reply_error(call, e);
+    } catch (const std::exception& e) {
+      log::error("request " + call->id + ": " + e.what());
+      env.responder.reply_error(call, ApiError(Failure::kServerFault, "internal error; the server log has the details"));
+    }
+  });
+}
+
 }  // namespace
 
 std::shared_ptr<BodySink> upload_streamer(ApiEnv& env, const Request& header) {
-  const auto content_type = header[http::field::content_type];
+  const auto content_type_field = header[http::field::content_type];
+  const std::string_view content_type(content_type_field.data(), content_type_field.size());
   const std::optional<std::string> boundary = multipart_boundary(content_type);
   if (!boundary) {
-    if (boost::beast::iequals(content_type.substr(0, 19), "multipart/form-data")) {
+    if (boost::beast::iequals(content_type_field.substr(0, 19), "multipart/form-data")) {
       throw ApiError(Failure::kMalformed, "a multipart/form-data body needs a valid boundary parameter");
     }
     return nullptr;  // JSON: buffered within --payload-limit
@@ -443,37 +476,22 @@ void upload_documents(ApiEnv& env, const CallPtr& call, Request& req) {
   auto progress = std::make_shared<UploadProgress>();
   progress->finals.resize(items.size());
   progress->remaining = items.size();
-  const std::string collection_name = collection.settings.name;
-  // Answers a waiting upload once every item is final (on a tokenization worker: the job's own wait is then a
-  // formality, and the outcome callbacks, which may run on ingestion's threads, stay short).
-  auto answer_when_done = [&env, call, progress, entries, collection_name] {
-    boost::asio::post(env.work, [&env, call, progress, entries, collection_name] {
-      try {
-        env.kb().kb().ingestion().wait(progress->job_id);
-        std::vector<std::optional<kb::IngestOutcome>> finals;
-        {
-          std::lock_guard lock(progress->mu);
-          finals = progress->finals;
-        }
-        kb_reply(env, call, upload_answer(entries, finals, env.kb().kb().ingestion().job(progress->job_id), collection_name));
-      } catch (const ApiError& e) {
-        env.responder.reply_error(call, e);
-      } catch (const std::exception& e) {
-        log::error("request " + call->id + ": " + e.what());
-        env.responder.reply_error(call, ApiError(Failure::kServerFault, "internal error; the server log has the details"));
-      }
-    });
-  };
-  kb::OutcomeFn on_outcome = [progress, wait, answer_when_done](const kb::IngestOutcome& o) {
+  progress->entries = entries;
+  progress->collection_name = collection.settings.name;
+  if (wait) progress->waiting_call = call;
+  KnowledgeBaseHost* host = &env.kb();
+  ApiEnv* api = &env;
+  kb::OutcomeFn on_outcome = [progress, host, api](const kb::IngestOutcome& o) {
+    host->note_change();  // the /metrics document counts
     std::lock_guard lock(progress->mu);
     if (o.index >= progress->finals.size() || progress->finals[o.index]) return;
     progress->finals[o.index] = o;
-    if (--progress->remaining == 0 && wait && progress->submitted && !progress->answered) {
-      progress->answered = true;
-      answer_when_done();
-    }
+    if (--progress->remaining == 0 && progress->submitted) answer_when_done(*api, progress);
   };
   const int64_t job_id = kb_call([&] { return env.kb().kb().ingestion().submit(collection, std::move(items), on_outcome); });
+  // Every file was read during submit(): the spool and the upload's place among those at once go now, not when
+  // the job (or a waiting answer) is done.
+  if (call->exchange) call->exchange->body_sink.reset();
   env.kb().note_change();
   std::vector<std::optional<kb::IngestOutcome>> finals;
   {
@@ -481,15 +499,13 @@ void upload_documents(ApiEnv& env, const CallPtr& call, Request& req) {
     progress->submitted = true;
     progress->job_id = job_id;
     if (wait) {
-      if (progress->remaining == 0 && !progress->answered) {
-        progress->answered = true;
-        answer_when_done();
-      }
+      if (progress->remaining == 0) answer_when_done(env, progress);
       return;  // answered once the job is done
     }
     finals = progress->finals;
   }
-  kb_reply(env, call, upload_answer(entries, finals, env.kb().kb().ingestion().job(job_id), collection_name), 202);
+  kb_reply(env, call, upload_answer(entries, finals, env.kb().kb().ingestion().job(job_id), collection.settings.name),
+           202);
 }
 
 }  // namespace qembed::server::api

@@ -37,7 +37,7 @@ struct Route {
   bool needs_model = false;  //!< 503 while the model loads
   bool takes_slot = false;   //!< holds a --max-concurrent-requests slot (429 past it)
   Handler handler;
-  BodyStreamer stream_body;  //!< set: large bodies stream into a sink (uploads)
+  BodyStreamer stream_body = nullptr;  //!< set: large bodies stream into a sink (uploads)
 };
 
 class RouteTable {

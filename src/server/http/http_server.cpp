@@ -14,6 +14,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <chrono>
+#include <limits>
 #include <optional>
 #include <utility>
 
@@ -180,7 +181,11 @@ class Session : public std::enable_shared_from_this<Session> {
     sink_parser_.reset();
     sink_.reset();
     parser_.emplace();
-    parser_->body_limit(static_cast<uint64_t>(options_.body_limit_bytes));
+    // The body's limit depends on the route (a streamed upload has its own), known only once the header is read:
+    // unlimited while the header is parsed (else Beast refuses a large Content-Length before the route is looked
+    // at), then on_header sets it and checks the Content-Length itself. (Not boost::none: Beast 1.74 compares the
+    // length with the optional, and every length is greater than none.)
+    parser_->body_limit(std::numeric_limits<uint64_t>::max());
     parser_->header_limit(static_cast<uint32_t>(kHeaderLimitBytes));
     stream_.expires_after(std::chrono::seconds(options_.idle_timeout_s));
     // Header first: a client sending "Expect: 100-continue" (curl does for bodies over 1 MB) waits for the
@@ -206,6 +211,11 @@ class Session : public std::enable_shared_from_this<Session> {
       if (verdict.refusal) return refuse(std::move(*verdict.refusal));
       sink_ = std::move(verdict.sink);
     }
+    const int64_t limit = sink_ ? sink_->limit_bytes() : options_.body_limit_bytes;
+    if (auto n = parser_->content_length(); n && *n > static_cast<uint64_t>(limit)) {
+      return refuse(reject_(413, body_limit_message(), &parser_->get()));
+    }
+    parser_->body_limit(static_cast<uint64_t>(limit));  // a chunked body is counted as it arrives
     // The body is read only once its bytes are reserved: Content-Length, or the whole limit when chunked; a streamed
     // body only what its sink holds in memory.
     int64_t need = 0;
@@ -255,6 +265,12 @@ class Session : public std::enable_shared_from_this<Session> {
                      });
   }
 
+  //! Why a body is over its limit: the route's sink's own limit, or --payload-limit.
+  std::string body_limit_message() const {
+    if (sink_) return sink_->limit_message();
+    return "request body is larger than the payload limit of " + std::to_string(options_.body_limit_bytes) + " bytes";
+  }
+
   //! The current request's header as a Request (for answers made without the handler), or null before it was
   //! parsed.
   const Request* header_request() {
@@ -276,7 +292,6 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     if (ec && sink_) {
       if (std::optional<SinkFailure> f = sink_->failure()) return refuse(reject_(f->status, f->message, header_request()));
-      if (ec == http::error::body_limit) return refuse(reject_(413, sink_->limit_message(), header_request()));
       if (ec == net::error::no_buffer_space) {
         return refuse(reject_(500, "the server could not receive the request body; the log has the details",
                               header_request()));
@@ -303,8 +318,7 @@ class Session : public std::enable_shared_from_this<Session> {
                " bytes (request line and fields together)";
       } else if (body_too_large) {
         status = 413;
-        what =
-            "request body is larger than the payload limit of " + std::to_string(options_.body_limit_bytes) + " bytes";
+        what = body_limit_message();
       }
       return refuse(reject_(status, what, header_done ? header_request() : nullptr));
     }
