@@ -49,6 +49,7 @@ App::App(const ServerOptions& options, api::KeyRing keys, Metrics& metrics, Conc
       env_{options, metrics, work_, responses, *this},
       routes_(api::make_route_table(!options.kb_path.empty())) {
   env_.started_unix_s = static_cast<int64_t>(std::time(nullptr));
+  env_.keys = &keys_;
   if (rate_limiter_.enabled()) env_.rate_limiter = &rate_limiter_;
   if (!trusted_proxies_.empty() && !rate_limiter_.enabled()) {
     log::warn("--trusted-proxy has no effect without --request-rate-limit or --token-rate-limit");

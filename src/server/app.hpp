@@ -41,6 +41,8 @@ class App final : public api::Responder {
   void set_ready(service::EmbeddingService& service, KnowledgeBaseHost* knowledge_base = nullptr);
   //! Shutting down: every new request is answered 503 (Connection: close comes from the transport).
   void set_stopping() { env_.state = api::ServerState::kStopping; }
+  //! The start-up memory bound, for GET /info.
+  void set_memory_bound(int64_t bytes) { env_.memory_bound_bytes = bytes; }
 
   //! The transport's HeaderCheck: route, key and role, server state, on the header alone; for an upload route, the
   //! sink its body streams into.

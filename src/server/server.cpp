@@ -192,7 +192,8 @@ std::string kb_bound_text(const KbMemoryEstimate& kb) {
   return text;
 }
 
-void print_ready(const service::EmbeddingService& svc, const ServerOptions& o, const HttpServer& http,
+//! Logs the model, the memory bound and the address; returns the memory bound in bytes.
+int64_t print_ready(const service::EmbeddingService& svc, const ServerOptions& o, const HttpServer& http,
                  const HttpServer* metrics_http, double load_s, const KnowledgeBaseHost* kb) {
   const service::ModelInfo& m = svc.model_info();
   const service::ServiceOptions& so = svc.options();
@@ -222,6 +223,7 @@ void print_ready(const service::EmbeddingService& svc, const ServerOptions& o, c
               "/metrics (no API key)");
   }
   log::info("ready on http://" + http.url_host() + ":" + std::to_string(http.port()));
+  return mem.total();
 }
 
 //! Connections the --metrics-port listener serves at once (their descriptors are kept aside from the main cap).
@@ -376,7 +378,7 @@ int run_server(const ServerOptions& given) {
     log::info("knowledge base " + options.kb_path + ": REST API under /v1/kb/");
   }
   app.set_ready(svc, kb.get());
-  print_ready(svc, options, http, metrics_http.get(), load_s, kb.get());
+  app.set_memory_bound(print_ready(svc, options, http, metrics_http.get(), load_s, kb.get()));
 
   // Serve until a signal.
   int seen_signals = 0, first_signal = 0;

@@ -137,6 +137,21 @@ void get_document(ApiEnv& env, const CallPtr& call, Request&) {
   kb_reply(env, call, kb::document_json(path_document(env, *call, c)));
 }
 
+//! The document's extracted text, as search offsets index it (`start`/`end` of a hit are code points into it): what
+//! a citation opens to show the passage in its place.
+void get_document_text(ApiEnv& env, const CallPtr& call, Request&) {
+  const kb::Collection c = path_collection(env, *call);
+  const kb::Document d = path_document(env, *call, c);
+  if (!d.content_id) {
+    throw ApiError(Failure::kConflict, "document " + std::to_string(d.id) + " (" + d.name + ") is " +
+                                           std::string(kb::document_status_name(d.status)) + ": it has no text yet",
+                   "document_id");
+  }
+  std::optional<std::string> text = kb_call([&] { return env.kb().kb().store().content_text(*d.content_id); });
+  if (!text) throw ApiError(Failure::kNotFound, "document " + std::to_string(d.id) + " was deleted meanwhile");
+  kb_reply(env, call, {{"id", d.id}, {"name", d.name}, {"format", d.format}, {"text", std::move(*text)}});
+}
+
 void delete_document(ApiEnv& env, const CallPtr& call, Request&) {
   const kb::Collection c = path_collection(env, *call);
   const kb::Document d = path_document(env, *call, c);
@@ -220,6 +235,7 @@ void add_kb_routes(RouteTable& t) {
   add(http::verb::post, "/v1/kb/collections/{name}/documents", kKbWriteRoles, upload_documents, upload_streamer);
   add(http::verb::get, "/v1/kb/collections/{name}/documents", kReadRoles, list_documents);
   add(http::verb::get, "/v1/kb/collections/{name}/documents/{id}", kReadRoles, get_document);
+  add(http::verb::get, "/v1/kb/collections/{name}/documents/{id}/text", kReadRoles, get_document_text);
   add(http::verb::delete_, "/v1/kb/collections/{name}/documents/{id}", kKbWriteRoles, delete_document);
   add(http::verb::put, "/v1/kb/collections/{name}/documents/{id}/metadata", kKbWriteRoles, put_metadata);
   add(http::verb::post, "/v1/kb/collections/{name}/search", kReadRoles, search);

@@ -47,6 +47,7 @@ RouteTable make_route_table(bool with_kb) {
   add_tei_routes(t);
   add_ollama_routes(t);
   if (with_kb) add_kb_routes(t);
+  add_web_ui_routes(t);
   return t;
 }
 
