@@ -6,7 +6,7 @@
 #   3. unit tests of every stage (ctest; kernels at every SIMD level vs their scalar references),
 #   4. parsers and tokenizer under AddressSanitizer + UBSan,
 #   5. fuzz: every parser of outside bytes under libFuzzer for a bounded time (scripts/run_fuzz.sh),
-#   6. CLI and server tests as a user runs qembed (node:test),
+#   6. CLI and server tests as a user runs qembed (node:test), and the web UI in headless chromium,
 #   7. oracle tests: token ids vs HF tokenizers, quant block layouts vs ggml, embeddings vs llama.cpp.
 # QEMBED_FUZZ_SECONDS (default 20) is the time per fuzz target.
 set -euo pipefail
@@ -68,6 +68,10 @@ node --test --test-concurrency=1 tests/cli/
 
 stage "server tests"
 node --test --test-concurrency=1 tests/server/
+
+stage "web UI tests"
+# The UI in Debian's chromium (headless, playwright-core): knowledge, search, playground, server page, keys, Chinese.
+nice -n 19 node --test --test-concurrency=1 tests/web/
 
 stage "oracle: token ids vs HF tokenizers"
 TOK_MODEL="$QEMBED_BUILD_DIR/test-models/tiny-F32.gguf"

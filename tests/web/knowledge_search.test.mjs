@@ -1,0 +1,125 @@
+// The main flow as a user does it in a real browser: create a collection, drop a PDF, a DOCX and a Markdown file on
+// the page, watch them get indexed, search, see the citation (document, page, section), open it in the document's
+// text; delete a document and see it gone from search. No console errors on the way.
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { makeDocx, makePdf } from "./web_docs.mjs";
+import { dropFiles, launchBrowser, openPage, startKbServer } from "./web_helpers.mjs";
+
+let server;
+let browser;
+
+before(async () => {
+  server = await startKbServer();
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+const FILES = [
+  { name: "manual.pdf", buffer: makePdf([
+    ["Chapter one explains the setup of the machine.", "Plug it in and wait.",
+      ...Array.from({ length: 8 }, (_, i) => `Setup step ${i + 1}: check the cables, the fuse and the switch.`)],
+    ["Chapter two covers the modes.",
+      ...Array.from({ length: 6 }, (_, i) => `Mode ${i + 1} keeps the motor at a steady speed for the task.`),
+      "The zeppelin mode lifts the cabinet.", "Use it with care."]]) },
+  { name: "policy.docx", buffer: makeDocx([["Refunds", "Heading1"], ["A refund is paid within fourteen days by marmalade transfer."]]) },
+  { name: "notes.md", buffer: Buffer.from("# Garden\n\n## Herbs\n\nBasil grows best beside the quokka statue.\n") },
+];
+
+async function search(page, query) {
+  await page.click('#nav a[data-page="search"]');
+  await page.selectOption('select[name="mode"]', "keyword");
+  await page.fill('input[name="query"]', query);
+  await page.click('form[data-form="search"] button[type="submit"]');
+  await page.waitForSelector(".results p, .results ol");
+}
+
+test("create a collection, upload three formats, search with citations, open, delete", async () => {
+  const page = await openPage(browser, server.url);
+  await page.waitForSelector('#nav a[data-page="knowledge"]');
+  assert.match(await page.title(), /qembed/);
+
+  await page.fill('form[data-form="create-collection"] input[name="name"]', "handbook");
+  await page.fill('form[data-form="create-collection"] input[name="chunk_tokens"]', "32");
+  await page.fill('form[data-form="create-collection"] input[name="chunk_overlap"]', "4");
+  await page.click('form[data-form="create-collection"] button[type="submit"]');
+  await page.waitForSelector('.collection-item.active[data-collection="handbook"]');
+
+  await dropFiles(page, '[data-drop="files"]', FILES);
+  // Each file's row ends "indexed", and the upload's total says all three are done.
+  for (const f of FILES) {
+    await page.waitForSelector(`.upload-files li[data-file="${f.name}"][data-status="indexed"]`, { timeout: 60_000 });
+  }
+  await page.waitForFunction(() => document.querySelector(".upload-total")?.textContent.includes("3 of 3 done"));
+  await page.waitForFunction(() => document.querySelectorAll(".documents tbody tr").length === 3);
+  const pdfCells = await page.locator('.documents tr[data-document="manual.pdf"] td').allTextContents();
+  assert.equal(pdfCells[1], "indexed");
+  assert.equal(pdfCells[2], "2", "the PDF has 2 pages");
+  assert.ok(Number(pdfCells[3]) >= 1, "chunks");
+
+  // The PDF's word is on page 2: the citation says so, the word is highlighted.
+  await search(page, "zeppelin");
+  const first = page.locator(".hit").first();
+  assert.equal(await first.getAttribute("data-document"), "manual.pdf");
+  assert.match(await first.locator(".citation").textContent(), /manual\.pdf · p\. 2/);
+  assert.equal((await first.locator(".hit-text mark").first().textContent()).toLowerCase(), "zeppelin");
+  assert.match(await first.locator(".score").textContent(), /score \d/);
+
+  // Opening it shows the passage in its place in the document's text.
+  await first.locator('[data-action="open"]').click();
+  await page.waitForSelector(".viewer mark.passage");
+  assert.match(await page.textContent(".viewer h2"), /manual\.pdf/);
+  assert.match(await page.textContent(".viewer mark.passage"), /zeppelin/);
+  assert.match(await page.textContent(".viewer .document-text"), /Chapter one explains the setup/);
+
+  await search(page, "marmalade");
+  assert.equal(await page.locator(".hit").first().getAttribute("data-document"), "policy.docx");
+
+  await search(page, "quokka");
+  const md = page.locator(".hit").first();
+  assert.equal(await md.getAttribute("data-document"), "notes.md");
+  assert.match(await md.locator(".citation").textContent(), /notes\.md · Garden > Herbs/);
+
+  // Delete the Markdown file: gone from the list, and from search at once.
+  await page.click('#nav a[data-page="knowledge"]');
+  await page.waitForSelector('.documents tr[data-document="notes.md"]');
+  await page.click('.documents tr[data-document="notes.md"] [data-action="delete-document"]');
+  await page.waitForFunction(() => !document.querySelector('.documents tr[data-document="notes.md"]'));
+  await search(page, "quokka");
+  assert.equal(await page.locator('.hit[data-document="notes.md"]').count(), 0);
+  assert.match(await page.textContent(".results"), /No results/);
+
+  assert.deepEqual(page.errors, []);
+});
+
+test("the page and its assets: content types, caching, CSP, nosniff; a stale asset version is a 404", async () => {
+  const index = await fetch(`${server.url}/`);
+  assert.equal(index.status, 200);
+  assert.equal(index.headers.get("content-type"), "text/html; charset=utf-8");
+  assert.equal(index.headers.get("cache-control"), "no-cache");
+  const csp = index.headers.get("content-security-policy");
+  assert.match(csp, /script-src 'self'/);
+  assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval/);
+  assert.equal(index.headers.get("x-content-type-options"), "nosniff");
+  const html = await index.text();
+  const script = html.match(/src="(\/ui\/[0-9a-f]{12}\/app\.js)"/);
+  assert.ok(script, html);
+  const js = await fetch(server.url + script[1]);
+  assert.equal(js.status, 200);
+  assert.equal(js.headers.get("content-type"), "text/javascript; charset=utf-8");
+  assert.match(js.headers.get("cache-control"), /max-age=31536000, immutable/);
+  const css = await fetch(server.url + script[1].replace("app.js", "style.css"));
+  assert.equal(css.headers.get("content-type"), "text/css; charset=utf-8");
+  const icon = await fetch(server.url + script[1].replace("app.js", "favicon.svg"));
+  assert.equal(icon.headers.get("content-type"), "image/svg+xml");
+  assert.equal((await fetch(`${server.url}/ui/000000000000/app.js`)).status, 404);
+  assert.equal((await fetch(server.url + script[1].replace("app.js", "nope.js"))).status, 404);
+  // The root still embeds for TEI clients that POST to it.
+  const embed = await fetch(`${server.url}/`, { method: "POST", headers: { "content-type": "application/json" },
+    body: JSON.stringify({ inputs: "hello" }) });
+  assert.equal(embed.status, 200);
+});
