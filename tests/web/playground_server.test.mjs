@@ -48,7 +48,10 @@ test("playground: a 3 x 3 heat map, dimensions change it, tokens end in EOS", as
   await page.check('input[name="as_query"]');
   await page.click('[data-action="compare"]');
   await page.waitForSelector(".token.prompt");
-  assert.match(await page.locator('[data-tokens="0"]').textContent(), /Instruct/);
+  const promptPieces = (await page.locator('[data-tokens="0"] .token.prompt .piece').allTextContents()).join("");
+  assert.match(promptPieces, /^Instruct:␣Given.*Query:$/);
+  const textPieces = await page.locator('[data-tokens="0"] .token:not(.prompt):not(.special) .piece').allTextContents();
+  assert.equal(textPieces.join(""), "How␣long␣do␣refunds␣take?");
   assert.deepEqual(page.errors, []);
 });
 
