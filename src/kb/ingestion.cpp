@@ -547,6 +547,10 @@ int64_t Ingestion::submit(const Collection& collection, std::vector<IngestItem> 
           task.replacing = had_indexed_other;
           {
             std::lock_guard lock(impl_->mutex);
+            // Progress reports (an upload's 202) name the pending document before it is final.
+            if (auto j = impl_->jobs.find(job_id); j != impl_->jobs.end() && i < j->second.progress.outcomes.size()) {
+              j->second.progress.outcomes[i].document_id = reg.document.id;
+            }
             impl_->queue.push_back(std::move(task));
             impl_->mark_busy_locked();
           }

@@ -227,18 +227,21 @@ KbMemoryEstimate KnowledgeBaseHost::memory_estimate() const {
   KbMemoryEstimate m;
   const kb::KnowledgeBaseOptions& o = kb_->options();
   // A collection created later has the model's dimensions by default: at least that much per vector.
-  m.bytes_per_vector = vector_index_bytes_per_vector(kb::model_identity_of(service_).dimensions, kb::VectorType::kF32,
-                                                     o.index.hnsw_m);
+  m.bytes_per_vector =
+      vector_index_bytes_per_vector(kb::model_identity_of(service_).dimensions, kb::VectorType::kF32, o.index.hnsw_m);
   for (const kb::Collection& c : kb_->store().list_collections()) {
-    m.bytes_per_vector = std::max(
-        m.bytes_per_vector, vector_index_bytes_per_vector(c.settings.dimensions, c.settings.vector_type, o.index.hnsw_m));
+    m.bytes_per_vector =
+        std::max(m.bytes_per_vector,
+                 vector_index_bytes_per_vector(c.settings.dimensions, c.settings.vector_type, o.index.hnsw_m));
   }
   m.vectors = kb_->store().counts().vectors;
   m.index_bytes = m.vectors * m.bytes_per_vector;
-  const int64_t file_bytes = std::min<int64_t>(options_.max_upload_bytes, static_cast<int64_t>(o.limits.max_input_bytes));
+  const int64_t file_bytes =
+      std::min<int64_t>(options_.max_upload_bytes, static_cast<int64_t>(o.limits.max_input_bytes));
   // Uploads are registered on the tokenization workers, one file at a time each (its bytes and the store's copy);
   // the pipeline prepares about two documents at once (a file and its extracted text each).
-  const int64_t registering = std::min<int64_t>(options_.max_uploads_at_once, std::max(1, options_.tokenization_workers));
+  const int64_t registering =
+      std::min<int64_t>(options_.max_uploads_at_once, std::max(1, options_.tokenization_workers));
   m.ingestion_bytes = registering * 2 * file_bytes + 2 * (file_bytes + static_cast<int64_t>(o.limits.max_text_bytes));
   return m;
 }

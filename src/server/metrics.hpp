@@ -6,8 +6,8 @@
 #include <cstdint>
 #include <functional>
 #include <map>
-#include <optional>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -43,7 +43,7 @@ struct KbGauges {
   };
   std::vector<Collection> collections;
   int64_t jobs_queued = 0, jobs_running = 0;
-  int64_t ingested_tokens_total = 0;       //!< tokens embedded by ingestion since start
+  int64_t ingested_tokens_total = 0;        //!< tokens embedded by ingestion since start
   double ingestion_busy_seconds_total = 0;  //!< time with documents in the pipeline: tokens/s = rate of both
 };
 

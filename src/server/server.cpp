@@ -185,10 +185,11 @@ MemoryBound memory_bound(const service::EmbeddingService& svc, const ServerOptio
 std::string kb_bound_text(const KbMemoryEstimate& kb) {
   if (kb.total() == 0 && kb.bytes_per_vector == 0) return "";
   char text[256];
-  std::snprintf(text, sizeof text,
-                " + vector index %.0f (%lld stored vectors x %lld bytes; each new chunk adds its bytes) + ingestion %.0f",
-                mib(kb.index_bytes), static_cast<long long>(kb.vectors), static_cast<long long>(kb.bytes_per_vector),
-                mib(kb.ingestion_bytes));
+  std::snprintf(
+      text, sizeof text,
+      " + vector index %.0f (%lld stored vectors x %lld bytes; each new chunk adds its bytes) + ingestion %.0f",
+      mib(kb.index_bytes), static_cast<long long>(kb.vectors), static_cast<long long>(kb.bytes_per_vector),
+      mib(kb.ingestion_bytes));
   return text;
 }
 

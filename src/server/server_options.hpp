@@ -38,10 +38,10 @@ struct ServerOptions {
   double token_rate_burst = 0;               //!< tokens at once; 0: one second's worth (at least 1)
   std::vector<std::string> trusted_proxies;  //!< ADDR or ADDR/BITS whose X-Forwarded-For names the client
   // Knowledge base (--kb): its REST API under /v1/kb/ (docs/kb.md, "REST API").
-  std::string kb_path;                                 //!< the SQLite file; "" -> no knowledge base
-  int64_t max_upload_bytes = int64_t{256} << 20;       //!< one uploaded file; past it that file fails (413)
-  int64_t max_upload_files = 100;                      //!< files in one upload; past it the upload is refused (413)
-  int64_t max_uploads_at_once = 4;                     //!< uploads being received or registered at once; past it 429
+  std::string kb_path;                            //!< the SQLite file; "" -> no knowledge base
+  int64_t max_upload_bytes = int64_t{256} << 20;  //!< one uploaded file; past it that file fails (413)
+  int64_t max_upload_files = 100;                 //!< files in one upload; past it the upload is refused (413)
+  int64_t max_uploads_at_once = 4;                //!< uploads being received or registered at once; past it 429
 };
 
 }  // namespace qembed::server

@@ -35,11 +35,11 @@ enum class ServerState { kLoading, kReady, kStopping };
 
 //! One request while it is served; shared with the service's completion callback.
 struct Call {
-  std::string id;                      //!< X-Request-Id: the client's when sane, else generated
-  std::string method, path;            //!< path without the query string
-  std::string label = "other";         //!< the metrics label: the route's, or "other"
-  Dialect dialect = Dialect::kOpenAI;  //!< the error shape
-  std::string origin;                  //!< the Origin header (CORS)
+  std::string id;                        //!< X-Request-Id: the client's when sane, else generated
+  std::string method, path;              //!< path without the query string
+  std::string label = "other";           //!< the metrics label: the route's, or "other"
+  Dialect dialect = Dialect::kOpenAI;    //!< the error shape
+  std::string origin;                    //!< the Origin header (CORS)
   std::vector<std::string> path_params;  //!< the `{...}` segments of a pattern route, percent-decoded
   Clock::time_point received_at;
   std::shared_ptr<Exchange> exchange;

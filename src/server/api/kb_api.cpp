@@ -53,7 +53,8 @@ kb::Collection path_collection_for_model(ApiEnv& env, const Call& call) {
 void kb_reply(ApiEnv& env, const CallPtr& call, const nlohmann::json& value, int status) {
   std::string body = dump(value);
   const int64_t bytes = static_cast<int64_t>(body.size());
-  if (bytes > kSmallResponseBytes) reserve_response(env, call, bytes, "the response of " + std::to_string(bytes) + " bytes");
+  if (bytes > kSmallResponseBytes)
+    reserve_response(env, call, bytes, "the response of " + std::to_string(bytes) + " bytes");
   json_reply(env, call, std::move(body), status);
 }
 

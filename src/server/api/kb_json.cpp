@@ -39,8 +39,8 @@ void reject_unknown_fields(const json& body, std::initializer_list<const char*> 
     if (!ok) {
       std::string list;
       for (const char* k : known) list += std::string(list.empty() ? "" : ", ") + k;
-      throw ApiError(Failure::kInvalidInput, "unknown field \"" + key.substr(0, 64) + "\" in " + where + " (known: " +
-                                                 list + ")",
+      throw ApiError(Failure::kInvalidInput,
+                     "unknown field \"" + key.substr(0, 64) + "\" in " + where + " (known: " + list + ")",
                      key.substr(0, 64));
     }
   }
@@ -66,10 +66,10 @@ json job_api_json(const kb::JobProgress& job, const std::string& collection_name
 }
 
 kb::CollectionRequest parse_collection_request(const json& body) {
-  reject_unknown_fields(body,
-                        {"name", "dimensions", "vector_type", "chunk_tokens", "chunk_overlap", "prepend_title",
-                         "query_instruction"},
-                        "the collection");
+  reject_unknown_fields(
+      body,
+      {"name", "dimensions", "vector_type", "chunk_tokens", "chunk_overlap", "prepend_title", "query_instruction"},
+      "the collection");
   kb::CollectionRequest r;
   const std::optional<std::string> name = opt_string(body, "name");
   if (!name || name->empty()) throw ApiError(Failure::kInvalidInput, "name is required (1 to 128 bytes)", "name");
@@ -79,7 +79,8 @@ kb::CollectionRequest parse_collection_request(const json& body) {
   if (const std::optional<std::string> t = opt_string(body, "vector_type")) {
     const std::optional<kb::VectorType> type = kb::parse_vector_type(*t);
     if (!type) {
-      throw ApiError(Failure::kInvalidInput, "vector_type must be \"f32\", \"f16\" or \"int8\", got \"" + t->substr(0, 64) + "\"",
+      throw ApiError(Failure::kInvalidInput,
+                     "vector_type must be \"f32\", \"f16\" or \"int8\", got \"" + t->substr(0, 64) + "\"",
                      "vector_type");
     }
     r.vector_type = *type;
@@ -102,7 +103,8 @@ kb::SearchRequest parse_search_request(const json& body) {
                         "the search");
   kb::SearchRequest r;
   const std::optional<std::string> query = opt_string(body, "query");
-  if (!query || query->empty()) throw ApiError(Failure::kInvalidInput, "query is required (a non-empty string)", "query");
+  if (!query || query->empty())
+    throw ApiError(Failure::kInvalidInput, "query is required (a non-empty string)", "query");
   r.query = *query;
   if (const std::optional<std::string> mode = opt_string(body, "mode")) {
     const std::optional<kb::SearchMode> m = kb::parse_search_mode(*mode);

@@ -42,7 +42,8 @@ int64_t parse_id(const std::string& text, const std::string& what, Failure failu
   const bool digits = !text.empty() && text.size() <= 18 &&
                       std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
   if (digits) v = std::stoll(text);
-  if (!digits) throw ApiError(failure, what + " must be a non-negative integer, got \"" + text.substr(0, 32) + "\"", what);
+  if (!digits)
+    throw ApiError(failure, what + " must be a non-negative integer, got \"" + text.substr(0, 32) + "\"", what);
   return v;
 }
 
@@ -52,7 +53,8 @@ kb::Document path_document(ApiEnv& env, const Call& call, const kb::Collection& 
   const int64_t id = parse_id(text, "document id", Failure::kNotFound);
   std::optional<kb::Document> d = kb_call([&] { return env.kb().kb().store().get_document(id); });
   if (!d || d->collection_id != c.id) {
-    throw ApiError(Failure::kNotFound, "no document " + text + " in collection '" + c.settings.name + "'", "document_id");
+    throw ApiError(Failure::kNotFound, "no document " + text + " in collection '" + c.settings.name + "'",
+                   "document_id");
   }
   return *d;
 }
@@ -212,13 +214,14 @@ void search(ApiEnv& env, const CallPtr& call, Request& req) {
   env.metrics.kb_search(kb::search_mode_name(request.mode), total_s);
   json hits = json::array();
   for (const kb::SearchHit& h : results.hits) hits.push_back(kb::hit_json(h));
-  kb_reply(env, call,
-           {{"object", "list"},
-            {"collection", c.settings.name},
-            {"mode", kb::search_mode_name(request.mode)},
-            {"hits", std::move(hits)},
-            {"usage", {{"query_tokens", results.query_tokens}}},
-            {"timings", {{"embed_ms", results.embed_ms}, {"search_ms", results.search_ms}, {"total_ms", total_s * 1000}}}});
+  kb_reply(
+      env, call,
+      {{"object", "list"},
+       {"collection", c.settings.name},
+       {"mode", kb::search_mode_name(request.mode)},
+       {"hits", std::move(hits)},
+       {"usage", {{"query_tokens", results.query_tokens}}},
+       {"timings", {{"embed_ms", results.embed_ms}, {"search_ms", results.search_ms}, {"total_ms", total_s * 1000}}}});
 }
 
 }  // namespace

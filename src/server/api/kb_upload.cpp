@@ -143,8 +143,8 @@ class UploadSink final : public BodySink, public PartSink {
   void part_data(std::string_view bytes) override {
     if (receiving_ == Receiving::kMetadata) {
       if (metadata_.size() + bytes.size() > kMaxMetadataBytes) {
-        throw UploadRefused(413, "the form field \"metadata\" is larger than " + std::to_string(kMaxMetadataBytes) +
-                                     " bytes");
+        throw UploadRefused(
+            413, "the form field \"metadata\" is larger than " + std::to_string(kMaxMetadataBytes) + " bytes");
       }
       metadata_.append(bytes);
       return;
@@ -191,7 +191,8 @@ class UploadSink final : public BodySink, public PartSink {
       const ssize_t n = ::pread(spool_fd_, bytes.data() + done, static_cast<size_t>(f.size_bytes - done),
                                 static_cast<off_t>(f.offset + done));
       if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) throw IoError("cannot read back the uploaded file " + f.name + ": " + std::strerror(n < 0 ? errno : EIO));
+      if (n <= 0)
+        throw IoError("cannot read back the uploaded file " + f.name + ": " + std::strerror(n < 0 ? errno : EIO));
       done += n;
     }
     return bytes;
@@ -304,7 +305,8 @@ json upload_answer(const std::vector<UploadEntry>& entries, const std::vector<st
 }
 
 bool parse_wait(const Request& req) {
-  const std::optional<std::string> w = query_param(query_params(std::string_view(req.target().data(), req.target().size())), "wait");
+  const std::optional<std::string> w =
+      query_param(query_params(std::string_view(req.target().data(), req.target().size())), "wait");
   if (!w) return false;
   if (*w == "true" || *w == "1" || w->empty()) return true;
   if (*w == "false" || *w == "0") return false;
@@ -321,8 +323,8 @@ std::string multipart_metadata(const UploadSink& sink) {
     throw ApiError(Failure::kInvalidInput, "the form field \"metadata\" is not valid JSON", "metadata");
   }
   if (!m.is_object()) {
-    throw ApiError(Failure::kInvalidInput, "the form field \"metadata\" must be a JSON object, got " + json_type_name(m),
-                   "metadata");
+    throw ApiError(Failure::kInvalidInput,
+                   "the form field \"metadata\" must be a JSON object, got " + json_type_name(m), "metadata");
   }
   return dump(m);
 }
@@ -349,8 +351,8 @@ void collect_json(const Request& req, int64_t max_documents, std::vector<UploadE
   const json body = parse_body(req.body());
   for (const auto& [key, _] : body.items()) {
     if (key != "documents") {
-      throw ApiError(Failure::kInvalidInput, "unknown field \"" + key.substr(0, 64) + "\" (send {\"documents\": [...]})",
-                     key.substr(0, 64));
+      throw ApiError(Failure::kInvalidInput,
+                     "unknown field \"" + key.substr(0, 64) + "\" (send {\"documents\": [...]})", key.substr(0, 64));
     }
   }
   auto docs = body.find("documents");
@@ -359,8 +361,9 @@ void collect_json(const Request& req, int64_t max_documents, std::vector<UploadE
                    "documents");
   }
   if (static_cast<int64_t>(docs->size()) > max_documents) {
-    throw ApiError(Failure::kTooLarge, "more than " + std::to_string(max_documents) +
-                                           " documents in one upload (--max-upload-files); send several requests",
+    throw ApiError(Failure::kTooLarge,
+                   "more than " + std::to_string(max_documents) +
+                       " documents in one upload (--max-upload-files); send several requests",
                    "documents");
   }
   for (size_t i = 0; i < docs->size(); ++i) {
@@ -370,7 +373,8 @@ void collect_json(const Request& req, int64_t max_documents, std::vector<UploadE
     for (const auto& [key, _] : d.items()) {
       if (key != "name" && key != "text" && key != "metadata") {
         throw ApiError(Failure::kInvalidInput,
-                       "unknown field \"" + key.substr(0, 64) + "\" in " + where + " (name, text, metadata)", "documents");
+                       "unknown field \"" + key.substr(0, 64) + "\" in " + where + " (name, text, metadata)",
+                       "documents");
       }
     }
     const auto name = d.find("name");
@@ -418,7 +422,8 @@ void answer_when_done(ApiEnv& env, const std::shared_ptr<UploadProgress>& progre
       env.responder.reply_error(call, e);
     } catch (const std::exception& e) {
       log::error("request " + call->id + ": " + e.what());
-      env.responder.reply_error(call, ApiError(Failure::kServerFault, "internal error; the server log has the details"));
+      env.responder.reply_error(call,
+                                ApiError(Failure::kServerFault, "internal error; the server log has the details"));
     }
   });
 }
@@ -488,7 +493,8 @@ void upload_documents(ApiEnv& env, const CallPtr& call, Request& req) {
     progress->finals[o.index] = o;
     if (--progress->remaining == 0 && progress->submitted) answer_when_done(*api, progress);
   };
-  const int64_t job_id = kb_call([&] { return env.kb().kb().ingestion().submit(collection, std::move(items), on_outcome); });
+  const int64_t job_id =
+      kb_call([&] { return env.kb().kb().ingestion().submit(collection, std::move(items), on_outcome); });
   // Every file was read during submit(): the spool and the upload's place among those at once go now, not when
   // the job (or a waiting answer) is done.
   if (call->exchange) call->exchange->body_sink.reset();

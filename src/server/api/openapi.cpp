@@ -151,7 +151,6 @@ constexpr const char* kOpenApi = R"json({
   }
 })json";
 
-
 // The knowledge base's routes (with --kb): merged into the document above.
 constexpr const char* kKbOpenApi = R"json({
   "schemas": {
@@ -352,8 +351,9 @@ std::string build_openapi(bool with_kb) {
   const nlohmann::json kb = nlohmann::json::parse(kKbOpenApi);
   for (const auto& [name, schema] : kb["schemas"].items()) doc["components"]["schemas"][name] = schema;
   for (const auto& [path, item] : kb["paths"].items()) doc["paths"][path] = item;
-  doc["info"]["description"] = doc["info"]["description"].get<std::string>() +
-                               " Knowledge base (--kb): reads and search need admin, embed or search; changes admin or embed.";
+  doc["info"]["description"] =
+      doc["info"]["description"].get<std::string>() +
+      " Knowledge base (--kb): reads and search need admin, embed or search; changes admin or embed.";
   return doc.dump(2);
 }
 

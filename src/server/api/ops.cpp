@@ -13,7 +13,8 @@ void health(ApiEnv& env, const CallPtr& call, Request&) {
   switch (env.state.load()) {
     case ServerState::kReady:
       if (env.has_kb()) {
-        if (std::optional<std::string> reason = env.kb().not_ready_reason()) throw ApiError(Failure::kUnavailable, *reason);
+        if (std::optional<std::string> reason = env.kb().not_ready_reason())
+          throw ApiError(Failure::kUnavailable, *reason);
       }
       return json_reply(env, call, R"({"status":"ok"})");
     case ServerState::kLoading:

@@ -26,10 +26,9 @@ bool match_path_pattern(std::string_view pattern, std::string_view path, std::ve
 RouteTable::Match RouteTable::find(boost::beast::http::verb method, std::string_view path) const {
   Match m;
   for (const Route& r : routes_) {
-    const bool path_ok =
-        r.prefix                                  ? path.size() > r.path.size() && path.substr(0, r.path.size()) == r.path
-        : r.path.find('{') != std::string::npos ? match_path_pattern(r.path, path)
-                                                  : path == r.path;
+    const bool path_ok = r.prefix ? path.size() > r.path.size() && path.substr(0, r.path.size()) == r.path
+                         : r.path.find('{') != std::string::npos ? match_path_pattern(r.path, path)
+                                                                 : path == r.path;
     if (!path_ok) continue;
     if (r.method == method) {
       m.route = &r;

@@ -291,10 +291,11 @@ class Session : public std::enable_shared_from_this<Session> {
                             header_request()));
     }
     if (ec && sink_) {
-      if (std::optional<SinkFailure> f = sink_->failure()) return refuse(reject_(f->status, f->message, header_request()));
+      if (std::optional<SinkFailure> f = sink_->failure())
+        return refuse(reject_(f->status, f->message, header_request()));
       if (ec == net::error::no_buffer_space) {
-        return refuse(reject_(500, "the server could not receive the request body; the log has the details",
-                              header_request()));
+        return refuse(
+            reject_(500, "the server could not receive the request body; the log has the details", header_request()));
       }
     }
     if (ec == http::error::end_of_stream || ec == net::error::eof) return close();
@@ -426,9 +427,9 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::flat_buffer buffer_{static_cast<size_t>(kConnectionBufferBytes)};
   BodyReservation body_;  // the current request's body bytes
   std::optional<http::request_parser<http::string_body>> parser_;
-  std::shared_ptr<BodySink> sink_;                       // the current request's streamed body, if it streams
+  std::shared_ptr<BodySink> sink_;                             // the current request's streamed body, if it streams
   std::optional<http::request_parser<SinkBody>> sink_parser_;  // parser_ after the header, for a streamed body
-  std::optional<Request> header_copy_;                   // for answers about a streamed request
+  std::optional<Request> header_copy_;                         // for answers about a streamed request
   std::shared_ptr<std::atomic<bool>> exchange_gone_;
   bool keep_alive_ = true;
   bool watching_ = false;

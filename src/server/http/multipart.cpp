@@ -131,7 +131,8 @@ std::optional<std::string> ext_value(std::string_view v) {
 
 //! RFC 2046 bchars: the characters a boundary may hold (a space, but not as the last one).
 bool is_boundary_char(char c) {
-  return std::isalnum(static_cast<unsigned char>(c)) || std::string_view("'()+_,-./:=? ").find(c) != std::string_view::npos;
+  return std::isalnum(static_cast<unsigned char>(c)) ||
+         std::string_view("'()+_,-./:=? ").find(c) != std::string_view::npos;
 }
 
 bool valid_boundary(std::string_view b) {
@@ -155,7 +156,8 @@ MultipartParser::MultipartParser(std::string_view boundary, MultipartLimits limi
 
 uint64_t MultipartParser::offset_of(size_t i) const {
   // buffer_ ends with the last byte fed; at first it also starts with the two synthetic bytes before the body.
-  const int64_t offset = static_cast<int64_t>(consumed_) - static_cast<int64_t>(buffer_.size()) + static_cast<int64_t>(i);
+  const int64_t offset =
+      static_cast<int64_t>(consumed_) - static_cast<int64_t>(buffer_.size()) + static_cast<int64_t>(i);
   return offset > 0 ? static_cast<uint64_t>(offset) : 0;
 }
 
@@ -212,7 +214,8 @@ bool MultipartParser::step(PartSink& sink) {
       }
       size_t i = 0;
       while (i < buffer_.size() && is_lwsp(buffer_[i])) ++i;
-      if (i > kMaxTransportPadding) fail("more than 64 spaces after a delimiter at byte " + std::to_string(offset_of(0)));
+      if (i > kMaxTransportPadding)
+        fail("more than 64 spaces after a delimiter at byte " + std::to_string(offset_of(0)));
       if (buffer_.size() < i + 2) return false;
       if (buffer_.compare(i, 2, "\r\n") != 0) {
         fail("a delimiter must be followed by CRLF or \"--\" at byte " + std::to_string(offset_of(i)));

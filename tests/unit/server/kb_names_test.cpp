@@ -24,7 +24,7 @@ TEST(KbNames, NamesThatAreOnlyAPathOrDotsBecomeEmpty) {
 
 TEST(KbNames, DropsControlCharactersAndRepairsUtf8) {
   EXPECT_EQ(document_name_from_file_name("a\r\nb\tc\x7f.txt"), "abc.txt");
-  EXPECT_EQ(document_name_from_file_name("x\xC2\x85y"), "xy");            // U+0085, a C1 control
+  EXPECT_EQ(document_name_from_file_name("x\xC2\x85y"), "xy");                  // U+0085, a C1 control
   EXPECT_EQ(document_name_from_file_name("caf\xC3\xA9.md"), "caf\xC3\xA9.md");  // é kept
   EXPECT_EQ(document_name_from_file_name("bad\xFF.txt"), "bad\xEF\xBF\xBD.txt");
   EXPECT_EQ(document_name_from_file_name("\xED\xA0\x80"), "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");  // a surrogate

@@ -164,8 +164,7 @@ TEST(Multipart, MalformedBodiesFailWithAMessage) {
   expect_error("--" + kBoundary + "\r\nContent-Disposition: form-data; name=\"f\"\r\n\r\nhalf a file",
                "(inside part 1)");
   expect_error("--" + kBoundary + "garbage\r\n", "must be followed by CRLF");
-  expect_error("--" + kBoundary + "\r\nContent-Type: text/plain\r\n\r\nv\r\n" + close_body(),
-               "no Content-Disposition");
+  expect_error("--" + kBoundary + "\r\nContent-Type: text/plain\r\n\r\nv\r\n" + close_body(), "no Content-Disposition");
   expect_error(part("attachment; filename=\"a\"", "v") + close_body(), "not form-data");
   expect_error(part("form-data; name=\"x\"; filename=\"unclosed", "v") + close_body(), "unclosed quoted string");
   expect_error("--" + kBoundary + "\r\nX-Long: " + std::string(20000, 'h') + "\r\n", "header is larger than");

@@ -41,7 +41,7 @@ TEST(RoutePaths, TableFindsPatternRoutesAndTellsOtherVerbs) {
   EXPECT_EQ(t.find(boost::beast::http::verb::delete_, "/v1/kb/collections/x").route->label, "d");
   const RouteTable::Match m = t.find(boost::beast::http::verb::put, "/v1/kb/collections/x");
   EXPECT_EQ(m.route, nullptr);
-  ASSERT_NE(m.other_verb, nullptr);  // 405
+  ASSERT_NE(m.other_verb, nullptr);                                                                // 405
   EXPECT_EQ(t.find(boost::beast::http::verb::get, "/v1/kb/collections/x/y").other_verb, nullptr);  // 404
 }
 
