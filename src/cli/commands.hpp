@@ -7,5 +7,6 @@ int cmd_tokenize(int argc, char** argv);
 int cmd_info(int argc, char** argv);
 int cmd_bench(int argc, char** argv);
 int cmd_serve(int argc, char** argv);
+int cmd_kb(int argc, char** argv);  //!< qembed kb SUBCOMMAND (cmd_kb.cpp)
 
 }  // namespace qembed::cli
