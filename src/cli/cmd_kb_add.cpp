@@ -107,10 +107,14 @@ int kb_add(int argc, char** argv) {
   Reporter reporter;
   Progress progress(args.has("progress") || isatty(2), static_cast<int64_t>(files.size()));
   // Documents a killed run left pending go first (they are not on this command line: logged, not printed).
+  // They finish before the files are registered, so a file that was pending is then reported as what it is.
   if (std::optional<int64_t> resumed = base.ingestion().resume(collection)) {
     const std::optional<kb::JobProgress> job = base.ingestion().job(*resumed);
     log::info("resuming " + std::to_string(job ? job->total : 0) + " pending documents of collection '" +
-              collection_name + "'");
+              collection_name + "' left by an interrupted run");
+    base.ingestion().wait(*resumed);
+    const std::optional<kb::JobProgress> done = base.ingestion().job(*resumed);
+    if (done && done->failed > 0) log::warn(std::to_string(done->failed) + " of them failed (see kb list --status failed)");
   }
 
   // Batches of at most 64 MiB or 256 files: the bytes go to the store at once (durable), then leave memory.
