@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <condition_variable>
 #include <filesystem>
@@ -66,7 +67,7 @@ std::string read_file(const std::string& path) {
 struct Reporter {
   std::mutex mutex;
   std::condition_variable changed;
-  int64_t finished = 0, failed = 0, tokens = 0;
+  int64_t finished = 0, failed = 0, tokens = 0, chunks = 0, indexed = 0, duplicates = 0, replaced = 0;
   void report(const kb::IngestOutcome& outcome, const std::string& file) {
     nlohmann::json line = kb::outcome_json(outcome);
     line["file"] = file;
@@ -75,6 +76,10 @@ struct Reporter {
     ++finished;
     tokens += outcome.tokens;
     if (outcome.status == kb::IngestStatus::kFailed) ++failed;
+    if (outcome.status == kb::IngestStatus::kIndexed) ++indexed;
+    if (outcome.status == kb::IngestStatus::kDuplicate) ++duplicates;
+    if (outcome.status == kb::IngestStatus::kReplaced) ++replaced;
+    if (outcome.tokens > 0) chunks += outcome.chunks;
     changed.notify_all();
   }
 };
@@ -117,6 +122,7 @@ int kb_add(int argc, char** argv) {
     if (done && done->failed > 0) log::warn(std::to_string(done->failed) + " of them failed (see kb list --status failed)");
   }
 
+  const auto started = std::chrono::steady_clock::now();
   // Batches of at most 64 MiB or 256 files: the bytes go to the store at once (durable), then leave memory.
   const int64_t max_file_bytes = base.options().limits.max_input_bytes;
   std::vector<int64_t> jobs;
@@ -174,6 +180,14 @@ int kb_add(int argc, char** argv) {
   for (int64_t job : jobs) base.ingestion().wait(job);
   progress.finish();
   (void)refused;
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  char rate[64];
+  std::snprintf(rate, sizeof rate, "%.2f s (%.1f tok/s)", seconds,
+                seconds > 0 ? static_cast<double>(reporter.tokens) / seconds : 0.0);
+  log::info("ingested " + std::to_string(files.size()) + " files (" + std::to_string(reporter.indexed) +
+            " indexed, " + std::to_string(reporter.replaced) + " replaced, " + std::to_string(reporter.duplicates) +
+            " duplicates, " + std::to_string(reporter.failed) + " failed): " + std::to_string(reporter.chunks) +
+            " chunks, " + std::to_string(reporter.tokens) + " tokens embedded in " + rate);
   return reporter.failed > 0 ? 1 : 0;
 }
 
