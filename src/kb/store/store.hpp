@@ -263,6 +263,9 @@ class Store {
   // --- keyword search
   //! BM25 over the chunks' keyword text. `query_terms` is analysed text (whitespace-separated terms; any
   //! characters: each term is quoted); a chunk matches any term. At most k hits, best first. Empty query: no hits.
+  //! Cost bound (a common-term cutoff, as Elasticsearch's cutoff_frequency): scoring is linear in the chunks that
+  //! match, so when the terms together occur in more chunks than the store's row budget, the most frequent terms
+  //! (the lowest IDF: they say least about relevance) are left out; the rarest term is always kept.
   virtual std::vector<KeywordHit> keyword_search(int64_t collection_id, std::string_view query_terms, int32_t k,
                                                  const SearchFilter& filter) = 0;
 
