@@ -6,9 +6,17 @@
 
 namespace qembed::cli {
 
-Args::Args(const std::vector<FlagSpec>& specs, int argc, char** argv, int first) {
+Args::Args(const std::vector<FlagSpec>& specs, int argc, char** argv, int first, bool positionals) {
   for (int i = first; i < argc; ++i) {
     std::string a = argv[i];
+    if (positionals && a == "--") {
+      for (++i; i < argc; ++i) positionals_.emplace_back(argv[i]);
+      break;
+    }
+    if (positionals && (a.rfind("--", 0) != 0 || a.size() == 2)) {
+      positionals_.push_back(std::move(a));
+      continue;
+    }
     if (a.rfind("--", 0) != 0 || a.size() == 2) throw Error("unexpected argument \"" + a + "\" (flags start with --)");
     std::string name = a.substr(2), value;
     bool inline_value = false;

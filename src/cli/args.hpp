@@ -17,7 +17,9 @@ struct FlagSpec {
 
 class Args {
  public:
-  Args(const std::vector<FlagSpec>& specs, int argc, char** argv, int first);
+  //! `positionals`: arguments that are not flags are collected (positionals()) instead of refused; after "--"
+  //! everything is positional (a query that starts with "--").
+  Args(const std::vector<FlagSpec>& specs, int argc, char** argv, int first, bool positionals = false);
 
   bool has(const std::string& name) const { return values_.count(name) > 0; }
   std::optional<std::string> get(const std::string& name) const;
@@ -28,10 +30,13 @@ class Args {
   std::string require(const std::string& name) const;
   //! Every value of a repeatable flag, in command-line order (get() returns the last).
   std::vector<std::string> get_all(const std::string& name) const;
+  //! Non-flag arguments in order (only when the command takes them).
+  const std::vector<std::string>& positionals() const { return positionals_; }
 
  private:
   std::map<std::string, std::string> values_;
   std::map<std::string, std::vector<std::string>> all_values_;
+  std::vector<std::string> positionals_;
 };
 
 //! Usage text for a command's flags.

@@ -12,7 +12,9 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "kb/store/index_file.hpp"
@@ -94,7 +96,7 @@ class Searcher {
                                    const SearchFilter& filter);
 
   //! The collection's index, opened (loaded, reconciled or built) on first use and refreshed from the change log.
-  VectorIndex& index(const Collection& collection, IndexOpenReport* report = nullptr);
+  std::shared_ptr<VectorIndex> index(const Collection& collection, IndexOpenReport* report = nullptr);
   //! Forgets a collection's index (after it was deleted or reindexed).
   void drop_index(int64_t collection_id);
   //! Whether the index is open (for /health: 503 until ready).

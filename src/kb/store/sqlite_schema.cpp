@@ -101,6 +101,11 @@ CREATE TRIGGER contents_removed BEFORE DELETE ON contents BEGIN
     SELECT old.collection_id, 0, old.id, min(id), max(id) FROM chunks WHERE content_id = old.id HAVING count(*) > 0;
 END;
 )sql",
+    // 1 -> 2: a content's title (metadata title or first heading), so re-embedding rebuilds the same
+    // "title > section" prefix the chunks were first embedded with.
+    R"sql(
+ALTER TABLE contents ADD COLUMN title TEXT NOT NULL DEFAULT '';
+)sql",
 };
 
 static_assert(sizeof(kSqliteMigrations) / sizeof(kSqliteMigrations[0]) == SqliteStore::kSchemaVersion,

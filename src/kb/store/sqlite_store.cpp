@@ -290,12 +290,15 @@ Document SqliteStore::commit_document(int64_t document_id, const DocumentContent
       throw Error("document '" + doc.name + "': " + std::to_string(content.vectors.size()) + " vector values for " +
                   std::to_string(n_chunks) + " chunks of " + std::to_string(dims) + " dimensions");
     }
-    db_->prepare("INSERT INTO contents (collection_id, sha256, text, pages, chunk_count) VALUES (?1, ?2, ?3, ?4, ?5)")
+    db_->prepare(
+           "INSERT INTO contents (collection_id, sha256, text, pages, chunk_count, title) "
+           "VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
         .bind(1, doc.collection_id)
         .bind(2, doc.sha256)
         .bind(3, content.text)
         .bind(4, content.pages)
         .bind(5, static_cast<int64_t>(n_chunks))
+        .bind(6, content.title)
         .run();
     content_id = db_->last_insert_rowid();
     int64_t first_chunk = 0, last_chunk = 0;
@@ -480,6 +483,13 @@ std::optional<std::string> SqliteStore::pending_source(int64_t document_id) {
 std::optional<std::string> SqliteStore::content_text(int64_t content_id) {
   std::lock_guard lock(mutex_);
   Stmt s = db_->prepare("SELECT text FROM contents WHERE id = ?1");
+  if (!s.bind(1, content_id).step()) return std::nullopt;
+  return s.text(0);
+}
+
+std::optional<std::string> SqliteStore::content_title(int64_t content_id) {
+  std::lock_guard lock(mutex_);
+  Stmt s = db_->prepare("SELECT title FROM contents WHERE id = ?1");
   if (!s.bind(1, content_id).step()) return std::nullopt;
   return s.text(0);
 }

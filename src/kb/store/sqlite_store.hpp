@@ -25,8 +25,8 @@ struct SqliteStoreOptions {
 
 class SqliteStore final : public Store {
  public:
-  //! The schema version this binary writes. Version history: 1 = first.
-  static constexpr int kSchemaVersion = 1;
+  //! The schema version this binary writes. Version history: 1 = first; 2 = contents.title.
+  static constexpr int kSchemaVersion = 2;
 
   //! Opens or creates the store at `path`. Errors (kIo, naming the file): not a database or corrupt, a schema
   //! newer than kSchemaVersion, a SQLite file that is not a qembed knowledge base, unreadable.
@@ -55,6 +55,7 @@ class SqliteStore final : public Store {
   std::optional<std::string> pending_source(int64_t document_id) override;
 
   std::optional<std::string> content_text(int64_t content_id) override;
+  std::optional<std::string> content_title(int64_t content_id) override;
   std::vector<Chunk> content_chunks(int64_t content_id) override;
   std::vector<Chunk> get_chunks(std::span<const int64_t> chunk_ids) override;
   std::vector<std::string> chunk_texts(std::span<const int64_t> chunk_ids) override;

@@ -104,6 +104,7 @@ struct Chunk : ChunkInput {
 struct DocumentContent {
   std::string sha256;  //!< must equal the pending document's sha256 (a re-upload in between supersedes this commit)
   std::string text;
+  std::string title;  //!< the document's title (metadata or first heading); "" when none
   int32_t pages = 0;
   std::vector<ChunkInput> chunks;
   std::vector<float> vectors;  //!< (n_chunks, dimensions)
@@ -218,6 +219,8 @@ class Store {
 
   // --- content
   virtual std::optional<std::string> content_text(int64_t content_id) = 0;
+  //! The title stored with a content (DocumentContent::title); nullopt for an unknown id.
+  virtual std::optional<std::string> content_title(int64_t content_id) = 0;
   //! Chunks of a content by ordinal.
   virtual std::vector<Chunk> content_chunks(int64_t content_id) = 0;
   //! The given chunks (unknown ids are skipped), in the order given.

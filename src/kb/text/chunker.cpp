@@ -350,7 +350,7 @@ class Packer {
         starts_(text),
         ends_(text) {}
 
-  std::vector<Chunk> run() {
+  std::vector<TextChunk> run() {
     std::optional<Overlap> overlap;
     size_t i = 0;
     while (i < units_.size()) {
@@ -506,7 +506,7 @@ class Packer {
   // Appends the chunk text[start, end) made of `units` (and the overlap before them).
   void emit(size_t start, size_t end, std::span<const Unit> units, const std::optional<Overlap>& overlap,
             const TokenSpans& spans) {
-    Chunk c;
+    TextChunk c;
     c.start = start;
     c.end = end;
     c.start_cp = starts_.at(start);
@@ -545,7 +545,7 @@ class Packer {
   int budget_;
   CodePointCursor starts_, ends_;
   TokenSpans last_spans_;
-  std::vector<Chunk> chunks_;
+  std::vector<TextChunk> chunks_;
 };
 
 void check_options(const ChunkOptions& o) {
@@ -570,7 +570,7 @@ std::string join_section_path(const std::vector<std::string>& path) {
   return out;
 }
 
-std::vector<Chunk> chunk_document(std::string_view text, std::span<const Block> blocks, const TokenizeFn& tokenize,
+std::vector<TextChunk> chunk_document(std::string_view text, std::span<const Block> blocks, const TokenizeFn& tokenize,
                                   const ChunkOptions& options) {
   check_options(options);
   const std::vector<Block> tidy = tidy_blocks(text, blocks);

@@ -54,7 +54,7 @@ struct ChunkOptions {
 //! A byte-level tokenizer can split one code point into up to 4 tokens; a chunk must hold one code point.
 inline constexpr int kMinChunkTokens = 4;
 
-struct Chunk {
+struct TextChunk {
   size_t start = 0;                       //!< byte offset of the chunk text in the document text
   size_t end = 0;                         //!< byte offset (exclusive)
   int64_t start_cp = 0;                   //!< the same in code points
@@ -69,7 +69,7 @@ struct Chunk {
 
 //! Chunks of text in document order. Throws Error (invalid input) for options out of range; exceptions of the
 //! tokenizer pass through. Deterministic: the same inputs give the same chunks.
-std::vector<Chunk> chunk_document(std::string_view text, std::span<const Block> blocks, const TokenizeFn& tokenize,
+std::vector<TextChunk> chunk_document(std::string_view text, std::span<const Block> blocks, const TokenizeFn& tokenize,
                                   const ChunkOptions& options = {});
 
 //! "a > b > c".

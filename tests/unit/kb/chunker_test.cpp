@@ -93,7 +93,7 @@ ChunkOptions opts(int chunk_tokens, int overlap_tokens) {
   return o;
 }
 
-std::string slice(std::string_view text, const Chunk& c) { return std::string(text.substr(c.start, c.end - c.start)); }
+std::string slice(std::string_view text, const TextChunk& c) { return std::string(text.substr(c.start, c.end - c.start)); }
 
 Block block(Block::Kind kind, size_t start, size_t end, int page = 1, int level = 0) {
   return Block{kind, level, start, end, page};
@@ -125,11 +125,11 @@ std::string sentences(int n, int words, const std::string& tag = "w") {
 }
 
 // Invariants every chunking must keep.
-void check_invariants(std::string_view text, const std::vector<Chunk>& chunks, const TokenizeFn& tok,
+void check_invariants(std::string_view text, const std::vector<TextChunk>& chunks, const TokenizeFn& tok,
                       const ChunkOptions& opt, const std::vector<Block>& blocks) {
   size_t covered_to = 0;
   for (size_t k = 0; k < chunks.size(); ++k) {
-    const Chunk& c = chunks[k];
+    const TextChunk& c = chunks[k];
     SCOPED_TRACE("chunk " + std::to_string(k) + ": [" + slice(text, c) + "]");
     ASSERT_LT(c.start, c.end);
     ASSERT_LE(c.end, text.size());
@@ -252,7 +252,7 @@ TEST(Chunker, LongParagraphsSplitAtSentences) {
   const ChunkOptions opt = opts(35, 0);
   const auto chunks = chunk_document(d.text, d.blocks, word_tokens, opt);
   ASSERT_EQ(chunks.size(), 4u);
-  for (const Chunk& c : chunks) {
+  for (const TextChunk& c : chunks) {
     EXPECT_EQ(d.text[c.end - 1], '.');
     EXPECT_EQ(c.n_tokens, &c == &chunks.back() ? 10 : 30);
   }
@@ -268,7 +268,7 @@ TEST(Chunker, ASentenceOverTheBudgetSplitsAtTokenBoundaries) {
   const ChunkOptions opt = opts(16, 0);
   const auto chunks = chunk_document(d.text, d.blocks, word_tokens, opt);
   ASSERT_EQ(chunks.size(), 7u);  // 102 tokens
-  for (const Chunk& c : chunks) {
+  for (const TextChunk& c : chunks) {
     EXPECT_TRUE(c.start == 0 || d.text[c.start - 1] == ' ');  // never inside a word
     EXPECT_TRUE(c.end == d.text.size() || d.text[c.end] == ' ');
   }
@@ -286,7 +286,7 @@ TEST(Chunker, ChineseSentencesEndAtIdeographicFullStop) {
   const ChunkOptions opt = opts(25, 0);
   const auto chunks = chunk_document(d.text, d.blocks, word_tokens, opt);
   ASSERT_EQ(chunks.size(), 3u);
-  for (const Chunk& c : chunks) {
+  for (const TextChunk& c : chunks) {
     EXPECT_EQ(d.text.substr(c.end - 3, 3), "。");
     EXPECT_EQ(c.n_tokens, 22);
   }
@@ -300,8 +300,8 @@ TEST(Chunker, OverlapRepeatsTheLastWholeSentences) {
   const auto chunks = chunk_document(d.text, d.blocks, word_tokens, opt);
   ASSERT_GE(chunks.size(), 3u);
   for (size_t k = 1; k < chunks.size(); ++k) {
-    const Chunk& prev = chunks[k - 1];
-    const Chunk& c = chunks[k];
+    const TextChunk& prev = chunks[k - 1];
+    const TextChunk& c = chunks[k];
     ASSERT_LT(c.start, prev.end) << k;  // overlaps
     const std::string repeated(d.text.substr(c.start, prev.end - c.start));
     EXPECT_EQ(word_tokens(repeated).size(), 10u) << repeated;  // two whole sentences
@@ -335,7 +335,7 @@ TEST(Chunker, PageRanges) {
   EXPECT_EQ(chunks[0].page_first, 1);
   EXPECT_EQ(chunks[0].page_last, 2);
   EXPECT_EQ(chunks.back().page_last, 4);
-  for (const Chunk& c : chunks) {
+  for (const TextChunk& c : chunks) {
     // every chunk's pages are those of the blocks it touches
     int lo = 100, hi = 0;
     for (const Block& b : d.blocks) {
@@ -499,7 +499,7 @@ TEST(Chunker, RandomDocumentsKeepTheInvariants) {
     const auto chunks = chunk_document(d.text, d.blocks, tok, opt);
     check_invariants(d.text, chunks, tok, opt, d.blocks);
     if (testing::Test::HasFailure()) {
-      for (const Chunk& c : chunks) std::printf("chunk [%zu, %zu) %d tokens\n", c.start, c.end, c.n_tokens);
+      for (const TextChunk& c : chunks) std::printf("chunk [%zu, %zu) %d tokens\n", c.start, c.end, c.n_tokens);
       return;
     }
     const auto again = chunk_document(d.text, d.blocks, tok, opt);  // deterministic
@@ -539,8 +539,8 @@ TEST(Chunker, TenMegabytesChunkInAFewSeconds) {
               flat.size(), flat_s);
   EXPECT_LT(blocks_s, 5.0);
   EXPECT_LT(flat_s, 5.0);
-  for (const Chunk& c : chunks) ASSERT_LE(c.n_tokens, opt.chunk_tokens);
-  for (const Chunk& c : flat) ASSERT_LE(c.n_tokens, opt.chunk_tokens);
+  for (const TextChunk& c : chunks) ASSERT_LE(c.n_tokens, opt.chunk_tokens);
+  for (const TextChunk& c : flat) ASSERT_LE(c.n_tokens, opt.chunk_tokens);
 }
 
 }  // namespace
