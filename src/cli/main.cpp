@@ -34,7 +34,7 @@ void usage(FILE* out) {
 using Command = int (*)(int, char**);
 
 // TEMPORARY (branch kbeval): routes `qembed kb eval` until the lead's `qembed kb` dispatcher (src/cli/cmd_kb.cpp)
-// lands and calls cmd_kb_eval itself; drop this function and its table entry then.
+// lands and calls cmd_kb_eval itself; drop this function and its use in main() then.
 int cmd_kb_eval_only(int argc, char** argv) {
   if (argc >= 3 && !std::strcmp(argv[2], "eval")) return qembed::cli::cmd_kb_eval(argc, argv);
   throw qembed::Error("usage: qembed kb eval --help (the other kb commands are not built yet)");
@@ -47,7 +47,6 @@ Command find_command(const char* name) {
   } kCommands[] = {
       {"embed", qembed::cli::cmd_embed}, {"tokenize", qembed::cli::cmd_tokenize}, {"info", qembed::cli::cmd_info},
       {"bench", qembed::cli::cmd_bench}, {"serve", qembed::cli::cmd_serve},
-      {"kb", cmd_kb_eval_only},  // TEMPORARY, see cmd_kb_eval_only
   };
   for (const auto& c : kCommands) {
     if (!std::strcmp(name, c.name)) return c.run;
@@ -72,7 +71,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   try {
-    const Command run = find_command(cmd);
+    const Command run = !std::strcmp(cmd, "kb") ? cmd_kb_eval_only : find_command(cmd);  // TEMPORARY (kbeval)
     if (!run) throw qembed::Error(std::string("unknown command \"") + cmd + "\"; run qembed --help");
     qembed::cli::check_environment();
     return run(argc, argv);
