@@ -5,7 +5,11 @@
 namespace qembed::cli {
 
 Progress::Progress(bool enabled, int64_t total_docs, const char* unit)
-    : enabled_(enabled), total_(total_docs), unit_(unit), start_(std::chrono::steady_clock::now()), last_draw_(start_) {}
+    : enabled_(enabled),
+      total_(total_docs),
+      unit_(unit),
+      start_(std::chrono::steady_clock::now()),
+      last_draw_(start_) {}
 
 void Progress::update(int64_t docs_done, int64_t tokens_done) {
   docs_ = docs_done;

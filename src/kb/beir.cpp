@@ -227,12 +227,13 @@ BeirQrels read_beir_qrels(const std::string& path, const std::function<bool(cons
     }
     const std::vector<std::string_view> fields = split_tabs(line);
     if (fields.size() != 3) {
-      std::string message = "expected 3 tab-separated fields (query-id, corpus-id, score), found " +
-                            std::to_string(fields.size());
+      std::string message =
+          "expected 3 tab-separated fields (query-id, corpus-id, score), found " + std::to_string(fields.size());
       // TREC's qrels format ("qid 0 docid grade", spaces) is the usual mix-up.
       if (fields.size() == 1 && std::count(line.begin(), line.end(), ' ') == 3) {
-        message += "; this looks like TREC qrels (4 space-separated columns): keep query-id, corpus-id and grade, "
-                   "separated by tabs";
+        message +=
+            "; this looks like TREC qrels (4 space-separated columns): keep query-id, corpus-id and grade, "
+            "separated by tabs";
       }
       throw Error(lines.where() + message);
     }

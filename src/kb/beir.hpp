@@ -52,7 +52,7 @@ struct BeirDocument {
   std::string id;
   std::string title;  //!< "" when absent or null
   std::string text;
-  int64_t line = 0;   //!< in corpus.jsonl
+  int64_t line = 0;  //!< in corpus.jsonl
 };
 
 struct BeirQuery {

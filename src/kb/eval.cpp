@@ -25,12 +25,26 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
-//! What ingestion reports, gathered from the outcome callbacks (any thread).
-struct IngestCounters {
+//! Progress counters fed by the outcome callbacks (any thread). The report itself is read from the finished jobs:
+//! Ingestion::wait() may return before the job's last callback has run.
+struct IngestProgress {
   std::mutex mutex;
-  IngestReport report;
-  int64_t finished = 0;
+  int64_t finished = 0, tokens = 0;
 };
+
+//! Adds a finished job's counts and first failures to `report`.
+void add_job(IngestReport& report, const JobProgress& job) {
+  report.indexed += job.indexed;
+  report.duplicates += job.duplicates;
+  report.replaced += job.replaced;
+  report.failed += job.failed;
+  report.tokens += job.tokens;
+  for (const IngestOutcome& outcome : job.outcomes) {
+    if (outcome.status == IngestStatus::kFailed && report.failures.size() < kMaxFailuresNamed) {
+      report.failures.push_back(outcome.name + ": " + outcome.error);
+    }
+  }
+}
 
 //! The documents of one query's ranking in `mode`. Chunks are what the search returns, so a document with several
 //! chunks near the top takes several places: more chunks are asked for until `wanted` documents come back or the
@@ -75,10 +89,10 @@ ModeReport evaluate_mode(KnowledgeBase& kb, const Collection& collection, const 
       } catch (const Error& e) {
         std::lock_guard lock(mutex);
         if (!first_error) {
-          first_error = std::make_exception_ptr(Error(queries_path + ":" + std::to_string(query.line) + ": query \"" +
-                                                          query.id + "\" (" + search_mode_name(mode) +
-                                                          " search): " + e.what(),
-                                                      e.kind()));
+          first_error =
+              std::make_exception_ptr(Error(queries_path + ":" + std::to_string(query.line) + ": query \"" + query.id +
+                                                "\" (" + search_mode_name(mode) + " search): " + e.what(),
+                                            e.kind()));
         }
         stop = true;
         return;
@@ -146,49 +160,40 @@ std::string corpus_document_text(const BeirDocument& document) {
 IngestReport ingest_corpus(KnowledgeBase& kb, const Collection& collection, const std::string& corpus_path,
                            int64_t n_documents, const EvalOptions& options, const EvalCallbacks& callbacks) {
   const auto start = std::chrono::steady_clock::now();
-  // Outcomes may arrive from the pipeline's threads after this function's locals are gone only if a job were
-  // left running; every job is waited for, but shared ownership keeps even that case safe.
-  auto counters = std::make_shared<IngestCounters>();
-  auto on_outcome = [counters, n_documents, on_ingest = callbacks.on_ingest](const IngestOutcome& outcome) {
-    std::lock_guard lock(counters->mutex);
-    IngestReport& r = counters->report;
-    switch (outcome.status) {
-      case IngestStatus::kIndexed:
-        ++r.indexed;
-        break;
-      case IngestStatus::kDuplicate:
-        ++r.duplicates;
-        break;
-      case IngestStatus::kReplaced:
-        ++r.replaced;
-        break;
-      case IngestStatus::kFailed:
-        ++r.failed;
-        if (r.failures.size() < kMaxFailuresNamed) r.failures.push_back(outcome.name + ": " + outcome.error);
-        break;
-      case IngestStatus::kPending:
-        return;  // not final
-    }
-    r.tokens += outcome.tokens;
-    ++counters->finished;
-    if (on_ingest) on_ingest(counters->finished, n_documents, r.tokens);
+  // Shared ownership: a callback may still be running when its job already reads as done.
+  auto progress = std::make_shared<IngestProgress>();
+  auto on_outcome = [progress, n_documents, on_ingest = callbacks.on_ingest](const IngestOutcome& outcome) {
+    if (outcome.status == IngestStatus::kPending) return;  // not final
+    std::lock_guard lock(progress->mutex);
+    ++progress->finished;
+    progress->tokens += outcome.tokens;
+    if (on_ingest) on_ingest(progress->finished, n_documents, progress->tokens);
   };
 
   Ingestion& ingestion = kb.ingestion();
+  IngestReport report;
+  auto wait_for = [&](int64_t job_id) {
+    ingestion.wait(job_id);
+    const std::optional<JobProgress> job = ingestion.job(job_id);
+    if (!job || job->state != "done") {
+      throw InternalError("corpus ingestion stopped before job " + std::to_string(job_id) +
+                          " finished (its documents stay pending)");
+    }
+    add_job(report, *job);
+  };
   BeirCorpusReader reader(corpus_path);
   std::vector<IngestItem> batch;
   size_t batch_bytes = 0;
-  int64_t submitted = 0;
   std::deque<int64_t> jobs_in_flight;
   auto submit_batch = [&] {
     if (batch.empty()) return;
-    submitted += static_cast<int64_t>(batch.size());
+    report.documents += static_cast<int64_t>(batch.size());
     jobs_in_flight.push_back(ingestion.submit(collection, std::move(batch), on_outcome));
     batch.clear();
     batch_bytes = 0;
     // Two batches in flight: the pipeline works on one while the next is read and registered.
     while (jobs_in_flight.size() > 1) {
-      ingestion.wait(jobs_in_flight.front());
+      wait_for(jobs_in_flight.front());
       jobs_in_flight.pop_front();
     }
   };
@@ -201,16 +206,8 @@ IngestReport ingest_corpus(KnowledgeBase& kb, const Collection& collection, cons
     if (batch.size() >= options.ingest_batch_documents || batch_bytes >= options.ingest_batch_bytes) submit_batch();
   }
   submit_batch();
-  for (const int64_t job : jobs_in_flight) ingestion.wait(job);
-
-  std::lock_guard lock(counters->mutex);
-  IngestReport report = counters->report;
-  report.documents = submitted;
+  for (const int64_t job_id : jobs_in_flight) wait_for(job_id);
   report.seconds = seconds_since(start);
-  if (counters->finished < submitted) {
-    throw InternalError("ingestion stopped with " + std::to_string(submitted - counters->finished) + " of " +
-                        std::to_string(submitted) + " corpus documents unfinished (they stay pending)");
-  }
   return report;
 }
 

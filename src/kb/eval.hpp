@@ -72,7 +72,7 @@ struct ModeReport {
 struct EvalReport {
   int64_t corpus_documents = 0;
   int64_t queries_in_file = 0;
-  int64_t queries_without_relevant = 0;  //!< judged, but no grade >= 1: not scored
+  int64_t queries_without_relevant = 0;    //!< judged, but no grade >= 1: not scored
   int64_t queries_without_judgements = 0;  //!< in queries.jsonl but not in qrels.tsv: not searched
   IngestReport ingest;
   std::vector<ModeReport> modes;

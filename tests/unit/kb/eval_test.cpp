@@ -1,5 +1,7 @@
 // `kb eval`'s pure parts: the metrics against hand-computed values (trec_eval's definitions), the BEIR readers'
 // acceptance and error messages, and the turn from chunk hits into a ranking of documents.
+#include "kb/eval.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -10,7 +12,6 @@
 
 #include "common/error.hpp"
 #include "kb/beir.hpp"
-#include "kb/eval.hpp"
 #include "kb/retrieval_metrics.hpp"
 #include "store_test_support.hpp"
 
@@ -87,19 +88,17 @@ TEST(RetrievalMetrics, CutoffsAtTenAndAHundred) {
   // Twelve relevant documents, ranked 1..12: the ideal list is cut at 10 too, so nDCG@10 is 1 while recall@10 is not.
   Judgements judged;
   Ids ranking;
-  for (int i = 0; i < 12; ++i) {
-    judged["r" + std::to_string(i)] = 1;
-    ranking.push_back("r" + std::to_string(i));
+  for (char c = 'a'; c < 'a' + 12; ++c) {
+    judged[std::string(1, c)] = 1;
+    ranking.push_back(std::string(1, c));
   }
   RetrievalMetrics m = query_metrics(ranking, judged);
   EXPECT_NEAR(m.ndcg_at_10, 1.0, 1e-12);
   EXPECT_DOUBLE_EQ(m.recall_at_10, 10.0 / 12.0);
   EXPECT_DOUBLE_EQ(m.recall_at_100, 1.0);
   // One relevant document at rank 11: invisible at 10, found at 100.
-  Ids late(10, "");
-  for (int i = 0; i < 10; ++i) late[i] = "n" + std::to_string(i);
-  late.push_back("a");
-  m = query_metrics(late, {{"a", 1}});
+  Ids late = {"n0", "n1", "n2", "n3", "n4", "n5", "n6", "n7", "n8", "n9", "relevant"};
+  m = query_metrics(late, {{"relevant", 1}});
   EXPECT_EQ(m.ndcg_at_10, 0);
   EXPECT_EQ(m.recall_at_10, 0);
   EXPECT_EQ(m.mrr_at_10, 0);
@@ -228,7 +227,8 @@ TEST(BeirCorpus, ErrorsNameFileAndLine) {
       {"{\"_id\": \"d2\"}", "corpus.jsonl:2: missing field \"text\""},
       {"{\"_id\": \"d2\", \"text\": 2}", "corpus.jsonl:2: field \"text\" must be a string"},
       {"{\"_id\": \"d2\", \"title\": 1, \"text\": \"x\"}", "corpus.jsonl:2: field \"title\" must be a string"},
-      {"{\"_id\": \"d2\", \"text\": \"bad \xC3\x28 byte\"}", "corpus.jsonl:2: not valid UTF-8 (invalid byte at offset 27)"},
+      {"{\"_id\": \"d2\", \"text\": \"bad \xC3\x28 byte\"}",
+       "corpus.jsonl:2: not valid UTF-8 (invalid byte at offset 27)"},
       {"{\"_id\": \"" + std::string(1025, 'x') + "\", \"text\": \"x\"}", "above the limit of 1024"},
       {"{\"_id\": \"d1\", \"text\": \"again\"}", "corpus.jsonl:2: duplicate _id \"d1\" (first on line 1)"},
   };
@@ -246,8 +246,8 @@ TEST(BeirCorpus, ErrorsNameFileAndLine) {
 
 TEST(BeirQueries, ReadsQueriesAndRefusesEmptyOrRepeatedOnes) {
   TempDir dir;
-  const std::vector<BeirQuery> queries =
-      read_beir_queries(write_file(dir, "q.jsonl", "{\"_id\": \"q1\", \"text\": \"what\"}\n{\"_id\": 2, \"text\": \"why\"}\n"));
+  const std::vector<BeirQuery> queries = read_beir_queries(
+      write_file(dir, "q.jsonl", "{\"_id\": \"q1\", \"text\": \"what\"}\n{\"_id\": 2, \"text\": \"why\"}\n"));
   ASSERT_EQ(queries.size(), 2u);
   EXPECT_EQ(queries[1].id, "2");
   EXPECT_EQ(queries[1].text, "why");
@@ -304,8 +304,9 @@ TEST(BeirQrels, ErrorsNameFileAndLine) {
       {"q1\td1\t1\nq1\td2\tyes\n", "qrels.tsv:2: score \"yes\" is not an integer"},
       {"q1\td1\t1\nq1\td2\t1.5\n", "qrels.tsv:2: score \"1.5\" is not an integer"},
       {"q1\td1\t1\nq1\td2\n", "qrels.tsv:2: expected 3 tab-separated fields (query-id, corpus-id, score), found 2"},
-      {"q1 0 d1 1\n", "qrels.tsv:1: expected 3 tab-separated fields (query-id, corpus-id, score), found 1; this looks "
-                      "like TREC qrels"},
+      {"q1 0 d1 1\n",
+       "qrels.tsv:1: expected 3 tab-separated fields (query-id, corpus-id, score), found 1; this looks "
+       "like TREC qrels"},
       {"q1\td1\t1\n\tdx\t1\n", "qrels.tsv:2: empty query-id"},
       {"q1\td1\t1\nq1\td1\t2\n", "qrels.tsv:2: query \"q1\" and document \"d1\" are judged twice (first on line 1)"},
       {"q1\td\xFF\t1\n", "qrels.tsv:1: not valid UTF-8 (invalid byte at offset 4)"},
@@ -320,11 +321,12 @@ TEST(BeirQrels, ErrorsNameFileAndLine) {
 
 TEST(EvalData, ChecksTheFilesAgainstEachOtherAndCountsScoredQueries) {
   TempDir dir;
-  EvalFiles files{write_file(dir, "corpus.jsonl", "{\"_id\": \"d1\", \"text\": \"a\"}\n{\"_id\": \"d2\", \"text\": \"b\"}\n"),
-                  write_file(dir, "queries.jsonl",
-                             "{\"_id\": \"q1\", \"text\": \"a\"}\n{\"_id\": \"q2\", \"text\": \"b\"}\n"
-                             "{\"_id\": \"q3\", \"text\": \"c\"}\n"),
-                  write_file(dir, "qrels.tsv", "q1\td1\t1\nq2\td2\t0\n")};
+  EvalFiles files{
+      write_file(dir, "corpus.jsonl", "{\"_id\": \"d1\", \"text\": \"a\"}\n{\"_id\": \"d2\", \"text\": \"b\"}\n"),
+      write_file(dir, "queries.jsonl",
+                 "{\"_id\": \"q1\", \"text\": \"a\"}\n{\"_id\": \"q2\", \"text\": \"b\"}\n"
+                 "{\"_id\": \"q3\", \"text\": \"c\"}\n"),
+      write_file(dir, "qrels.tsv", "q1\td1\t1\nq2\td2\t0\n")};
   const EvalData data = load_eval_data(files);
   const std::vector<const BeirQuery*> scored = scored_queries(data);
   ASSERT_EQ(scored.size(), 1u);  // q2 is judged only 0, q3 not at all
