@@ -25,7 +25,8 @@ void usage(FILE* out) {
                "  tokenize   print the token ids the model sees for each text\n"
                "  info       describe a model file\n"
                "  bench      measure offline throughput on a JSONL file\n"
-               "  serve      HTTP server: OpenAI, TEI and Ollama embedding APIs\n"
+               "  serve      HTTP server: OpenAI, TEI and Ollama embedding APIs (and the knowledge base: --kb)\n"
+               "  kb         knowledge base: create, add, search, list, rm, check, reindex, eval, ...\n"
                "  version    print the version (also --version)\n\n"
                "run 'qembed COMMAND --help' for the flags of a command\n",
                QEMBED_VERSION);
@@ -33,11 +34,11 @@ void usage(FILE* out) {
 
 using Command = int (*)(int, char**);
 
-// TEMPORARY (branch kbeval): routes `qembed kb eval` until the lead's `qembed kb` dispatcher (src/cli/cmd_kb.cpp)
-// lands and calls cmd_kb_eval itself; drop this function and its use in main() then.
-int cmd_kb_eval_only(int argc, char** argv) {
+// TEMPORARY (branch kbeval): routes `qembed kb eval` to cmd_kb_eval until cmd_kb's subcommand table has
+// {"eval", cmd_kb_eval}; drop this function and its use in main() then.
+int cmd_kb_with_eval(int argc, char** argv) {
   if (argc >= 3 && !std::strcmp(argv[2], "eval")) return qembed::cli::cmd_kb_eval(argc, argv);
-  throw qembed::Error("usage: qembed kb eval --help (the other kb commands are not built yet)");
+  return qembed::cli::cmd_kb(argc, argv);
 }
 
 Command find_command(const char* name) {
@@ -46,7 +47,7 @@ Command find_command(const char* name) {
     Command run;
   } kCommands[] = {
       {"embed", qembed::cli::cmd_embed}, {"tokenize", qembed::cli::cmd_tokenize}, {"info", qembed::cli::cmd_info},
-      {"bench", qembed::cli::cmd_bench}, {"serve", qembed::cli::cmd_serve},
+      {"bench", qembed::cli::cmd_bench}, {"serve", qembed::cli::cmd_serve},  {"kb", qembed::cli::cmd_kb},
   };
   for (const auto& c : kCommands) {
     if (!std::strcmp(name, c.name)) return c.run;
@@ -71,7 +72,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   try {
-    const Command run = !std::strcmp(cmd, "kb") ? cmd_kb_eval_only : find_command(cmd);  // TEMPORARY (kbeval)
+    const Command run = !std::strcmp(cmd, "kb") ? cmd_kb_with_eval : find_command(cmd);  // TEMPORARY (kbeval)
     if (!run) throw qembed::Error(std::string("unknown command \"") + cmd + "\"; run qembed --help");
     qembed::cli::check_environment();
     return run(argc, argv);

@@ -4,6 +4,7 @@
 #include <cctype>
 #include <chrono>
 #include <cmath>
+#include <filesystem>
 
 #include "common/error.hpp"
 #include "kb/store/sqlite_db.hpp"
@@ -770,6 +771,18 @@ std::vector<KeywordHit> SqliteStore::keyword_search(int64_t collection_id, std::
 }
 
 // --- maintenance
+
+void SqliteStore::backup_to(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::exists(path, ec)) throw Error("backup target " + path + " already exists");
+  std::lock_guard lock(mutex_);
+  try {
+    // VACUUM INTO reads one snapshot (a read transaction), so writers in other processes go on meanwhile.
+    db_->prepare("VACUUM INTO ?1").bind(1, path).run();
+  } catch (const Error& e) {
+    throw IoError("cannot write the backup " + path + ": " + e.what());
+  }
+}
 
 StoreCounts SqliteStore::counts() {
   std::lock_guard lock(mutex_);

@@ -77,6 +77,7 @@ class SqliteStore final : public Store {
                                          const SearchFilter& filter) override;
 
   StoreCounts counts() override;
+  void backup_to(const std::string& path) override;
   std::vector<std::string> check_integrity() override;
 
   //! Test hook: commit_document throws an IoError after inserting this many chunks (-1: never), as a storage

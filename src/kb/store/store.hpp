@@ -268,6 +268,9 @@ class Store {
 
   // --- maintenance
   virtual StoreCounts counts() = 0;
+  //! Writes a consistent copy of the whole store to `path` while it stays in use (SQLite: VACUUM INTO). Errors:
+  //! kInvalidInput when `path` exists, kIo when it cannot be written.
+  virtual void backup_to(const std::string& path) = 0;
   //! Storage-level disagreements (orphan contents/chunks/vectors, keyword rows without chunks and the reverse,
   //! documents whose status and content disagree, the engine's own integrity check), one line each; empty = clean.
   virtual std::vector<std::string> check_integrity() = 0;
