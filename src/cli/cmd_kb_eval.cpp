@@ -13,6 +13,7 @@
 #include "cli/args.hpp"
 #include "cli/commands.hpp"
 #include "cli/input_prep.hpp"
+#include "cli/kb_common.hpp"
 #include "cli/progress.hpp"
 #include "common/error.hpp"
 #include "common/log.hpp"
@@ -24,19 +25,16 @@ namespace qembed::cli {
 namespace {
 
 std::vector<FlagSpec> kb_eval_flags() {
-  std::vector<FlagSpec> f = {
-      {"db", true, "the knowledge base file (SQLite; created when missing)"},
+  std::vector<FlagSpec> f = kb_base_flags(true);
+  const std::vector<FlagSpec> own = {
       {"collection", true, "collection to ingest the corpus into and search (created when missing)"},
-      {"model", true, "GGUF file or HuggingFace model folder"},
       {"corpus", true, "corpus.jsonl: {\"_id\", \"title\" (optional), \"text\"} per line"},
       {"queries", true, "queries.jsonl: {\"_id\", \"text\"} per line"},
       {"qrels", true, "qrels.tsv: query-id<TAB>corpus-id<TAB>score per line (header optional)"},
       {"mode", true, "vector, keyword or hybrid (default: all three, one object keyed by mode)"},
-      {"threads", true, "compute threads (default: all cores)"},
       {"progress", false, "show progress even when stderr is not a terminal"},
-      {"help", false, "show this help"},
   };
-  for (auto& b : batch_flag_specs()) f.push_back(b);
+  f.insert(f.end(), own.begin(), own.end());
   return f;
 }
 
@@ -72,14 +70,14 @@ int cmd_kb_eval(int argc, char** argv) {
   const auto specs = kb_eval_flags();
   Args args(specs, argc, argv, 3);
   if (args.has("help")) {
-    std::printf(
-        "usage: qembed kb eval --db PATH --collection NAME --model M --corpus C.jsonl --queries Q.jsonl "
-        "--qrels Q.tsv [--mode vector|keyword|hybrid]\n%s",
-        flags_help(specs).c_str());
+    print_kb_usage(
+        "qembed kb eval --db PATH --collection NAME --model M --corpus C.jsonl --queries Q.jsonl --qrels Q.tsv "
+        "[--mode vector|keyword|hybrid]",
+        specs);
     return 0;
   }
   // Every flag and all three files are checked before the (possibly multi-GB) model loads.
-  const std::string db_path = args.require("db");
+  args.require("db");
   const std::string collection_name = args.require("collection");
   args.require("model");
   const kb::EvalFiles files{args.require("corpus"), args.require("queries"), args.require("qrels")};
@@ -90,7 +88,7 @@ int cmd_kb_eval(int argc, char** argv) {
     if (!mode) throw Error("flag --mode must be vector, keyword or hybrid, got \"" + *mode_flag + "\"");
     options.modes = {*mode};
   }
-  const service::ServiceOptions service_options = service_options_from_args(args);
+  service_options_from_args(args);  // checks --threads and the batch flags now; open_kb reads them again
   const kb::EvalData data = kb::load_eval_data(files);
   for (const std::string& warning : data.qrels.warnings) log::warn(warning);
   const int64_t n_skipped = data.qrels.n_skipped_unknown_query + data.qrels.n_skipped_unknown_document;
@@ -100,8 +98,8 @@ int cmd_kb_eval(int argc, char** argv) {
               std::to_string(data.qrels.n_skipped_unknown_document) + " unknown corpus ids)");
   }
 
-  std::unique_ptr<service::EmbeddingService> svc = open_service(args, service_options);
-  std::unique_ptr<kb::KnowledgeBase> knowledge_base = kb::open_knowledge_base(db_path, svc.get());
+  OpenKb opened = open_kb(args, /*need_model=*/true);
+  kb::KnowledgeBase* knowledge_base = opened.kb.get();
   kb::Collection collection;
   if (knowledge_base->store().find_collection(collection_name)) {
     collection = knowledge_base->collection_for_model(collection_name);
@@ -142,8 +140,7 @@ int cmd_kb_eval(int argc, char** argv) {
   } else {
     for (const kb::ModeReport& mode : report.modes) out[kb::search_mode_name(mode.mode)] = mode_json(mode, report);
   }
-  std::printf("%s\n", out.dump().c_str());
-  if (std::fflush(stdout) != 0) throw IoError("stdout: write failed");
+  print_json_line(out);
   return 0;
 }
 
