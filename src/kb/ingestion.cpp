@@ -130,14 +130,22 @@ struct Ingestion::Impl {
         ++counters.documents_failed_total;
       }
       counters.tokens_total += outcome.tokens;
-      if (p.finished == p.total) {
-        p.state = "done";
-        p.finished_ms = unix_ms();
-      }
       callback = it->second.on_outcome;
     }
-    changed.notify_all();
+    // The callback runs before the job can read "done": wait() returning means every outcome was delivered.
     if (callback) callback(outcome);
+    {
+      std::lock_guard lock(mutex);
+      auto it = jobs.find(job_id);
+      if (it != jobs.end()) {
+        JobProgress& p = it->second.progress;
+        if (++p.delivered == p.total) {
+          p.state = "done";
+          p.finished_ms = unix_ms();
+        }
+      }
+    }
+    changed.notify_all();
   }
 
   void mark_busy_locked() {

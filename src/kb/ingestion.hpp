@@ -64,6 +64,7 @@ struct JobProgress {
   int64_t tokens = 0;
   int64_t created_ms = 0, finished_ms = 0;  //!< Unix ms; finished_ms 0 while not done
   std::vector<IngestOutcome> outcomes;      //!< by item index
+  int64_t delivered = 0;                    //!< outcomes whose callback has returned (done when == total)
 };
 
 //! Counters for /metrics.
