@@ -25,8 +25,8 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
-//! Progress counters fed by the outcome callbacks (any thread). The report itself is read from the finished jobs:
-//! Ingestion::wait() may return before the job's last callback has run.
+//! Progress counters fed by the outcome callbacks (any thread). The report's counts are read from each finished
+//! job instead (the job's own tally, which also names the failures).
 struct IngestProgress {
   std::mutex mutex;
   int64_t finished = 0, tokens = 0;
@@ -160,7 +160,7 @@ std::string corpus_document_text(const BeirDocument& document) {
 IngestReport ingest_corpus(KnowledgeBase& kb, const Collection& collection, const std::string& corpus_path,
                            int64_t n_documents, const EvalOptions& options, const EvalCallbacks& callbacks) {
   const auto start = std::chrono::steady_clock::now();
-  // Shared ownership: a callback may still be running when its job already reads as done.
+  // Shared ownership: when an error leaves a job running, its later callbacks still find their counters.
   auto progress = std::make_shared<IngestProgress>();
   auto on_outcome = [progress, n_documents, on_ingest = callbacks.on_ingest](const IngestOutcome& outcome) {
     if (outcome.status == IngestStatus::kPending) return;  // not final
