@@ -290,7 +290,7 @@ int cmd_kb(int argc, char** argv) {
   } kSubcommands[] = {
       {"create", kb_create}, {"add", kb_add},         {"import", kb_import}, {"list", kb_list},
       {"rm", kb_rm},         {"search", kb_search},   {"reindex", kb_reindex}, {"check", kb_check},
-      {"export", kb_export}, {"backup", kb_backup},
+      {"eval", cmd_kb_eval}, {"export", kb_export}, {"backup", kb_backup},
   };
   for (const auto& s : kSubcommands) {
     if (!std::strcmp(argv[2], s.name)) return s.run(argc, argv);

@@ -34,13 +34,6 @@ void usage(FILE* out) {
 
 using Command = int (*)(int, char**);
 
-// TEMPORARY (branch kbeval): routes `qembed kb eval` to cmd_kb_eval until cmd_kb's subcommand table has
-// {"eval", cmd_kb_eval}; drop this function and its use in main() then.
-int cmd_kb_with_eval(int argc, char** argv) {
-  if (argc >= 3 && !std::strcmp(argv[2], "eval")) return qembed::cli::cmd_kb_eval(argc, argv);
-  return qembed::cli::cmd_kb(argc, argv);
-}
-
 Command find_command(const char* name) {
   static const struct {
     const char* name;
@@ -72,7 +65,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   try {
-    const Command run = !std::strcmp(cmd, "kb") ? cmd_kb_with_eval : find_command(cmd);  // TEMPORARY (kbeval)
+    const Command run = find_command(cmd);
     if (!run) throw qembed::Error(std::string("unknown command \"") + cmd + "\"; run qembed --help");
     qembed::cli::check_environment();
     return run(argc, argv);

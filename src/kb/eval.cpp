@@ -201,6 +201,7 @@ IngestReport ingest_corpus(KnowledgeBase& kb, const Collection& collection, cons
     IngestItem item;
     item.name = std::move(document->id);
     item.bytes = corpus_document_text(*document);
+    item.format = std::string(kFormatText);  // an _id such as "x.pdf" names a text, not a PDF file
     batch_bytes += item.bytes.size();
     batch.push_back(std::move(item));
     if (batch.size() >= options.ingest_batch_documents || batch_bytes >= options.ingest_batch_bytes) submit_batch();

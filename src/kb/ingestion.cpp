@@ -64,6 +64,7 @@ struct Ingestion::Task {
   Collection collection;
   std::string name;
   std::string sha256;
+  std::string format;      //!< as registered
   bool replacing = false;  //!< the name had an indexed version with other content
 };
 
@@ -224,7 +225,9 @@ void Ingestion::Impl::prepare_one(const Task& task) {
   auto inflight = std::make_shared<InFlight>();
   try {
     const auto bytes = std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(source->data()), source->size());
-    ExtractedDocument extracted = extract_document(bytes, task.name, limits);
+    // The format found (or given) at registration, so a resumed document is read the same way.
+    ExtractedDocument extracted = task.format.empty() ? extract_document(bytes, task.name, limits)
+                                                      : extract_document_as(task.format, bytes, task.name, limits);
     source.reset();
     inflight->prepared = prepare_document(std::move(extracted), task.sha256, model_tokenizer(*service),
                                           task.collection.settings);
@@ -493,9 +496,16 @@ int64_t Ingestion::submit(const Collection& collection, std::vector<IngestItem> 
                            " bytes, above the limit of " + std::to_string(impl_->limits.max_input_bytes >> 20) +
                            " MiB");
         }
-        draft.format = detect_format(
-            std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(item.bytes.data()), item.bytes.size()),
-            item.name);
+        if (item.format.empty()) {
+          draft.format = detect_format(
+              std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(item.bytes.data()), item.bytes.size()),
+              item.name);
+        } else if (item.format == kFormatPdf || item.format == kFormatDocx || item.format == kFormatHtml ||
+                   item.format == kFormatMarkdown || item.format == kFormatText) {
+          draft.format = item.format;
+        } else {
+          throw Error(item.name + ": unknown format \"" + item.format + "\" (pdf, docx, html, markdown, text)");
+        }
       } catch (const Error& e) {
         format_error = e.what();
         draft.format = "unknown";
@@ -540,6 +550,7 @@ int64_t Ingestion::submit(const Collection& collection, std::vector<IngestItem> 
           task.collection = collection;
           task.name = item.name;
           task.sha256 = draft.sha256;
+          task.format = draft.format;
           task.replacing = had_indexed_other;
           {
             std::lock_guard lock(impl_->mutex);
@@ -590,6 +601,7 @@ std::optional<int64_t> Ingestion::resume(const Collection& collection) {
     task.collection = collection;
     task.name = pending[i].name;
     task.sha256 = pending[i].sha256;
+    task.format = pending[i].format;
     // A pending version of a name with an indexed one replaces it.
     for (const Document& d : impl_->store.find_documents(collection.id, pending[i].name)) {
       if (d.status == DocumentStatus::kIndexed) task.replacing = true;

@@ -44,6 +44,9 @@ struct IngestItem {
   std::string name;                  //!< the document name (unique in the collection)
   std::string bytes;                 //!< the file's bytes
   std::string metadata_json = "{}";  //!< user metadata, a JSON object
+  //! The format (one of kb/extract's kFormat* names: "pdf", "docx", "html", "markdown", "text"); "" detects it
+  //! from the name and the bytes. For names that are ids, not file names (an eval corpus, JSON uploads).
+  std::string format;
 };
 
 struct IngestOutcome {
