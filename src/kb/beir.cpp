@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.hpp"
+#include "common/json_reason.hpp"
 #include "kb/extract/text_decoding.hpp"
 
 namespace qembed::kb {
@@ -19,19 +20,6 @@ namespace {
 constexpr size_t kMaxIdBytes = 1024;
 // Warnings about skipped qrels lines kept for the user; the rest are only counted.
 constexpr size_t kMaxWarnings = 5;
-
-//! nlohmann's message without its "[json.exception.parse_error.101] parse error at line 1, column 9: " prefix,
-//! since our message names the file, line and byte itself.
-std::string json_reason(const std::string& what) {
-  std::string r = what;
-  if (r.rfind("[json.exception.", 0) == 0) {
-    if (size_t close = r.find("] "); close != std::string::npos) r = r.substr(close + 2);
-  }
-  if (r.rfind("parse error", 0) == 0) {
-    if (size_t colon = r.find(": "); colon != std::string::npos) r = r.substr(colon + 2);
-  }
-  return r;
-}
 
 bool is_blank(std::string_view line) { return line.find_first_not_of(" \t") == std::string_view::npos; }
 
@@ -50,7 +38,7 @@ nlohmann::json parse_object_line(const NumberedLineReader& lines, const std::str
   try {
     obj = nlohmann::json::parse(line);
   } catch (const nlohmann::json::exception& e) {
-    throw Error(lines.where() + "invalid JSON: " + json_reason(e.what()));
+    throw Error(lines.where() + "invalid JSON: " + json_error_reason(e.what()));
   }
   if (!obj.is_object()) throw Error(lines.where() + "expected a JSON object");
   return obj;
