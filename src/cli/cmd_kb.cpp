@@ -46,11 +46,9 @@ int kb_create(int argc, char** argv) {
   specs.push_back({"chunk-overlap", true, "tokens repeated from the previous chunk (default 64)"});
   specs.push_back({"no-prepend-title", false, "embed chunks without the title/section path in front"});
   specs.push_back({"query-instruction", true, "the task queries are embedded with (default: Qwen3's web search)"});
-  Args args(specs, argc, argv, 3);
-  if (args.has("help")) {
-    print_kb_usage("qembed kb create --db PATH --collection NAME --model M [flags]", specs);
-    return 0;
-  }
+  const std::optional<Args> parsed = parse_kb_args(specs, argc, argv, "qembed kb create --db PATH --collection NAME --model M [flags]");
+  if (!parsed) return 0;  // --help
+  const Args& args = *parsed;
   kb::CollectionRequest request;
   request.name = args.require("collection");
   request.dimensions = int_flag(args, "dimensions", 0, 1, 1 << 16);
@@ -73,11 +71,9 @@ int kb_list(int argc, char** argv) {
   auto specs = kb_base_flags(false);
   specs.push_back({"collection", true, "list this collection's documents (default: list collections)"});
   specs.push_back({"status", true, "only documents in this state: pending, indexed or failed"});
-  Args args(specs, argc, argv, 3);
-  if (args.has("help")) {
-    print_kb_usage("qembed kb list --db PATH [--collection NAME [--status S]]", specs);
-    return 0;
-  }
+  const std::optional<Args> parsed = parse_kb_args(specs, argc, argv, "qembed kb list --db PATH [--collection NAME [--status S]]");
+  if (!parsed) return 0;  // --help
+  const Args& args = *parsed;
   OpenKb open = open_kb(args, false);
   kb::Store& store = open.kb->store();
   if (!args.has("collection")) {
@@ -110,11 +106,9 @@ int kb_rm(int argc, char** argv) {
   specs.push_back({"document", true, "document id (repeatable), as `kb add` and `kb list` print it"});
   specs.push_back({"name", true, "document name (repeatable): every version of that name"});
   specs.push_back({"all", false, "delete the whole collection"});
-  Args args(specs, argc, argv, 3);
-  if (args.has("help")) {
-    print_kb_usage("qembed kb rm --db PATH --collection NAME (--document ID | --name NAME | --all)", specs);
-    return 0;
-  }
+  const std::optional<Args> parsed = parse_kb_args(specs, argc, argv, "qembed kb rm --db PATH --collection NAME (--document ID | --name NAME | --all)");
+  if (!parsed) return 0;  // --help
+  const Args& args = *parsed;
   OpenKb open = open_kb(args, false);
   const kb::Collection c = open.kb->collection(args.require("collection"));
   if (args.has("all")) {
@@ -149,11 +143,9 @@ int kb_rm(int argc, char** argv) {
 int kb_check(int argc, char** argv) {
   auto specs = kb_base_flags(false);
   specs.push_back({"collection", true, "check only this collection (default: all)"});
-  Args args(specs, argc, argv, 3);
-  if (args.has("help")) {
-    print_kb_usage("qembed kb check --db PATH [--collection NAME]", specs);
-    return 0;
-  }
+  const std::optional<Args> parsed = parse_kb_args(specs, argc, argv, "qembed kb check --db PATH [--collection NAME]");
+  if (!parsed) return 0;  // --help
+  const Args& args = *parsed;
   OpenKb open = open_kb(args, false);
   std::vector<kb::Collection> collections;
   if (auto name = args.get("collection")) {
@@ -186,11 +178,9 @@ int kb_reindex(int argc, char** argv) {
   specs.push_back({"collection", true, "collection name"});
   specs.push_back({"dimensions", true, "new stored dimensions (default: keep them)"});
   specs.push_back({"progress", false, "show a progress bar even when stderr is not a terminal"});
-  Args args(specs, argc, argv, 3);
-  if (args.has("help")) {
-    print_kb_usage("qembed kb reindex --db PATH --collection NAME --model M [--dimensions D]", specs);
-    return 0;
-  }
+  const std::optional<Args> parsed = parse_kb_args(specs, argc, argv, "qembed kb reindex --db PATH --collection NAME --model M [--dimensions D]");
+  if (!parsed) return 0;  // --help
+  const Args& args = *parsed;
   const std::string name = args.require("collection");
   const int32_t dims = int_flag(args, "dimensions", 0, 1, 1 << 16);
   args.require("model");
@@ -213,11 +203,9 @@ int kb_export(int argc, char** argv) {
   specs.push_back({"collection", true, "collection name"});
   specs.push_back({"output", true, "JSONL file (default: stdout)"});
   specs.push_back({"vectors", false, "include each chunk's vector (f32 values), so `kb import` can load it"});
-  Args args(specs, argc, argv, 3);
-  if (args.has("help")) {
-    print_kb_usage("qembed kb export --db PATH --collection NAME [--output F.jsonl] [--vectors]", specs);
-    return 0;
-  }
+  const std::optional<Args> parsed = parse_kb_args(specs, argc, argv, "qembed kb export --db PATH --collection NAME [--output F.jsonl] [--vectors]");
+  if (!parsed) return 0;  // --help
+  const Args& args = *parsed;
   OpenKb open = open_kb(args, false);
   kb::Store& store = open.kb->store();
   const kb::Collection c = open.kb->collection(args.require("collection"));
@@ -267,11 +255,9 @@ int kb_export(int argc, char** argv) {
 int kb_backup(int argc, char** argv) {
   auto specs = kb_base_flags(false);
   specs.push_back({"output", true, "the backup file (must not exist)"});
-  Args args(specs, argc, argv, 3);
-  if (args.has("help")) {
-    print_kb_usage("qembed kb backup --db PATH --output FILE", specs);
-    return 0;
-  }
+  const std::optional<Args> parsed = parse_kb_args(specs, argc, argv, "qembed kb backup --db PATH --output FILE");
+  if (!parsed) return 0;  // --help
+  const Args& args = *parsed;
   const std::string output = args.require("output");
   OpenKb open = open_kb(args, false);
   open.kb->store().backup_to(output);

@@ -91,11 +91,9 @@ int kb_add(int argc, char** argv) {
   specs.push_back({"collection", true, "collection name"});
   specs.push_back({"metadata", true, "user metadata for every file, a JSON object (filters match on it)"});
   specs.push_back({"progress", false, "show a progress bar even when stderr is not a terminal"});
-  Args args(specs, argc, argv, 3, true);
-  if (args.has("help")) {
-    print_kb_usage("qembed kb add --db PATH --collection NAME --model M FILE|FOLDER...", specs);
-    return 0;
-  }
+  const std::optional<Args> parsed = parse_kb_args(specs, argc, argv, "qembed kb add --db PATH --collection NAME --model M FILE|FOLDER...", true);
+  if (!parsed) return 0;  // --help
+  const Args& args = *parsed;
   const std::string collection_name = args.require("collection");
   const std::string metadata = args.get_or("metadata", "{}");
   {
@@ -196,11 +194,9 @@ int kb_import(int argc, char** argv) {
   specs.push_back({"collection", true, "collection name (created beforehand with `kb create`)"});
   specs.push_back({"input", true, "JSONL: {\"document\", \"text\", \"vector\": [...], \"section\"?, \"page\"?, "
                                   "\"metadata\"?} per chunk; consecutive lines of one document form it"});
-  Args args(specs, argc, argv, 3);
-  if (args.has("help")) {
-    print_kb_usage("qembed kb import --db PATH --collection NAME --input CHUNKS.jsonl", specs);
-    return 0;
-  }
+  const std::optional<Args> parsed = parse_kb_args(specs, argc, argv, "qembed kb import --db PATH --collection NAME --input CHUNKS.jsonl");
+  if (!parsed) return 0;  // --help
+  const Args& args = *parsed;
   JsonlReader reader(args.require("input"));
   OpenKb open = open_kb(args, false);
   const kb::Collection collection = open.kb->collection(args.require("collection"));

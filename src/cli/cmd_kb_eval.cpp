@@ -68,14 +68,11 @@ void log_ingestion(const kb::IngestReport& r) {
 
 int cmd_kb_eval(int argc, char** argv) {
   const auto specs = kb_eval_flags();
-  Args args(specs, argc, argv, 3);
-  if (args.has("help")) {
-    print_kb_usage(
+  const std::optional<Args> parsed = parse_kb_args(specs, argc, argv, 
         "qembed kb eval --db PATH --collection NAME --model M --corpus C.jsonl --queries Q.jsonl --qrels Q.tsv "
-        "[--mode vector|keyword|hybrid]",
-        specs);
-    return 0;
-  }
+        "[--mode vector|keyword|hybrid]");
+  if (!parsed) return 0;  // --help
+  const Args& args = *parsed;
   // Every flag and all three files are checked before the (possibly multi-GB) model loads.
   args.require("db");
   const std::string collection_name = args.require("collection");

@@ -34,13 +34,10 @@ int kb_search(int argc, char** argv) {
                                  "JSON when it parses, else a string)"});
   specs.push_back({"exact", false, "vector: exact scan instead of the ANN index (the reference)"});
   specs.push_back({"ef", true, "vector: ANN search breadth (default: the index's)"});
-  Args args(specs, argc, argv, 3, true);
-  if (args.has("help")) {
-    print_kb_usage("qembed kb search --db PATH --collection NAME --model M [--mode hybrid|vector|keyword] "
-                   "[--top-k K] QUERY",
-                   specs);
-    return 0;
-  }
+  const std::optional<Args> parsed = parse_kb_args(specs, argc, argv, "qembed kb search --db PATH --collection NAME --model M [--mode hybrid|vector|keyword] "
+                   "[--top-k K] QUERY", true);
+  if (!parsed) return 0;  // --help
+  const Args& args = *parsed;
   kb::SearchRequest request;
   for (const std::string& word : args.positionals()) {
     if (!request.query.empty()) request.query += ' ';

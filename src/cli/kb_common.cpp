@@ -37,8 +37,12 @@ void print_json_line(const nlohmann::json& value) {
   }
 }
 
-void print_kb_usage(const char* usage, const std::vector<FlagSpec>& specs) {
+std::optional<Args> parse_kb_args(const std::vector<FlagSpec>& specs, int argc, char** argv, const char* usage,
+                                  bool positionals) {
+  Args args(specs, argc, argv, 3, positionals);
+  if (!args.has("help")) return args;
   std::printf("usage: %s\n%s", usage, flags_help(specs).c_str());
+  return std::nullopt;
 }
 
 }  // namespace qembed::cli

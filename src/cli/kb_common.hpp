@@ -3,6 +3,7 @@
 // flags), opening it with or without a model, and printing JSON lines.
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -31,8 +32,9 @@ OpenKb open_kb(const Args& args, bool need_model, bool model_optional = false);
 //! One JSON value on its own line on stdout, flushed (a consumer reads results as they come).
 void print_json_line(const nlohmann::json& value);
 
-//! Usage + flags help for `qembed kb SUB`.
-void print_kb_usage(const char* usage, const std::vector<FlagSpec>& specs);
+//! Parses a subcommand's flags (from argv[3]); with --help prints `usage` and the flags and returns nullopt.
+std::optional<Args> parse_kb_args(const std::vector<FlagSpec>& specs, int argc, char** argv, const char* usage,
+                                  bool positionals = false);
 
 // Subcommands (cmd_kb*.cpp).
 int kb_create(int argc, char** argv);
