@@ -450,6 +450,13 @@ Ingestion::~Ingestion() {
   impl_->cancel->store(true);
   impl_->changed.notify_all();
   if (impl_->prepare_thread.joinable()) impl_->prepare_thread.join();
+  // No request is submitted any more; the service still calls back for those it holds (at their next batch
+  // boundary, cancelled), and those callbacks use this object: wait for the last one.
+  {
+    std::unique_lock lock(impl_->mutex);
+    impl_->changed.wait(lock, [&] { return impl_->submitted_requests == 0; });
+  }
+  impl_->changed.notify_all();
   if (impl_->commit_thread.joinable()) impl_->commit_thread.join();
 }
 
