@@ -30,7 +30,11 @@ struct VectorIndexOptions {
   size_t hnsw_threshold = 20000;  //!< build the HNSW graph from this many vectors on
   size_t hnsw_m = 16;             //!< graph degree (hnswlib M)
   size_t hnsw_ef_construction = 200;
-  uint64_t seed = 100;  //!< hnswlib's level generator: the same inputs in the same order give the same graph
+  //! hnswlib's level generator: the same inputs in the same order give the same graph (with build_threads 1).
+  uint64_t seed = 100;
+  //! Threads inserting into the graph when it is built (build_hnsw/maintain/open): 0 = every hardware thread.
+  //! More than one makes the graph depend on thread timing (equally good, not bit-identical).
+  size_t build_threads = 0;
 };
 
 struct VectorHit {

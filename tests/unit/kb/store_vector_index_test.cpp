@@ -231,6 +231,7 @@ class IndexFileTest : public ::testing::Test {
     coll_ = store_->create_collection(test_settings("docs", 16));
     options_.hnsw_threshold = 1500;
     options_.hnsw_ef_construction = 64;
+    options_.build_threads = 1;  // a rebuild must give the same graph (one thread inserting in order)
     for (int i = 0; i < 40; ++i) add_doc(i);
     path_ = vector_index_path(dir_.file("kb.db"), coll_.id);
   }
