@@ -209,6 +209,20 @@ bool VectorIndex::contains(int64_t chunk_id) const {
   return contains_locked(chunk_id);
 }
 
+size_t VectorIndex::memory_bytes() const {
+  constexpr size_t kMapNodeBytes = 48;  // one unordered_map entry: node (next, key, value, hash) + its bucket
+  std::shared_lock lock(mutex_);
+  if (!hnsw_) {
+    return points_.capacity() + labels_.capacity() * sizeof(int64_t) + slot_of_.size() * kMapNodeBytes;
+  }
+  const auto& g = *hnsw_->graph;
+  size_t upper = 0;  // links of levels >= 1, allocated per element
+  for (size_t i = 0; i < g.cur_element_count; ++i)
+    upper += static_cast<size_t>(g.element_levels_[i]) * g.size_links_per_element_;
+  return g.max_elements_ * (g.size_data_per_element_ + sizeof(int) + sizeof(void*) + sizeof(std::mutex)) + upper +
+         g.label_lookup_.size() * kMapNodeBytes;
+}
+
 void VectorIndex::add(const StoredVector& vector) {
   if (vector.data.size() != encoded_vector_bytes(type_, dims_)) {
     throw InternalError("vector index: stored vector of chunk " + std::to_string(vector.chunk_id) + " has " +

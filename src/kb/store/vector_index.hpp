@@ -72,6 +72,10 @@ class VectorIndex {
   //! Sorted labels.
   std::vector<int64_t> ids() const;
   bool contains(int64_t chunk_id) const;
+  //! Heap bytes the index holds: the flat rows and label map, or the graph's allocation (level-0 records for its
+  //! capacity, upper-level links, label map). Map nodes are counted at 48 bytes (libstdc++: node + bucket), an
+  //! estimate; the rest is exact.
+  size_t memory_bytes() const;
 
   //! Adds one vector in the store's encoding (Store::scan_vectors). Adding an id twice is an InternalError.
   void add(const StoredVector& vector);
