@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Quickstart: set up (apt, npm, build), generate the synthetic demo model once, and embed two texts with it.
+# Quickstart: set up (apt, npm, build), generate the synthetic demo model once, embed two texts with it, then serve
+# it with a demo knowledge base (this project's own docs) behind the web UI, and print the URL to open.
 # The demo model has the real Qwen3-Embedding-0.6B shape and the real Qwen3 tokenizer but SEEDED RANDOM
 # WEIGHTS: it exercises the whole engine, and its vectors carry no meaning. Point --model at a downloaded
 # Qwen3-Embedding GGUF file or HF folder for real embeddings.
@@ -17,4 +18,15 @@ fi
 build/qembed info --model "$DEMO"
 printf '%s\n' '{"text": "What is the capital of China?"}' '{"text": "The capital of China is Beijing."}' |
   build/qembed embed --model "$DEMO" --dimensions 32 | cut -c1-240
-echo "quickstart: done (synthetic demo model: the vectors above carry no meaning)" >&2
+echo "quickstart: synthetic demo model: the vectors above carry no meaning" >&2
+
+# The product, not only vectors: a knowledge base of the project's docs, served with the web UI. The first run
+# embeds a few hundred chunks with the demo model (a minute or two); later runs find every file a duplicate, so an
+# interrupted build simply resumes.
+KB=models/demo/docs-kb.db
+PORT=${QEMBED_PORT:-8080}
+[ -s "$KB" ] || build/qembed kb create --db "$KB" --collection docs --model "$DEMO" --chunk-tokens 256 >/dev/null
+echo "quickstart: demo knowledge base from README.md and docs/*.md -> $KB" >&2
+build/qembed kb add --db "$KB" --collection docs --model "$DEMO" README.md docs/*.md >/dev/null
+echo "quickstart: open http://127.0.0.1:$PORT/ in a browser (knowledge base, search, playground, server); Ctrl-C stops" >&2
+exec build/qembed serve --model "$DEMO" --kb "$KB" --port "$PORT"
