@@ -26,6 +26,7 @@ void kb_usage(FILE* out) {
                "  reindex   re-embed a collection with another model from its stored text\n"
                "  check     verify that the store, keyword index and vector indexes agree\n"
                "  eval      retrieval quality on labelled data (BEIR layout)\n"
+               "  labels    export the web UI's relevance labels as BEIR files for eval\n"
                "  export    write a collection's chunks (and vectors) as JSONL\n"
                "  backup    copy the whole knowledge base to a file while it is in use\n\n"
                "run 'qembed kb SUBCOMMAND --help' for its flags; docs/kb.md has the details\n");
@@ -274,9 +275,9 @@ int cmd_kb(int argc, char** argv) {
     const char* name;
     int (*run)(int, char**);
   } kSubcommands[] = {
-      {"create", kb_create}, {"add", kb_add},         {"import", kb_import}, {"list", kb_list},
-      {"rm", kb_rm},         {"search", kb_search},   {"reindex", kb_reindex}, {"check", kb_check},
-      {"eval", cmd_kb_eval}, {"export", kb_export}, {"backup", kb_backup},
+      {"create", kb_create}, {"add", kb_add},       {"import", kb_import},   {"list", kb_list},
+      {"rm", kb_rm},         {"search", kb_search}, {"reindex", kb_reindex}, {"check", kb_check},
+      {"eval", cmd_kb_eval}, {"labels", kb_labels}, {"export", kb_export},   {"backup", kb_backup},
   };
   for (const auto& s : kSubcommands) {
     if (!std::strcmp(argv[2], s.name)) return s.run(argc, argv);

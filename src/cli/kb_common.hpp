@@ -47,5 +47,6 @@ int kb_reindex(int argc, char** argv);
 int kb_check(int argc, char** argv);
 int kb_export(int argc, char** argv);
 int kb_backup(int argc, char** argv);
+int kb_labels(int argc, char** argv);  // cmd_kb_labels.cpp
 
 }  // namespace qembed::cli

@@ -106,6 +106,20 @@ END;
     R"sql(
 ALTER TABLE contents ADD COLUMN title TEXT NOT NULL DEFAULT '';
 )sql",
+    // 2 -> 3: relevance labels from people (the web UI's thumbs up/down), by document name so they outlive a new
+    // version of the document; exported as BEIR qrels.
+    R"sql(
+CREATE TABLE relevance_labels (
+  collection_id INTEGER NOT NULL REFERENCES collections(id) ON DELETE CASCADE,
+  query TEXT NOT NULL,
+  document_name TEXT NOT NULL,
+  passage_start INTEGER NOT NULL,
+  passage_end INTEGER NOT NULL,
+  grade INTEGER NOT NULL,
+  created_ms INTEGER NOT NULL,
+  PRIMARY KEY (collection_id, query, document_name)
+);
+)sql",
 };
 
 static_assert(sizeof(kSqliteMigrations) / sizeof(kSqliteMigrations[0]) == SqliteStore::kSchemaVersion,

@@ -153,6 +153,7 @@ void SqliteStore::delete_collection(int64_t collection_id) {
   db_->prepare("DELETE FROM documents WHERE collection_id = ?1").bind(1, collection_id).run();
   db_->prepare("DELETE FROM contents WHERE collection_id = ?1").bind(1, collection_id).run();
   db_->prepare("DELETE FROM changes WHERE collection_id = ?1").bind(1, collection_id).run();
+  db_->prepare("DELETE FROM relevance_labels WHERE collection_id = ?1").bind(1, collection_id).run();
   db_->prepare("DELETE FROM collections WHERE id = ?1").bind(1, collection_id).run();
   txn.commit();
 }
@@ -424,6 +425,44 @@ void SqliteStore::set_metadata(int64_t document_id, std::string_view metadata_js
       .bind(3, now_ms())
       .run();
   txn.commit();
+}
+
+void SqliteStore::save_label(const RelevanceLabel& label) {
+  if (label.query.empty()) throw Error("a relevance label needs a query");
+  if (label.document_name.empty()) throw Error("a relevance label needs a document name");
+  if (label.grade < 0 || label.grade > 3) {
+    throw Error("a relevance grade is 0 (not relevant) to 3, got " + std::to_string(label.grade));
+  }
+  std::lock_guard lock(mutex_);
+  Transaction txn(*db_, Transaction::Kind::kWrite);
+  require_collection(label.collection_id);
+  db_->prepare(
+         "INSERT INTO relevance_labels(collection_id, query, document_name, passage_start, passage_end, grade, "
+         "created_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT(collection_id, query, document_name) DO UPDATE "
+         "SET passage_start = excluded.passage_start, passage_end = excluded.passage_end, grade = excluded.grade, "
+         "created_ms = excluded.created_ms")
+      .bind(1, label.collection_id)
+      .bind(2, label.query)
+      .bind(3, label.document_name)
+      .bind(4, label.passage_start)
+      .bind(5, label.passage_end)
+      .bind(6, label.grade)
+      .bind(7, label.created_ms ? label.created_ms : now_ms())
+      .run();
+  txn.commit();
+}
+
+std::vector<RelevanceLabel> SqliteStore::list_labels(int64_t collection_id) {
+  std::lock_guard lock(mutex_);
+  Stmt s = db_->prepare(
+      "SELECT query, document_name, passage_start, passage_end, grade, created_ms FROM relevance_labels "
+      "WHERE collection_id = ?1 ORDER BY created_ms, rowid");
+  s.bind(1, collection_id);
+  std::vector<RelevanceLabel> out;
+  while (s.step()) {
+    out.push_back({collection_id, s.text(0), s.text(1), s.i64(2), s.i64(3), static_cast<int32_t>(s.i64(4)), s.i64(5)});
+  }
+  return out;
 }
 
 std::optional<Document> SqliteStore::get_document(int64_t document_id) {

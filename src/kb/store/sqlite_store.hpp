@@ -29,7 +29,7 @@ struct SqliteStoreOptions {
 class SqliteStore final : public Store {
  public:
   //! The schema version this binary writes. Version history: 1 = first; 2 = contents.title.
-  static constexpr int kSchemaVersion = 2;
+  static constexpr int kSchemaVersion = 3;
 
   //! Opens or creates the store at `path`. Errors (kIo, naming the file): not a database or corrupt, a schema
   //! newer than kSchemaVersion, a SQLite file that is not a qembed knowledge base, unreadable.
@@ -79,6 +79,8 @@ class SqliteStore final : public Store {
   std::vector<KeywordHit> keyword_search(int64_t collection_id, std::string_view query_terms, int32_t k,
                                          const SearchFilter& filter) override;
 
+  void save_label(const RelevanceLabel& label) override;
+  std::vector<RelevanceLabel> list_labels(int64_t collection_id) override;
   StoreCounts counts() override;
   void backup_to(const std::string& path) override;
   std::vector<std::string> check_integrity() override;

@@ -161,6 +161,18 @@ struct DocumentCounts {
   bool operator==(const DocumentCounts&) const = default;
 };
 
+//! A person's judgement of a search result (the web UI's thumbs up or down): whether the document named
+//! `document_name` answers `query`. Kept by name, not id, so it survives a new version of the document; exported
+//! as BEIR qrels (`qembed kb labels export`) for `qembed kb eval`.
+struct RelevanceLabel {
+  int64_t collection_id = 0;
+  std::string query;
+  std::string document_name;
+  int64_t passage_start = 0, passage_end = 0;  //!< the judged passage, code points in the document's text
+  int32_t grade = 0;                           //!< 1 relevant, 0 not relevant (BEIR grades)
+  int64_t created_ms = 0;
+};
+
 //! Row counts of every kind of stored thing: a test that deletes everything expects all zeros (except collections).
 struct StoreCounts {
   int64_t collections = 0, documents = 0, contents = 0, chunks = 0, vectors = 0, keyword_rows = 0, pending_sources = 0;
@@ -268,6 +280,13 @@ class Store {
   //! (the lowest IDF: they say least about relevance) are left out; the rarest term is always kept.
   virtual std::vector<KeywordHit> keyword_search(int64_t collection_id, std::string_view query_terms, int32_t k,
                                                  const SearchFilter& filter) = 0;
+
+  // --- relevance labels
+  //! Records a judgement, replacing an earlier one of the same (collection, query, document name). Error:
+  //! kInvalidInput for an unknown collection, an empty query or document name, or a grade outside 0..3.
+  virtual void save_label(const RelevanceLabel& label) = 0;
+  //! A collection's judgements, oldest first.
+  virtual std::vector<RelevanceLabel> list_labels(int64_t collection_id) = 0;
 
   // --- maintenance
   virtual StoreCounts counts() = 0;
