@@ -119,4 +119,8 @@ export const STRINGS_EN = {
   "server.ingestion": "Ingestion",
   "server.jobs": "jobs queued or running",
   "server.ingestTokens": "tokens/s",
+
+  "labels.relevant": "Relevant to this query",
+  "labels.notRelevant": "Not relevant to this query",
+  "labels.saved": "label saved",
 };

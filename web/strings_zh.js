@@ -119,4 +119,8 @@ export const STRINGS_ZH = {
   "server.ingestion": "导入",
   "server.jobs": "排队或运行中的任务",
   "server.ingestTokens": "词元/秒",
+
+  "labels.relevant": "与此查询相关",
+  "labels.notRelevant": "与此查询无关",
+  "labels.saved": "标注已保存",
 };

@@ -195,7 +195,7 @@ std::string kb_bound_text(const KbMemoryEstimate& kb) {
 
 //! Logs the model, the memory bound and the address; returns the memory bound in bytes.
 int64_t print_ready(const service::EmbeddingService& svc, const ServerOptions& o, const HttpServer& http,
-                 const HttpServer* metrics_http, double load_s, const KnowledgeBaseHost* kb) {
+                    const HttpServer* metrics_http, double load_s, const KnowledgeBaseHost* kb) {
   const service::ModelInfo& m = svc.model_info();
   const service::ServiceOptions& so = svc.options();
   const MemoryBound mem = memory_bound(svc, o, runtime_resident_bytes(m.backend.prepared_bytes), kb);

@@ -374,6 +374,8 @@ test("metrics: documents by status, chunks, jobs, ingestion tokens and time, sea
     "/v1/kb/collections/{name}/documents": ["get", "post"],
     "/v1/kb/collections/{name}/documents/{id}": ["delete", "get"],
     "/v1/kb/collections/{name}/documents/{id}/metadata": ["put"],
+    "/v1/kb/collections/{name}/documents/{id}/text": ["get"],
+    "/v1/kb/collections/{name}/labels": ["post"],
     "/v1/kb/collections/{name}/search": ["post"],
     "/v1/kb/jobs": ["get"],
     "/v1/kb/jobs/{id}": ["get"],

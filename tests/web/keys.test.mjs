@@ -35,6 +35,12 @@ test("the prompt, an invalid key, and what each role sees", async () => {
   // Without a key the assets load but the API does not answer.
   assert.equal((await fetch(`${server.url}/`)).status, 200);
   assert.equal((await fetch(`${server.url}/v1/kb/collections`)).status, 401);
+  const whoami = async (key) => (await fetch(`${server.url}/v1/whoami`, key ? { headers: { authorization: `Bearer ${key}` } } : {})).json();
+  assert.deepEqual(await whoami(), { keys_required: true, authenticated: false, roles: [], knowledge_base: true, ready: true });
+  assert.deepEqual((await whoami("nope")).roles, []);
+  assert.deepEqual((await whoami(SEARCH)).roles, ["search"]);
+  assert.deepEqual((await whoami(EMBED)).roles, ["embed"]);
+  assert.deepEqual((await whoami(ADMIN)).roles, ["admin"]);
 
   const page = await openPage(browser, server.url);
   await enterKey(page, "wrong-key");

@@ -74,8 +74,8 @@ struct ApiEnv {
   int64_t started_unix_s = 0;                                    //!< for OpenAI's "created"
   RateLimiter* rate_limiter = nullptr;                           //!< per-client limits (nullptr: none)
   std::atomic<KnowledgeBaseHost*> kb_ptr{nullptr};               //!< --kb: set before state becomes kReady
-  const KeyRing* keys = nullptr;                                  //!< the configured API keys (GET /v1/whoami)
-  std::atomic<int64_t> memory_bound_bytes{0};                      //!< the start-up memory bound (GET /info); 0: unknown
+  const KeyRing* keys = nullptr;                                 //!< the configured API keys (GET /v1/whoami)
+  std::atomic<int64_t> memory_bound_bytes{0};                    //!< the start-up memory bound (GET /info); 0: unknown
 
   //! The service (routes that need the model run only once it is set).
   service::EmbeddingService& service() const { return *service_ptr.load(std::memory_order_acquire); }

@@ -135,4 +135,20 @@ kb::SearchRequest parse_search_request(const json& body) {
   return r;
 }
 
+kb::RelevanceLabel parse_label_request(const json& body) {
+  reject_unknown_fields(body, {"query", "document", "start", "end", "relevant"}, "the label");
+  kb::RelevanceLabel label;
+  label.query = opt_string(body, "query").value_or("");
+  label.document_name = opt_string(body, "document").value_or("");
+  if (label.query.empty()) throw ApiError(Failure::kInvalidInput, "query is required", "query");
+  if (label.document_name.empty())
+    throw ApiError(Failure::kInvalidInput, "document is required (its name)", "document");
+  const std::optional<bool> relevant = opt_bool(body, "relevant");
+  if (!relevant) throw ApiError(Failure::kInvalidInput, "relevant is required (true or false)", "relevant");
+  label.grade = *relevant ? 1 : 0;
+  label.passage_start = int_in_range(body, "start", 0, 0, INT32_MAX);
+  label.passage_end = int_in_range(body, "end", 0, 0, INT32_MAX);
+  return label;
+}
+
 }  // namespace qembed::server::api

@@ -26,5 +26,7 @@ kb::CollectionRequest parse_collection_request(const nlohmann::json& body);
 //! POST .../search: {query, mode?, top_k?, vector_weight?, keyword_weight?, filter?: {document_ids?, formats?,
 //! metadata?: {key: scalar}}, exact?}.
 kb::SearchRequest parse_search_request(const nlohmann::json& body);
+//! A label request {query, document, start?, end?, relevant} (its collection_id left 0 for the caller to set).
+kb::RelevanceLabel parse_label_request(const nlohmann::json& body);
 
 }  // namespace qembed::server::api

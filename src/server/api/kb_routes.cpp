@@ -145,8 +145,9 @@ void get_document_text(ApiEnv& env, const CallPtr& call, Request&) {
   const kb::Collection c = path_collection(env, *call);
   const kb::Document d = path_document(env, *call, c);
   if (!d.content_id) {
-    throw ApiError(Failure::kConflict, "document " + std::to_string(d.id) + " (" + d.name + ") is " +
-                                           std::string(kb::document_status_name(d.status)) + ": it has no text yet",
+    throw ApiError(Failure::kConflict,
+                   "document " + std::to_string(d.id) + " (" + d.name + ") is " +
+                       std::string(kb::document_status_name(d.status)) + ": it has no text yet",
                    "document_id");
   }
   std::optional<std::string> text = kb_call([&] { return env.kb().kb().store().content_text(*d.content_id); });
@@ -224,6 +225,32 @@ void search(ApiEnv& env, const CallPtr& call, Request& req) {
        {"timings", {{"embed_ms", results.embed_ms}, {"search_ms", results.search_ms}, {"total_ms", total_s * 1000}}}});
 }
 
+// --- relevance labels
+
+//! POST .../labels {query, document, start?, end?, relevant}: a person's thumbs up or down on a search result,
+//! recorded for `qembed kb labels export`. Open to the search role too: judging results changes nothing that is
+//! searched.
+void save_label(ApiEnv& env, const CallPtr& call, Request& req) {
+  const kb::Collection c = path_collection(env, *call);
+  kb::RelevanceLabel label = parse_label_request(parse_body(req.body()));
+  label.collection_id = c.id;
+  // Judged documents must exist now; the label then follows the name through later versions.
+  if (kb_call([&] { return env.kb().kb().store().find_documents(c.id, label.document_name); }).empty()) {
+    throw ApiError(Failure::kNotFound,
+                   "no document named '" + label.document_name + "' in collection '" + c.settings.name + "'",
+                   "document");
+  }
+  kb_call([&] { env.kb().kb().store().save_label(label); });
+  kb_reply(env, call,
+           {{"collection", c.settings.name},
+            {"query", label.query},
+            {"document", label.document_name},
+            {"relevant", label.grade > 0},
+            {"start", label.passage_start},
+            {"end", label.passage_end}},
+           201);
+}
+
 }  // namespace
 
 void add_kb_routes(RouteTable& t) {
@@ -242,6 +269,7 @@ void add_kb_routes(RouteTable& t) {
   add(http::verb::delete_, "/v1/kb/collections/{name}/documents/{id}", kKbWriteRoles, delete_document);
   add(http::verb::put, "/v1/kb/collections/{name}/documents/{id}/metadata", kKbWriteRoles, put_metadata);
   add(http::verb::post, "/v1/kb/collections/{name}/search", kReadRoles, search);
+  add(http::verb::post, "/v1/kb/collections/{name}/labels", kReadRoles, save_label);
   add(http::verb::get, "/v1/kb/jobs", kReadRoles, list_jobs);
   add(http::verb::get, "/v1/kb/jobs/{id}", kReadRoles, get_job);
 }

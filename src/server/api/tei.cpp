@@ -101,7 +101,8 @@ void info(ApiEnv& env, const CallPtr& call, Request&) {
       {"tokenization_workers", o.tokenization_workers},
       {"version", QEMBED_VERSION},
       // Beyond TEI's fields, for the web UI's server page: where the model runs and what the process may use.
-      {"backend", {{"name", m.backend.name}, {"numeric_path", m.backend.numeric_path}, {"threads", m.backend.n_threads}}},
+      {"backend",
+       {{"name", m.backend.name}, {"numeric_path", m.backend.numeric_path}, {"threads", m.backend.n_threads}}},
       {"memory_bound_bytes", env.memory_bound_bytes.load()},
       {"knowledge_base", env.has_kb()},
   };

@@ -1,7 +1,8 @@
 // The web UI: GET / (index.html), GET /ui/<version>/<file> (its scripts, styles and icons), compiled into the
-// binary from web/ (server/http/static_assets.hpp), and GET /v1/whoami (what the presented key may do). Public routes: the page must load before it can ask for an API
-// key; every API call it then makes carries the key like any client's. They run on the I/O thread (a lookup in a
-// sorted table and a copy of at most a few tens of KiB) and hold no concurrency slot, like /health.
+// binary from web/ (server/http/static_assets.hpp), and GET /v1/whoami (what the presented key may do). Public routes:
+// the page must load before it can ask for an API key; every API call it then makes carries the key like any client's.
+// They run on the I/O thread (a lookup in a sorted table and a copy of at most a few tens of KiB) and hold no
+// concurrency slot, like /health.
 //
 // Caching: index.html is "no-cache" (revalidated on every load, so a new build shows at once); the assets sit under
 // a folder named by the hash of all of web/, so they are "immutable" for a year. A request for another version's
@@ -46,13 +47,12 @@ void index_page(ApiEnv& env, const CallPtr& call, Request&) {
 void asset(ApiEnv& env, const CallPtr& call, Request&) {
   std::string_view rest = std::string_view(call->path).substr(kAssetPrefix.size());
   const std::string_view version = web_assets_version();
-  const bool this_version = rest.size() > version.size() && rest.substr(0, version.size()) == version &&
-                            rest[version.size()] == '/';
+  const bool this_version =
+      rest.size() > version.size() && rest.substr(0, version.size()) == version && rest[version.size()] == '/';
   const StaticAsset* found = this_version ? find_web_asset(rest.substr(version.size() + 1)) : nullptr;
   if (!found || found->path == "index.html") {
-    throw ApiError(Failure::kRouteNotFound,
-                   this_version ? "no such file in the web UI: " + call->path.substr(0, 200)
-                                : "the web UI was rebuilt since this page loaded: reload /");
+    throw ApiError(Failure::kRouteNotFound, this_version ? "no such file in the web UI: " + call->path.substr(0, 200)
+                                                         : "the web UI was rebuilt since this page loaded: reload /");
   }
   reply_asset(env, call, *found, true);
 }
