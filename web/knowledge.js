@@ -171,7 +171,7 @@ export function render(view, context) {
             "table",
             { class: "table" },
             el("thead", {}, el("tr", {}, ["name", "status", "pages", "chunks", "size", "actions"].map((h) =>
-              el("th", {}, t(`knowledge.column.${h}`))))),
+              el("th", { class: ["pages", "chunks", "size"].includes(h) ? "num" : "" }, t(`knowledge.column.${h}`))))),
             el("tbody", {}, rows),
           ),
       el(

@@ -14,7 +14,7 @@ export function labelButtons(hit, query) {
       title: t(relevant ? "labels.relevant" : "labels.notRelevant"),
       "aria-label": t(relevant ? "labels.relevant" : "labels.notRelevant"),
       onclick: () => save(relevant),
-    }, relevant ? "👍" : "👎"));
+    }, relevant ? "✓" : "✗"));  // drawn by every font, where emoji need one
   async function save(relevant) {
     try {
       await apiPost(collectionPath(hit.collection, "/labels"),

@@ -104,7 +104,9 @@ export function render(view, context) {
   slider.addEventListener("change", compare);
   dimsLabel.textContent = String(dims());
 
-  view.append(
+  // setChildren skips a null child (Element.append would print "null").
+  setChildren(
+    view,
     el("h1", {}, t("nav.playground")),
     context.synthetic ? el("p", { class: "muted" }, t("playground.syntheticNote")) : null,
     el("section", { class: "panel" },

@@ -92,7 +92,8 @@ export function render(view, context) {
         el("p", { class: "muted" }, citation(h)),
         el("pre", { class: "document-text" }, chars.slice(0, h.start).join(""), passage, chars.slice(h.end).join("")),
       );
-      passage.scrollIntoView({ block: "center" });
+      // Scrolls the viewer alone (scrollIntoView would scroll the page too): the passage a third of the way down.
+      viewer.scrollTop = Math.max(0, passage.offsetTop - viewer.clientHeight / 3);
     } catch (e) {
       setChildren(viewer, el("p", { class: "error" }, e.message));
     }

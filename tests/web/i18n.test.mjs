@@ -52,8 +52,10 @@ async function visibleText(page) {
   });
 }
 
+// Also what a script prints by mistake: "null", "undefined", "NaN", "[object Object]".
 function untranslated(text, fragments) {
-  return fragments.filter((f) => text.includes(f));
+  const leaks = text.match(/\b(null|undefined|NaN)\b|\[object \w+\]/g) || [];
+  return [...fragments.filter((f) => text.includes(f)), ...leaks];
 }
 
 test("every page in Chinese shows no English string of the UI", async () => {
