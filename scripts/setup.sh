@@ -10,7 +10,9 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(build-essential cmake pkg-config nlohmann-json3-dev libicu-dev libgtest-dev libgmock-dev jq libboost-dev
               libboost-system-dev clang libclang-rt-14-dev
               # knowledge base: document extraction, storage, keyword and vector indexes
-              libpoppler-cpp-dev libzip-dev libpugixml-dev libgumbo-dev libmd4c-dev libsqlite3-dev libhnswlib-dev libssl-dev)
+              libpoppler-cpp-dev libzip-dev libpugixml-dev libgumbo-dev libmd4c-dev libsqlite3-dev libhnswlib-dev libssl-dev
+              # the vector search benchmark's anchor (bench-kb-vectors; optional in CMake)
+              libfaiss-dev)
 command -v node >/dev/null 2>&1 || APT_PACKAGES+=(nodejs)
 command -v npm >/dev/null 2>&1 || APT_PACKAGES+=(npm)
 

@@ -7,26 +7,13 @@
 #include <cstring>
 
 #include "common/error.hpp"
+#include "common/json_reason.hpp"
 
 namespace qembed::cli {
 
 namespace {
 // A line longer than this is refused instead of being buffered without bound (a 32K-token input is < 1 MB).
 constexpr size_t kMaxLineBytes = 64u << 20;
-
-//! nlohmann's message without its "[json.exception.parse_error.101] parse error at line 1, column 9: " prefix:
-//! the reader names the file, line and byte itself.
-std::string json_reason(const std::string& what) {
-  std::string r = what;
-  if (r.rfind("[json.exception.", 0) == 0) {
-    if (size_t close = r.find("] "); close != std::string::npos) r = r.substr(close + 2);
-  }
-  if (r.rfind("parse error", 0) == 0) {
-    if (size_t colon = r.find(": "); colon != std::string::npos) r = r.substr(colon + 2);
-  }
-  return r;
-}
-
 }  // namespace
 
 JsonlReader::JsonlReader(const std::string& path)
@@ -93,9 +80,9 @@ std::optional<nlohmann::json> JsonlReader::next() {
       obj = nlohmann::json::parse(line);
     } catch (const nlohmann::json::parse_error& e) {
       throw Error(path_ + ":" + std::to_string(line_no_) + ": invalid JSON at byte " + std::to_string(e.byte) + ": " +
-                  json_reason(e.what()));
+                  json_error_reason(e.what()));
     } catch (const nlohmann::json::exception& e) {
-      throw Error(path_ + ":" + std::to_string(line_no_) + ": invalid JSON: " + json_reason(e.what()));
+      throw Error(path_ + ":" + std::to_string(line_no_) + ": invalid JSON: " + json_error_reason(e.what()));
     }
     if (!obj.is_object()) throw Error(path_ + ":" + std::to_string(line_no_) + ": expected a JSON object");
     auto it = obj.find("text");

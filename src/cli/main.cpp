@@ -25,7 +25,8 @@ void usage(FILE* out) {
                "  tokenize   print the token ids the model sees for each text\n"
                "  info       describe a model file\n"
                "  bench      measure offline throughput on a JSONL file\n"
-               "  serve      HTTP server: OpenAI, TEI and Ollama embedding APIs\n"
+               "  serve      HTTP server: OpenAI, TEI and Ollama embedding APIs (and the knowledge base: --kb)\n"
+               "  kb         knowledge base: create, add, search, list, rm, check, reindex, eval, ...\n"
                "  version    print the version (also --version)\n\n"
                "run 'qembed COMMAND --help' for the flags of a command\n",
                QEMBED_VERSION);
@@ -39,7 +40,7 @@ Command find_command(const char* name) {
     Command run;
   } kCommands[] = {
       {"embed", qembed::cli::cmd_embed}, {"tokenize", qembed::cli::cmd_tokenize}, {"info", qembed::cli::cmd_info},
-      {"bench", qembed::cli::cmd_bench}, {"serve", qembed::cli::cmd_serve},
+      {"bench", qembed::cli::cmd_bench}, {"serve", qembed::cli::cmd_serve},  {"kb", qembed::cli::cmd_kb},
   };
   for (const auto& c : kCommands) {
     if (!std::strcmp(name, c.name)) return c.run;

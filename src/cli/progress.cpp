@@ -4,8 +4,12 @@
 
 namespace qembed::cli {
 
-Progress::Progress(bool enabled, int64_t total_docs)
-    : enabled_(enabled), total_(total_docs), start_(std::chrono::steady_clock::now()), last_draw_(start_) {}
+Progress::Progress(bool enabled, int64_t total_docs, const char* unit)
+    : enabled_(enabled),
+      total_(total_docs),
+      unit_(unit),
+      start_(std::chrono::steady_clock::now()),
+      last_draw_(start_) {}
 
 void Progress::update(int64_t docs_done, int64_t tokens_done) {
   docs_ = docs_done;
@@ -26,11 +30,12 @@ void Progress::draw() {
     char bar[kWidth + 1];
     for (int i = 0; i < kWidth; ++i) bar[i] = i < filled ? '#' : '.';
     bar[kWidth] = 0;
-    std::fprintf(stderr, "\r[%s] %lld/%lld docs  %.0f tok/s ", bar, static_cast<long long>(docs_),
-                 static_cast<long long>(total_), tps);
+    std::fprintf(stderr, "\r[%s] %lld/%lld %s ", bar, static_cast<long long>(docs_), static_cast<long long>(total_),
+                 unit_);
   } else {
-    std::fprintf(stderr, "\r%lld docs  %.0f tok/s ", static_cast<long long>(docs_), tps);
+    std::fprintf(stderr, "\r%lld %s ", static_cast<long long>(docs_), unit_);
   }
+  if (tokens_ > 0) std::fprintf(stderr, " %.0f tok/s ", tps);
   std::fflush(stderr);
 }
 

@@ -64,6 +64,7 @@ struct Ingestion::Task {
   Collection collection;
   std::string name;
   std::string sha256;
+  std::string format;      //!< as registered
   bool replacing = false;  //!< the name had an indexed version with other content
 };
 
@@ -130,14 +131,22 @@ struct Ingestion::Impl {
         ++counters.documents_failed_total;
       }
       counters.tokens_total += outcome.tokens;
-      if (p.finished == p.total) {
-        p.state = "done";
-        p.finished_ms = unix_ms();
-      }
       callback = it->second.on_outcome;
     }
-    changed.notify_all();
+    // The callback runs before the job can read "done": wait() returning means every outcome was delivered.
     if (callback) callback(outcome);
+    {
+      std::lock_guard lock(mutex);
+      auto it = jobs.find(job_id);
+      if (it != jobs.end()) {
+        JobProgress& p = it->second.progress;
+        if (++p.delivered == p.total) {
+          p.state = "done";
+          p.finished_ms = unix_ms();
+        }
+      }
+    }
+    changed.notify_all();
   }
 
   void mark_busy_locked() {
@@ -216,7 +225,9 @@ void Ingestion::Impl::prepare_one(const Task& task) {
   auto inflight = std::make_shared<InFlight>();
   try {
     const auto bytes = std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(source->data()), source->size());
-    ExtractedDocument extracted = extract_document(bytes, task.name, limits);
+    // The format found (or given) at registration, so a resumed document is read the same way.
+    ExtractedDocument extracted = task.format.empty() ? extract_document(bytes, task.name, limits)
+                                                      : extract_document_as(task.format, bytes, task.name, limits);
     source.reset();
     inflight->prepared = prepare_document(std::move(extracted), task.sha256, model_tokenizer(*service),
                                           task.collection.settings);
@@ -439,6 +450,13 @@ Ingestion::~Ingestion() {
   impl_->cancel->store(true);
   impl_->changed.notify_all();
   if (impl_->prepare_thread.joinable()) impl_->prepare_thread.join();
+  // No request is submitted any more; the service still calls back for those it holds (at their next batch
+  // boundary, cancelled), and those callbacks use this object: wait for the last one.
+  {
+    std::unique_lock lock(impl_->mutex);
+    impl_->changed.wait(lock, [&] { return impl_->submitted_requests == 0; });
+  }
+  impl_->changed.notify_all();
   if (impl_->commit_thread.joinable()) impl_->commit_thread.join();
 }
 
@@ -497,9 +515,16 @@ int64_t Ingestion::submit(const Collection& collection, std::vector<IngestItem> 
                            " bytes, above the limit of " + std::to_string(impl_->limits.max_input_bytes >> 20) +
                            " MiB");
         }
-        draft.format = detect_format(
-            std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(item.bytes.data()), item.bytes.size()),
-            item.name);
+        if (item.format.empty()) {
+          draft.format = detect_format(
+              std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(item.bytes.data()), item.bytes.size()),
+              item.name);
+        } else if (item.format == kFormatPdf || item.format == kFormatDocx || item.format == kFormatHtml ||
+                   item.format == kFormatMarkdown || item.format == kFormatText) {
+          draft.format = item.format;
+        } else {
+          throw Error(item.name + ": unknown format \"" + item.format + "\" (pdf, docx, html, markdown, text)");
+        }
       } catch (const Error& e) {
         format_error = e.what();
         draft.format = "unknown";
@@ -544,6 +569,7 @@ int64_t Ingestion::submit(const Collection& collection, std::vector<IngestItem> 
           task.collection = collection;
           task.name = item.name;
           task.sha256 = draft.sha256;
+          task.format = draft.format;
           task.replacing = had_indexed_other;
           {
             std::lock_guard lock(impl_->mutex);
@@ -598,6 +624,7 @@ std::optional<int64_t> Ingestion::resume(const Collection& collection) {
     task.collection = collection;
     task.name = pending[i].name;
     task.sha256 = pending[i].sha256;
+    task.format = pending[i].format;
     // A pending version of a name with an indexed one replaces it.
     for (const Document& d : impl_->store.find_documents(collection.id, pending[i].name)) {
       if (d.status == DocumentStatus::kIndexed) task.replacing = true;

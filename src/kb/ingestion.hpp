@@ -48,6 +48,9 @@ struct IngestItem {
   //! the item is registered: an upload of many large files (kept on disk by the server) never holds them all in
   //! memory. An exception it throws fails that item alone (its message is the outcome's error).
   std::function<std::string()> read_bytes;
+  //! The format (one of kb/extract's kFormat* names: "pdf", "docx", "html", "markdown", "text"); "" detects it
+  //! from the name and the bytes. For names that are ids, not file names (an eval corpus, JSON uploads).
+  std::string format;
 };
 
 struct IngestOutcome {
@@ -68,6 +71,7 @@ struct JobProgress {
   int64_t tokens = 0;
   int64_t created_ms = 0, finished_ms = 0;  //!< Unix ms; finished_ms 0 while not done
   std::vector<IngestOutcome> outcomes;      //!< by item index
+  int64_t delivered = 0;                    //!< outcomes whose callback has returned (done when == total)
 };
 
 //! Counters for /metrics.

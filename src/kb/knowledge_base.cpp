@@ -1,11 +1,15 @@
 #include "kb/knowledge_base.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <set>
 
 #include "common/error.hpp"
+#include "kb/content_hash.hpp"
 #include "kb/document_prep.hpp"
+#include "kb/text/keyword_terms.hpp"
+#include "kb/text/utf8_offsets.hpp"
 #include "kb/store/index_file.hpp"
 #include "kb/store/sqlite_store.hpp"
 #include "service/embedding_service.hpp"
@@ -114,6 +118,78 @@ std::optional<int64_t> KnowledgeBase::resume_pending() {
     if (std::optional<int64_t> job = ingestion_->resume(c)) last = job;
   }
   return last;
+}
+
+IngestOutcome KnowledgeBase::import_document(const Collection& collection, ImportedDocument document) {
+  IngestOutcome outcome;
+  outcome.name = document.name;
+  outcome.status = IngestStatus::kFailed;
+  const auto dims = static_cast<size_t>(collection.settings.dimensions);
+  DocumentContent content;
+  try {
+    if (document.chunks.empty()) throw Error(document.name + ": no chunks");
+    for (size_t i = 0; i < document.chunks.size(); ++i) {
+      ImportedChunk& c = document.chunks[i];
+      if (c.vector.size() != dims) {
+        throw Error(document.name + ": chunk " + std::to_string(i) + " has a vector of " +
+                    std::to_string(c.vector.size()) + " values; the collection stores " + std::to_string(dims));
+      }
+      double norm = 0;
+      for (float v : c.vector) norm += static_cast<double>(v) * v;
+      if (!(norm > 0) || !std::isfinite(norm)) {
+        throw Error(document.name + ": chunk " + std::to_string(i) + " has a zero or non-finite vector");
+      }
+      const auto inv = static_cast<float>(1.0 / std::sqrt(norm));
+      if (!content.text.empty()) content.text += "\n\n";
+      ChunkInput in;
+      in.byte_start = static_cast<int64_t>(content.text.size());
+      in.cp_start = code_point_count(content.text);
+      content.text += c.text;
+      in.byte_end = static_cast<int64_t>(content.text.size());
+      in.cp_end = in.cp_start + code_point_count(c.text);
+      in.page_first = in.page_last = c.page;
+      in.section_path = c.section;
+      in.keyword_text = keyword_index_text(c.text);
+      content.chunks.push_back(std::move(in));
+      for (float v : c.vector) content.vectors.push_back(v * inv);
+    }
+    DocumentDraft draft;
+    draft.name = document.name;
+    draft.sha256 = sha256_hex(content.text);
+    draft.format = "text";
+    draft.size_bytes = static_cast<int64_t>(content.text.size());
+    draft.metadata_json = document.metadata_json.empty() ? "{}" : document.metadata_json;
+    bool replacing = false;
+    for (const Document& d : store_->find_documents(collection.id, document.name)) {
+      if (d.status == DocumentStatus::kIndexed && d.sha256 != draft.sha256) replacing = true;
+    }
+    const Registration reg = store_->register_document(collection.id, draft);
+    outcome.document_id = reg.document.id;
+    if (reg.outcome == RegisterOutcome::kDuplicate) {
+      outcome.status = IngestStatus::kDuplicate;
+      outcome.chunks = reg.document.chunk_count;
+      return outcome;
+    }
+    if (reg.outcome == RegisterOutcome::kSharedContent) {
+      outcome.status = replacing ? IngestStatus::kReplaced : IngestStatus::kIndexed;
+      outcome.chunks = reg.document.chunk_count;
+      return outcome;
+    }
+    content.sha256 = draft.sha256;
+    const Document committed = store_->commit_document(reg.document.id, content);
+    outcome.status = replacing ? IngestStatus::kReplaced : IngestStatus::kIndexed;
+    outcome.chunks = committed.chunk_count;
+  } catch (const Error& e) {
+    outcome.error = e.what();
+    if (outcome.document_id) {
+      try {
+        store_->fail_document(outcome.document_id, e.what());
+      } catch (const Error&) {
+        // not pending (committed or superseded): nothing to mark
+      }
+    }
+  }
+  return outcome;
 }
 
 SearchResults KnowledgeBase::search(const Collection& collection, const SearchRequest& request) {

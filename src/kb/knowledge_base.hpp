@@ -55,6 +55,19 @@ ModelIdentity model_identity_of(const service::EmbeddingService& service);
 //! dimensions); the loaded model is B (...): use that model, or `qembed kb reindex` to re-embed the collection".
 void check_collection_model(const Collection& collection, const ModelIdentity& model);
 
+//! Precomputed chunks of one document (a migration from another vector database): text and vector per chunk.
+struct ImportedChunk {
+  std::string text;
+  std::string section;  //!< heading path, " > "-joined; may be empty
+  int32_t page = 0;
+  std::vector<float> vector;  //!< the collection's dimensions; L2-normalised on import
+};
+struct ImportedDocument {
+  std::string name;
+  std::string metadata_json = "{}";
+  std::vector<ImportedChunk> chunks;
+};
+
 class KnowledgeBase;
 //! Opens (creating when missing) the SQLite store at `db_path` and a knowledge base on it. Errors: kIo naming the
 //! file (unreadable, another application's file, a newer schema).
@@ -92,6 +105,11 @@ class KnowledgeBase {
   //! Queues every pending document of every collection built with the loaded model (after a restart or a kill);
   //! returns the job that carries them, or nullopt when there were none.
   std::optional<int64_t> resume_pending();
+
+  //! Stores a document from precomputed chunks and vectors (no model needed): its text is the chunks joined by
+  //! blank lines. The same text under the same name is a duplicate, as for uploads. A vector of the wrong size, a
+  //! zero or non-finite vector, or an empty document is a failed outcome naming it.
+  IngestOutcome import_document(const Collection& collection, ImportedDocument document);
 
   // --- search (kb/search.hpp)
   Searcher& searcher() { return *searcher_; }

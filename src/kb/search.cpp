@@ -157,37 +157,45 @@ std::vector<VectorHit> Searcher::search_vector(const Collection& collection, std
 
 SearchResults Searcher::search(const Collection& collection, const SearchRequest& request) {
   check_request(request);
+  if (request.mode == SearchMode::kKeyword) return search_with_vector(collection, request, {});
+  if (!service_) throw Error("vector search needs a model (this knowledge base was opened without one)");
+  const auto t0 = std::chrono::steady_clock::now();
+  service::EmbedParams params;
+  params.instruction = collection.settings.query_instruction.empty() ? std::string(service::kDefaultQueryTask)
+                                                                     : collection.settings.query_instruction;
+  params.truncate = true;
+  params.truncate_hint = "a shorter query";
+  const int64_t dims = collection.settings.dimensions;
+  params.dimensions = dims == service_->model_info().n_embd ? 0 : dims;
+  service::EmbedInputs inputs;
+  inputs.texts = {request.query};
+  service::EncodedRequest encoded = service_->encode(inputs, params);
+  encoded.priority = service::Priority::kInteractive;
+  service::EmbedResult embedded = service_->embed(std::move(encoded));
+  const double embed_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  SearchResults results = search_with_vector(collection, request, embedded.vectors.at(0));
+  results.query_tokens = embedded.total_tokens;
+  results.embed_ms = embed_ms;
+  return results;
+}
+
+SearchResults Searcher::search_with_vector(const Collection& collection, const SearchRequest& request,
+                                           std::span<const float> query_vector) {
+  check_request(request);
   SearchResults results;
   const size_t k = static_cast<size_t>(request.top_k);
   // Fusion needs deeper lists than the answer: a passage ranked 30th by both lists beats one ranked 5th by one.
   const size_t depth = request.mode == SearchMode::kHybrid ? std::min<size_t>(std::max<size_t>(2 * k, 50), 1000) : k;
+  const auto t1 = std::chrono::steady_clock::now();
 
   std::vector<std::pair<int64_t, double>> vector_list, keyword_list;
   if (request.mode != SearchMode::kKeyword) {
-    if (!service_) throw Error("vector search needs a model (this knowledge base was opened without one)");
-    const auto t0 = std::chrono::steady_clock::now();
-    service::EmbedParams params;
-    params.instruction = collection.settings.query_instruction.empty()
-                             ? std::string(service::kDefaultQueryTask)
-                             : collection.settings.query_instruction;
-    params.truncate = true;
-    params.truncate_hint = "a shorter query";
-    const int64_t dims = collection.settings.dimensions;
-    params.dimensions = dims == service_->model_info().n_embd ? 0 : dims;
-    service::EmbedInputs inputs;
-    inputs.texts = {request.query};
-    service::EncodedRequest encoded = service_->encode(inputs, params);
-    encoded.priority = service::Priority::kInteractive;
-    service::EmbedResult embedded = service_->embed(std::move(encoded));
-    results.query_tokens = embedded.total_tokens;
-    results.embed_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     SearchRequest vector_request = request;
     vector_request.top_k = static_cast<int32_t>(depth);
-    for (const VectorHit& h : search_vector(collection, embedded.vectors.at(0), vector_request)) {
+    for (const VectorHit& h : search_vector(collection, query_vector, vector_request)) {
       vector_list.emplace_back(h.chunk_id, h.score);
     }
   }
-  const auto t1 = std::chrono::steady_clock::now();
   if (request.mode != SearchMode::kVector) {
     const std::string terms = query_terms(request.query);
     if (!terms.empty()) {

@@ -87,6 +87,10 @@ class Searcher {
   //! Searches a collection. Errors (kInvalidInput): empty query, top_k out of range, bad weights; the service's
   //! errors for the query (kLimit when busy).
   SearchResults search(const Collection& collection, const SearchRequest& request);
+  //! The same with the query's vector already computed (the collection's dimensions, L2-normalised): for callers
+  //! that embed elsewhere, and benchmarks that time the search alone. Keyword mode ignores it.
+  SearchResults search_with_vector(const Collection& collection, const SearchRequest& request,
+                                   std::span<const float> query_vector);
   //! Vector search with a ready query vector (benchmarks, precomputed queries).
   std::vector<VectorHit> search_vector(const Collection& collection, std::span<const float> query,
                                        const SearchRequest& request);

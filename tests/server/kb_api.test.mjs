@@ -208,11 +208,18 @@ test("JSON text upload, ?wait=true: 200 with final statuses; metadata filters se
       { name: "faq", text: "How do I reset the quokka password? Ask the admin.", metadata: { lang: "en" } },
       { name: "faq-de", text: "Wie setze ich das Quokka-Passwort zurück?", metadata: { lang: "de" } },
       { name: "empty", text: "" },
+      { name: "faq-md", text: "# Quokka care\n\nFeed the quokka leaves.", format: "markdown" },
+      { name: "odd", text: "x", format: "latex" },
     ] },
   });
   assert.equal(r.status, 200, r.text);
-  assert.deepEqual(r.body.documents.map((d) => d.status), ["indexed", "indexed", "failed"]);
+  assert.deepEqual(r.body.documents.map((d) => d.status), ["indexed", "indexed", "failed", "indexed", "failed"]);
   assert.match(r.body.documents[2].error, /empty/);
+  assert.match(r.body.documents[4].error, /unknown format "latex"/);
+  const md = await search("docs", "quokka leaves", { mode: "keyword" });
+  assert.equal(md.hits[0]?.document, "faq-md");
+  assert.equal(md.hits[0].format, "markdown");
+  assert.equal(md.hits[0].section, "Quokka care");
   assert.equal(r.body.job.state, "done");
   const en = await search("docs", "quokka password", { filter: { metadata: { lang: "en" } } });
   assert.ok(en.hits.length >= 1);

@@ -4,6 +4,7 @@
 #include <cctype>
 #include <chrono>
 #include <cmath>
+#include <filesystem>
 
 #include "common/error.hpp"
 #include "kb/store/sqlite_db.hpp"
@@ -47,12 +48,16 @@ void validate_settings(const CollectionSettings& s) {
 
 std::unique_ptr<SqliteStore> SqliteStore::open(const std::string& path, const SqliteStoreOptions& options) {
   auto db = std::make_unique<SqliteDb>(path, options.busy_timeout_ms);
-  std::unique_ptr<SqliteStore> store(new SqliteStore(path, std::move(db)));
+  std::unique_ptr<SqliteStore> store(new SqliteStore(path, std::move(db), options));
   store->migrate();
+  // Per connection (temp schema, nothing written to the file): each term's document frequency, for the keyword
+  // search's common-term cutoff.
+  store->db_->exec("CREATE VIRTUAL TABLE IF NOT EXISTS temp.chunk_fts_vocab USING fts5vocab(main, chunk_fts, row)");
   return store;
 }
 
-SqliteStore::SqliteStore(std::string path, std::unique_ptr<SqliteDb> db) : path_(std::move(path)), db_(std::move(db)) {}
+SqliteStore::SqliteStore(std::string path, std::unique_ptr<SqliteDb> db, const SqliteStoreOptions& options)
+    : path_(std::move(path)), db_(std::move(db)), options_(options) {}
 SqliteStore::~SqliteStore() = default;
 
 int SqliteStore::schema_version() {
@@ -733,26 +738,45 @@ std::vector<VectorChange> SqliteStore::changes_since(int64_t collection_id, int6
 std::vector<KeywordHit> SqliteStore::keyword_search(int64_t collection_id, std::string_view query_terms, int32_t k,
                                                     const SearchFilter& filter) {
   if (k <= 0 || k > kMaxHits) throw Error("keyword search: k must be 1.." + std::to_string(kMaxHits));
-  // Every term is quoted (FTS5 string syntax: a double quote is doubled), so no query text is ever FTS5 syntax.
-  std::string match;
-  int32_t n_terms = 0;
+  std::vector<std::string_view> terms;
   size_t i = 0;
   while (i < query_terms.size()) {
     while (i < query_terms.size() && std::isspace(static_cast<unsigned char>(query_terms[i]))) ++i;
     const size_t start = i;
     while (i < query_terms.size() && !std::isspace(static_cast<unsigned char>(query_terms[i]))) ++i;
     if (i == start) break;
-    if (++n_terms > kMaxKeywordTerms) {
+    if (static_cast<int32_t>(terms.size()) >= kMaxKeywordTerms) {
       throw Error("keyword search: at most " + std::to_string(kMaxKeywordTerms) + " query terms");
     }
+    terms.push_back(query_terms.substr(start, i - start));
+  }
+  if (terms.empty()) return {};
+  std::lock_guard lock(mutex_);
+  // The common-term cutoff (store.hpp): each term's document frequency from FTS5's own vocabulary, rarest first,
+  // kept while their chunks fit the row budget.
+  std::vector<std::pair<int64_t, std::string_view>> by_frequency;
+  {
+    for (std::string_view term : terms) {
+      Stmt df = db_->prepare("SELECT doc FROM temp.chunk_fts_vocab WHERE term = ?1");
+      by_frequency.emplace_back(df.bind(1, term).step() ? df.i64(0) : 0, term);
+    }
+  }
+  std::stable_sort(by_frequency.begin(), by_frequency.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  // Every term is quoted (FTS5 string syntax: a double quote is doubled), so no query text is ever FTS5 syntax.
+  std::string match;
+  int64_t rows = 0;
+  for (const auto& [frequency, term] : by_frequency) {
+    if (frequency == 0) continue;  // in no chunk: changes nothing
+    if (!match.empty() && rows + frequency > options_.keyword_row_budget) break;
+    rows += frequency;
     if (!match.empty()) match += " OR ";
     match += '"';
-    for (char c : query_terms.substr(start, i - start)) match += (c == '"') ? std::string("\"\"") : std::string(1, c);
+    for (char c : term) match += (c == '"') ? std::string("\"\"") : std::string(1, c);
     match += '"';
   }
   if (match.empty()) return {};
   const FilterSql where = filter_sql(filter, 4);
-  std::lock_guard lock(mutex_);
   std::string sql =
       "SELECT c.id, c.content_id, bm25(chunk_fts) AS rank FROM chunk_fts JOIN chunks c ON c.id = chunk_fts.rowid "
       "WHERE chunk_fts MATCH ?1 AND c.collection_id = ?2";
@@ -770,6 +794,18 @@ std::vector<KeywordHit> SqliteStore::keyword_search(int64_t collection_id, std::
 }
 
 // --- maintenance
+
+void SqliteStore::backup_to(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::exists(path, ec)) throw Error("backup target " + path + " already exists");
+  std::lock_guard lock(mutex_);
+  try {
+    // VACUUM INTO reads one snapshot (a read transaction), so writers in other processes go on meanwhile.
+    db_->prepare("VACUUM INTO ?1").bind(1, path).run();
+  } catch (const Error& e) {
+    throw IoError("cannot write the backup " + path + ": " + e.what());
+  }
+}
 
 StoreCounts SqliteStore::counts() {
   std::lock_guard lock(mutex_);

@@ -21,6 +21,9 @@ class SqliteDb;
 
 struct SqliteStoreOptions {
   int busy_timeout_ms = 5000;  //!< how long a write waits for another writer before failing with kLimit
+  //! Keyword search: most chunks a query's terms may match before its most frequent terms are left out (BM25
+  //! scores every matching chunk, ~1 us each; Store::keyword_search).
+  int64_t keyword_row_budget = 10000;
 };
 
 class SqliteStore final : public Store {
@@ -77,6 +80,7 @@ class SqliteStore final : public Store {
                                          const SearchFilter& filter) override;
 
   StoreCounts counts() override;
+  void backup_to(const std::string& path) override;
   std::vector<std::string> check_integrity() override;
 
   //! Test hook: commit_document throws an IoError after inserting this many chunks (-1: never), as a storage
@@ -84,7 +88,7 @@ class SqliteStore final : public Store {
   void fail_commit_after_chunks_for_testing(int n_chunks) { fail_after_chunks_ = n_chunks; }
 
  private:
-  SqliteStore(std::string path, std::unique_ptr<SqliteDb> db);
+  SqliteStore(std::string path, std::unique_ptr<SqliteDb> db, const SqliteStoreOptions& options);
   void migrate();
   Collection require_collection(int64_t collection_id);
   Document require_document(int64_t document_id);
@@ -93,6 +97,7 @@ class SqliteStore final : public Store {
 
   std::string path_;
   std::unique_ptr<SqliteDb> db_;
+  SqliteStoreOptions options_;
   std::mutex mutex_;
   int fail_after_chunks_ = -1;
 };

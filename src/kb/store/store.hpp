@@ -263,11 +263,17 @@ class Store {
   // --- keyword search
   //! BM25 over the chunks' keyword text. `query_terms` is analysed text (whitespace-separated terms; any
   //! characters: each term is quoted); a chunk matches any term. At most k hits, best first. Empty query: no hits.
+  //! Cost bound (a common-term cutoff, as Elasticsearch's cutoff_frequency): scoring is linear in the chunks that
+  //! match, so when the terms together occur in more chunks than the store's row budget, the most frequent terms
+  //! (the lowest IDF: they say least about relevance) are left out; the rarest term is always kept.
   virtual std::vector<KeywordHit> keyword_search(int64_t collection_id, std::string_view query_terms, int32_t k,
                                                  const SearchFilter& filter) = 0;
 
   // --- maintenance
   virtual StoreCounts counts() = 0;
+  //! Writes a consistent copy of the whole store to `path` while it stays in use (SQLite: VACUUM INTO). Errors:
+  //! kInvalidInput when `path` exists, kIo when it cannot be written.
+  virtual void backup_to(const std::string& path) = 0;
   //! Storage-level disagreements (orphan contents/chunks/vectors, keyword rows without chunks and the reverse,
   //! documents whose status and content disagree, the engine's own integrity check), one line each; empty = clean.
   virtual std::vector<std::string> check_integrity() = 0;

@@ -5,6 +5,8 @@
 #include <cmath>
 #include <cstring>
 
+#include "kb/store/vector_dot.hpp"
+
 namespace qembed::kb {
 
 uint16_t f32_to_f16(float value) {
@@ -109,23 +111,13 @@ float quantize_int8(std::span<const float> values, std::span<int8_t> codes) {
 }
 
 int32_t dot_int8(const int8_t* a, const int8_t* b, size_t dims) {
-  int32_t sum = 0;
-  for (size_t i = 0; i < dims; ++i) sum += static_cast<int32_t>(a[i]) * static_cast<int32_t>(b[i]);
-  return sum;
+  static const DotInt8Fn kernel = dot_int8_kernel(dot_level());
+  return kernel(a, b, dims);
 }
 
 float dot_f32(const float* a, const float* b, size_t dims) {
-  // Four partial sums let the compiler vectorise without -ffast-math reassociation.
-  float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-  size_t i = 0;
-  for (; i + 4 <= dims; i += 4) {
-    s0 += a[i] * b[i];
-    s1 += a[i + 1] * b[i + 1];
-    s2 += a[i + 2] * b[i + 2];
-    s3 += a[i + 3] * b[i + 3];
-  }
-  for (; i < dims; ++i) s0 += a[i] * b[i];
-  return (s0 + s1) + (s2 + s3);
+  static const DotF32Fn kernel = dot_f32_kernel(dot_level());
+  return kernel(a, b, dims);
 }
 
 }  // namespace qembed::kb

@@ -8,9 +8,11 @@
 #include <hnswlib/hnswlib.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <exception>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
@@ -20,19 +22,60 @@
 
 #include "common/error.hpp"
 #include "kb/store/vector_codec.hpp"
+#include "kb/store/vector_dot.hpp"
 
 namespace qembed::kb {
 namespace {
+
+//! hnswlib's own InnerProductSpace is compiled here for SSE only (its AVX paths need -mavx at build time): this
+//! space uses the best dot_f32 kernel the CPU runs (vector_dot.hpp). distance = 1 - a·b.
+class F32InnerProductSpace final : public hnswlib::SpaceInterface<float> {
+ public:
+  explicit F32InnerProductSpace(size_t dims) : dims_(dims) {}
+  size_t get_data_size() override { return dims_ * sizeof(float); }
+  hnswlib::DISTFUNC<float> get_dist_func() override {
+    switch (dot_level()) {
+      case DotLevel::kAvx512:
+        return &distance<dot_detail::dot_f32_avx512>;
+      case DotLevel::kAvx2:
+        return &distance<dot_detail::dot_f32_avx2>;
+      case DotLevel::kScalar:
+        break;
+    }
+    return &distance<dot_detail::dot_f32_scalar>;
+  }
+  void* get_dist_func_param() override { return &dims_; }
+
+ private:
+  // One function per kernel (a template argument, not a pointer read per call): hnswlib calls this in its
+  // innermost loop.
+  template <DotF32Fn Dot>
+  static float distance(const void* a, const void* b, const void* param) {
+    return 1.0f - Dot(static_cast<const float*>(a), static_cast<const float*>(b), *static_cast<const size_t*>(param));
+  }
+  size_t dims_;
+};
 
 //! hnswlib space over int8 rows stored as (dims codes, f32 scale): distance = 1 - s_a·s_b·Σ a·b.
 class Int8InnerProductSpace final : public hnswlib::SpaceInterface<float> {
  public:
   explicit Int8InnerProductSpace(size_t dims) : dims_(dims) {}
   size_t get_data_size() override { return dims_ + sizeof(float); }
-  hnswlib::DISTFUNC<float> get_dist_func() override { return &distance; }
+  hnswlib::DISTFUNC<float> get_dist_func() override {
+    switch (dot_level()) {
+      case DotLevel::kAvx512:
+        return &distance<dot_detail::dot_int8_avx512>;
+      case DotLevel::kAvx2:
+        return &distance<dot_detail::dot_int8_avx2>;
+      case DotLevel::kScalar:
+        break;
+    }
+    return &distance<dot_detail::dot_int8_scalar>;
+  }
   void* get_dist_func_param() override { return &dims_; }
 
  private:
+  template <DotInt8Fn Dot>
   static float distance(const void* a, const void* b, const void* param) {
     const size_t dims = *static_cast<const size_t*>(param);
     const auto* qa = static_cast<const int8_t*>(a);
@@ -40,7 +83,7 @@ class Int8InnerProductSpace final : public hnswlib::SpaceInterface<float> {
     float sa, sb;
     std::memcpy(&sa, qa + dims, sizeof(float));
     std::memcpy(&sb, qb + dims, sizeof(float));
-    return 1.0f - sa * sb * static_cast<float>(dot_int8(qa, qb, dims));
+    return 1.0f - sa * sb * static_cast<float>(Dot(qa, qb, dims));
   }
   size_t dims_;
 };
@@ -166,6 +209,20 @@ bool VectorIndex::contains(int64_t chunk_id) const {
   return contains_locked(chunk_id);
 }
 
+size_t VectorIndex::memory_bytes() const {
+  constexpr size_t kMapNodeBytes = 48;  // one unordered_map entry: node (next, key, value, hash) + its bucket
+  std::shared_lock lock(mutex_);
+  if (!hnsw_) {
+    return points_.capacity() + labels_.capacity() * sizeof(int64_t) + slot_of_.size() * kMapNodeBytes;
+  }
+  const auto& g = *hnsw_->graph;
+  size_t upper = 0;  // links of levels >= 1, allocated per element
+  for (size_t i = 0; i < g.cur_element_count; ++i)
+    upper += static_cast<size_t>(g.element_levels_[i]) * g.size_links_per_element_;
+  return g.max_elements_ * (g.size_data_per_element_ + sizeof(int) + sizeof(void*) + sizeof(std::mutex)) + upper +
+         g.label_lookup_.size() * kMapNodeBytes;
+}
+
 void VectorIndex::add(const StoredVector& vector) {
   if (vector.data.size() != encoded_vector_bytes(type_, dims_)) {
     throw InternalError("vector index: stored vector of chunk " + std::to_string(vector.chunk_id) + " has " +
@@ -243,7 +300,7 @@ std::unique_ptr<VectorIndex::Hnsw> VectorIndex::new_hnsw(size_t capacity) const 
   if (type_ == VectorType::kInt8) {
     hnsw->space = std::make_unique<Int8InnerProductSpace>(dims_);
   } else {
-    hnsw->space = std::make_unique<hnswlib::InnerProductSpace>(dims_);
+    hnsw->space = std::make_unique<F32InnerProductSpace>(dims_);
   }
   if (capacity > 0) {
     hnsw->graph = std::make_unique<hnswlib::HierarchicalNSW<float>>(hnsw->space.get(), capacity, options_.hnsw_m,
@@ -273,7 +330,36 @@ void VectorIndex::build_hnsw_locked() {
     slot_of_.clear();
   }
   hnsw_ = new_hnsw(std::max<size_t>(1024, labels.size() + labels.size() / 4));
-  for (size_t i = 0; i < labels.size(); ++i) hnsw_add_locked(labels[i], points.data() + i * point_bytes_);
+  // hnswlib's addPoint may run concurrently (per-node locks; the capacity above leaves no resize to race with).
+  // The graph then depends on thread timing, so build_threads 1 is the way to the same graph from the same
+  // inputs. The one unsynchronised state is hnswlib's level generator (a race on it can only repeat a draw).
+  // Points are handed out in small batches so the threads stay busy to the end.
+  size_t threads = options_.build_threads ? options_.build_threads : std::thread::hardware_concurrency();
+  threads = std::clamp<size_t>(threads, 1, std::max<size_t>(1, labels.size() / 1024));
+  auto& graph = *hnsw_->graph;
+  std::atomic<size_t> next{0};
+  std::exception_ptr failure;
+  std::mutex failure_mutex;
+  auto insert = [&] {
+    constexpr size_t kBatch = 64;
+    try {
+      for (size_t begin; (begin = next.fetch_add(kBatch)) < labels.size();) {
+        const size_t end = std::min(labels.size(), begin + kBatch);
+        for (size_t i = begin; i < end; ++i) {
+          graph.addPoint(points.data() + i * point_bytes_, static_cast<hnswlib::labeltype>(labels[i]));
+        }
+      }
+    } catch (...) {  // allocation failure inside hnswlib: stop every thread, rethrow on the caller's
+      next = labels.size();
+      std::lock_guard lock(failure_mutex);
+      if (!failure) failure = std::current_exception();
+    }
+  };
+  std::vector<std::thread> workers;
+  for (size_t t = 1; t < threads; ++t) workers.emplace_back(insert);
+  insert();
+  for (auto& w : workers) w.join();
+  if (failure) std::rethrow_exception(failure);
 }
 
 void VectorIndex::build_hnsw() {

@@ -30,7 +30,11 @@ struct VectorIndexOptions {
   size_t hnsw_threshold = 20000;  //!< build the HNSW graph from this many vectors on
   size_t hnsw_m = 16;             //!< graph degree (hnswlib M)
   size_t hnsw_ef_construction = 200;
-  uint64_t seed = 100;  //!< hnswlib's level generator: the same inputs in the same order give the same graph
+  //! hnswlib's level generator: the same inputs in the same order give the same graph (with build_threads 1).
+  uint64_t seed = 100;
+  //! Threads inserting into the graph when it is built (build_hnsw/maintain/open): 0 = every hardware thread.
+  //! More than one makes the graph depend on thread timing (equally good, not bit-identical).
+  size_t build_threads = 0;
 };
 
 struct VectorHit {
@@ -68,6 +72,10 @@ class VectorIndex {
   //! Sorted labels.
   std::vector<int64_t> ids() const;
   bool contains(int64_t chunk_id) const;
+  //! Heap bytes the index holds: the flat rows and label map, or the graph's allocation (level-0 records for its
+  //! capacity, upper-level links, label map). Map nodes are counted at 48 bytes (libstdc++: node + bucket), an
+  //! estimate; the rest is exact.
+  size_t memory_bytes() const;
 
   //! Adds one vector in the store's encoding (Store::scan_vectors). Adding an id twice is an InternalError.
   void add(const StoredVector& vector);

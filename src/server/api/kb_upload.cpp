@@ -371,9 +371,9 @@ void collect_json(const Request& req, int64_t max_documents, std::vector<UploadE
     const std::string where = "documents[" + std::to_string(i) + "]";
     if (!d.is_object()) throw ApiError(Failure::kInvalidInput, where + " must be an object", "documents");
     for (const auto& [key, _] : d.items()) {
-      if (key != "name" && key != "text" && key != "metadata") {
+      if (key != "name" && key != "text" && key != "metadata" && key != "format") {
         throw ApiError(Failure::kInvalidInput,
-                       "unknown field \"" + key.substr(0, 64) + "\" in " + where + " (name, text, metadata)",
+                       "unknown field \"" + key.substr(0, 64) + "\" in " + where + " (name, text, metadata, format)",
                        "documents");
       }
     }
@@ -385,6 +385,12 @@ void collect_json(const Request& req, int64_t max_documents, std::vector<UploadE
     if (text == d.end() || !text->is_string()) {
       throw ApiError(Failure::kInvalidInput, where + ".text is required (a string)", "documents");
     }
+    // The text's format (markdown, html, text...): by default detected from the name's extension and the bytes.
+    std::string format;
+    if (const auto f = d.find("format"); f != d.end() && !f->is_null()) {
+      if (!f->is_string()) throw ApiError(Failure::kInvalidInput, where + ".format must be a string", "documents");
+      format = f->get<std::string>();
+    }
     std::string metadata = "{}";
     if (const auto m = d.find("metadata"); m != d.end() && !m->is_null()) {
       if (!m->is_object()) throw ApiError(Failure::kInvalidInput, where + ".metadata must be an object", "documents");
@@ -395,7 +401,12 @@ void collect_json(const Request& req, int64_t max_documents, std::vector<UploadE
     if (e.name.empty()) {
       e.refusal = FileRefusal{400, "the name \"" + e.file.substr(0, 200) + "\" has no name part"};
     } else {
-      items.push_back(kb::IngestItem{e.name, text->get<std::string>(), metadata, {}});
+      kb::IngestItem item;
+      item.name = e.name;
+      item.bytes = text->get<std::string>();
+      item.metadata_json = std::move(metadata);
+      item.format = std::move(format);
+      items.push_back(std::move(item));
     }
     entries.push_back(std::move(e));
   }

@@ -116,10 +116,17 @@ TEST(VectorIndex, HnswRecallAtTenIsAtLeast95PercentOfExact) {
   const auto rows = clustered(n, dims, 50, 4);
   VectorIndexOptions options;
   options.hnsw_ef_construction = 64;
+  options.build_threads = 2;  // concurrent insertion: every point lands in the graph, recall holds
   VectorIndex index(dims, VectorType::kF32, options);
   for (size_t i = 0; i < n; ++i) index.add_f32(static_cast<int64_t>(i + 1), {rows.data() + i * dims, dims});
+  const size_t row_bytes = n * dims * sizeof(float);
+  EXPECT_GE(index.memory_bytes(), row_bytes);
   EXPECT_TRUE(index.maintain());  // reached the threshold
   ASSERT_TRUE(index.has_hnsw());
+  EXPECT_EQ(index.size(), n);
+  EXPECT_EQ(index.ids().back(), static_cast<int64_t>(n));
+  EXPECT_GE(index.memory_bytes(), row_bytes);  // the graph holds the rows (capacity n·1.25) and the links
+  EXPECT_LE(index.memory_bytes(), 3 * row_bytes);
   const auto queries = clustered(n_queries, dims, 50, 5);
   double total = 0;
   VectorSearchOptions approx;
@@ -231,6 +238,7 @@ class IndexFileTest : public ::testing::Test {
     coll_ = store_->create_collection(test_settings("docs", 16));
     options_.hnsw_threshold = 1500;
     options_.hnsw_ef_construction = 64;
+    options_.build_threads = 1;  // a rebuild must give the same graph (one thread inserting in order)
     for (int i = 0; i < 40; ++i) add_doc(i);
     path_ = vector_index_path(dir_.file("kb.db"), coll_.id);
   }
