@@ -480,3 +480,22 @@ test("ingestion runs at bulk priority: searches and embeddings are answered whil
   if (state !== "done") assert.ok(Math.max(...latencies) < 3000, `latencies ${latencies}`);
   assert.equal((await call("DELETE", "/v1/kb/collections/bulk")).status, 200);
 });
+
+test("without --kb the routes do not exist; a file that is not a knowledge base fails the start with its name", async () => {
+  const plain = await startServer();
+  try {
+    assertApiError(assert, await get(`${plain.url}/v1/kb/collections`), 404, /no route for GET \/v1\/kb\/collections/);
+    const doc = (await get(`${plain.url}/openapi.json`)).body;
+    assert.deepEqual(Object.keys(doc.paths).filter((p) => p.startsWith("/v1/kb/")), []);
+  } finally {
+    assert.equal((await plain.stop()).code, 0);
+  }
+  const garbage = path.join(dir, "not-a-db.bin");
+  fs.writeFileSync(garbage, "this is not an SQLite database, just text that is long enough to have a header".repeat(20));
+  await assert.rejects(startServer(["--kb", garbage]), (e) => {
+    assert.match(e.message, /server exited \(1\)/);
+    assert.match(e.message, /not-a-db\.bin/);
+    return true;
+  });
+  await assert.rejects(startServer(["--max-upload-mb", "5"]), /--max-upload-mb and --max-upload-files need --kb PATH/);
+});
