@@ -14,7 +14,7 @@ const MAX_UPLOAD_FILES = 8;
 let server, url, dir, dbPath;
 
 function serverArgs() {
-  return ["--kb", dbPath, "--max-upload-mb", "1", "--max-upload-files", String(MAX_UPLOAD_FILES),
+  return ["--kb", dbPath, "--max-upload-mb", "1", "--max-upload-files", String(MAX_UPLOAD_FILES), "--body-timeout", "2",
     "--api-key", KEYS.admin, "--api-key", `${KEYS.embed}:embed`, "--api-key", `${KEYS.search}:search`];
 }
 
@@ -25,7 +25,8 @@ before(async () => {
   url = server.url;
 });
 after(async () => {
-  if (server) await server.stop();
+  // A clean stop (status 0), ingestion in flight or not.
+  if (server) assert.equal((await server.stop()).code, 0, server.stderr().slice(-2000));
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
@@ -208,11 +209,18 @@ test("JSON text upload, ?wait=true: 200 with final statuses; metadata filters se
       { name: "faq", text: "How do I reset the quokka password? Ask the admin.", metadata: { lang: "en" } },
       { name: "faq-de", text: "Wie setze ich das Quokka-Passwort zurück?", metadata: { lang: "de" } },
       { name: "empty", text: "" },
+      { name: "faq-md", text: "# Quokka care\n\nFeed the quokka leaves.", format: "markdown" },
+      { name: "odd", text: "x", format: "latex" },
     ] },
   });
   assert.equal(r.status, 200, r.text);
-  assert.deepEqual(r.body.documents.map((d) => d.status), ["indexed", "indexed", "failed"]);
+  assert.deepEqual(r.body.documents.map((d) => d.status), ["indexed", "indexed", "failed", "indexed", "failed"]);
   assert.match(r.body.documents[2].error, /empty/);
+  assert.match(r.body.documents[4].error, /unknown format "latex"/);
+  const md = await search("docs", "quokka leaves", { mode: "keyword" });
+  assert.equal(md.hits[0]?.document, "faq-md");
+  assert.equal(md.hits[0].format, "markdown");
+  assert.equal(md.hits[0].section, "Quokka care");
   assert.equal(r.body.job.state, "done");
   const en = await search("docs", "quokka password", { filter: { metadata: { lang: "en" } } });
   assert.ok(en.hits.length >= 1);
@@ -344,6 +352,24 @@ test("hostile uploads: malformed multipart, stray fields, too many files, a body
   assert.match(c.data, /no collection named 'nope'/);
   assertApiError(assert, await call("POST", "/v1/kb/collections/docs/documents", { body: { documents: [] } }), 400,
     /no files/);
+  // Uploads that stall hold their place among the uploads received at once (4) only until --body-timeout: 408.
+  const stalled = [];
+  for (let i = 0; i < 4; ++i) {
+    const s = rawConnection(server.port);
+    await s.connected;
+    s.sock.write(`POST /v1/kb/collections/docs/documents HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${KEYS.admin}\r\n` +
+      "Content-Type: multipart/form-data; boundary=b\r\nContent-Length: 5000\r\n\r\n--b\r\n");
+    stalled.push(s);
+  }
+  await sleep(200);
+  assertApiError(assert, await call("POST", "/v1/kb/collections/docs/documents", { body: form([["x.txt", "x"]]) }), 429,
+    /receiving its limit of 4 uploads at once/);
+  for (const s of stalled) {
+    await s.closed;
+    assert.match(s.data, /^HTTP\/1\.1 408/);
+  }
+  const after408 = await call("POST", "/v1/kb/collections/docs/documents?wait=true", { body: form([["late.txt", "late"]]) });
+  assert.equal(after408.status, 200, after408.text);
   assert.equal((await get(`${url}/health`)).status, 200);
   assert.deepEqual(fs.readdirSync(dir).filter((f) => f.includes("upload")), []);
 });
@@ -431,4 +457,47 @@ test("restart: /health says 503 while a vector index opens, then 200; a kill -9 
   // the new process resumed them.
   if (pendingAtKill >= 10) assert.match(server.stderr(), /resuming the pending documents/);
   console.log(`kb_api: ${pendingAtKill} documents were pending at the kill -9`);
+});
+
+test("ingestion runs at bulk priority: searches and embeddings are answered while a large upload is ingested", async () => {
+  await call("POST", "/v1/kb/collections", { body: { name: "bulk" } });
+  const words = ["alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta"];
+  let text = "";
+  for (let i = 0; text.length < 400_000; ++i) text += `${words[(i * 7) % 8]} ${words[(i * 3) % 8]} ${i}. `;
+  const up = await call("POST", "/v1/kb/collections/bulk/documents", { body: form([["big.txt", text]]) });
+  assert.equal(up.status, 202, up.text);
+  const job = up.body.job.id;
+  await sleep(300);  // its first batches are running
+  const latencies = [];
+  for (let i = 0; i < 5; ++i) {
+    const t0 = Date.now();
+    assert.ok((await search("docs", "axolotl limbs")).hits.length >= 1);
+    const e = await call("POST", "/v1/embeddings", { body: { input: "a short query" } });
+    assert.equal(e.status, 200, e.text);
+    latencies.push(Date.now() - t0);
+  }
+  const state = (await call("GET", `/v1/kb/jobs/${job}`)).body.state;
+  console.log(`kb_api: search + embedding during ingestion: ${latencies.join(", ")} ms (job ${state})`);
+  // Only meaningful while the job still runs (it takes seconds on this model): the queries did not wait for it.
+  if (state !== "done") assert.ok(Math.max(...latencies) < 3000, `latencies ${latencies}`);
+  assert.equal((await call("DELETE", "/v1/kb/collections/bulk")).status, 200);
+});
+
+test("without --kb the routes do not exist; a file that is not a knowledge base fails the start with its name", async () => {
+  const plain = await startServer();
+  try {
+    assertApiError(assert, await get(`${plain.url}/v1/kb/collections`), 404, /no route for GET \/v1\/kb\/collections/);
+    const doc = (await get(`${plain.url}/openapi.json`)).body;
+    assert.deepEqual(Object.keys(doc.paths).filter((p) => p.startsWith("/v1/kb/")), []);
+  } finally {
+    assert.equal((await plain.stop()).code, 0);
+  }
+  const garbage = path.join(dir, "not-a-db.bin");
+  fs.writeFileSync(garbage, "this is not an SQLite database, just text that is long enough to have a header".repeat(20));
+  await assert.rejects(startServer(["--kb", garbage]), (e) => {
+    assert.match(e.message, /server exited \(1\)/);
+    assert.match(e.message, /not-a-db\.bin/);
+    return true;
+  });
+  await assert.rejects(startServer(["--max-upload-mb", "5"]), /--max-upload-mb and --max-upload-files need --kb PATH/);
 });

@@ -4,6 +4,7 @@
 // changes: admin and embed. Errors in the OpenAI shape; 404 for a collection, document or job that does not exist.
 #include <algorithm>
 #include <chrono>
+#include <map>
 
 #include "server/api/kb_api.hpp"
 #include "server/api/kb_json.hpp"
@@ -59,11 +60,13 @@ kb::Document path_document(ApiEnv& env, const Call& call, const kb::Collection& 
   return *d;
 }
 
-std::string collection_name_of(ApiEnv& env, int64_t collection_id) {
+//! Collection names by id, to name each job's collection (a deleted one has none: "").
+std::map<int64_t, std::string> collection_names(ApiEnv& env) {
+  std::map<int64_t, std::string> names;
   for (const kb::Collection& c : kb_call([&] { return env.kb().kb().store().list_collections(); })) {
-    if (c.id == collection_id) return c.settings.name;
+    names[c.id] = c.settings.name;
   }
-  return "";  // deleted since
+  return names;
 }
 
 // --- collections
@@ -184,9 +187,11 @@ void list_jobs(ApiEnv& env, const CallPtr& call, Request& req) {
       throw ApiError(Failure::kInvalidInput, "limit must be between 1 and " + std::to_string(kMaxPageSize), "limit");
     }
   }
+  const std::map<int64_t, std::string> names = collection_names(env);
   json data = json::array();
   for (const kb::JobProgress& job : env.kb().kb().ingestion().jobs(static_cast<size_t>(limit))) {
-    data.push_back(job_api_json(job, collection_name_of(env, job.collection_id), false));
+    const auto name = names.find(job.collection_id);
+    data.push_back(job_api_json(job, name == names.end() ? "" : name->second, false));
   }
   kb_reply(env, call, {{"object", "list"}, {"data", std::move(data)}});
 }
@@ -196,7 +201,9 @@ void get_job(ApiEnv& env, const CallPtr& call, Request&) {
   const int64_t id = parse_id(text, "job id", Failure::kNotFound);
   const std::optional<kb::JobProgress> job = env.kb().kb().ingestion().job(id);
   if (!job) throw ApiError(Failure::kNotFound, "no job " + text + " (jobs are kept in memory until the server stops)");
-  kb_reply(env, call, job_api_json(*job, collection_name_of(env, job->collection_id), true));
+  const std::map<int64_t, std::string> names = collection_names(env);
+  const auto name = names.find(job->collection_id);
+  kb_reply(env, call, job_api_json(*job, name == names.end() ? "" : name->second, true));
 }
 
 // --- search

@@ -2,11 +2,9 @@
 // Uploads: POST /v1/kb/collections/{name}/documents. Two bodies:
 //   multipart/form-data  any number of file parts (the file name from Content-Disposition; a part with a filename is
 //                        a file whatever its field name) and an optional "metadata" field (a JSON object for every
-//                        file). The body streams, as it arrives, into one unlinked temporary file beside the database
-//                        (never a name the client chose; nothing is left behind if the process dies): memory stays
-//                        at a small buffer whatever the upload's size. Each file is capped by --max-upload-mb (past
-//                        it that file alone fails with a 413-style error and its bytes are dropped), the files by
-//                        --max-upload-files, the whole body by their product (413).
+//                        file), streamed to disk as it arrives (kb_upload_sink.hpp): memory stays at a small buffer
+//                        whatever the upload's size. Each file is capped by --max-upload-mb (past it that file alone
+//                        fails with a 413-style error), the files by --max-upload-files, the body by their product.
 //   application/json     {"documents": [{"name", "text", "metadata"?}]} within --payload-limit.
 // Every file is registered with the knowledge base's ingestion (kb/ingestion.hpp) as one job; the answer is 202 with
 // the job and a status per file (pending, duplicate or failed at once), or with ?wait=true 200 once the job is done,

@@ -233,7 +233,8 @@ constexpr const char* kKbOpenApi = R"json({
     "KbJsonUpload": {
       "type": "object", "required": ["documents"],
       "properties": {"documents": {"type": "array", "items": {"type": "object", "required": ["name", "text"], "properties": {
-        "name": {"type": "string"}, "text": {"type": "string"}, "metadata": {"type": "object"}}}}}
+        "name": {"type": "string"}, "text": {"type": "string"}, "metadata": {"type": "object"},
+        "format": {"type": "string", "description": "markdown, html, text, pdf, docx; detected when absent"}}}}}
     },
     "KbMultipartUpload": {
       "type": "object",
