@@ -49,6 +49,11 @@ foreach(rel ${web_files})
   endif()
   string(LENGTH "${hex}" hex_len)
   math(EXPR n_bytes "${hex_len} / 2")
+  # The server sends an asset without reserving it from the response budget, as a small response
+  # (kSmallResponseBytes in server/http/http_server.hpp, counted in each connection's memory bound).
+  if(n_bytes GREATER 32768)
+    message(FATAL_ERROR "web/${rel} is ${n_bytes} bytes: assets must stay within 32 KiB (kSmallResponseBytes); split it")
+  endif()
   string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," bytes "${hex}")
   # Line breaks every 32 bytes keep the generated file readable by editors and compilers' diagnostics.
   string(REGEX REPLACE "((0x..,){32})" "\\1\n" bytes "${bytes}")

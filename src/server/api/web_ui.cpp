@@ -1,8 +1,8 @@
 // The web UI: GET / (index.html), GET /ui/<version>/<file> (its scripts, styles and icons), compiled into the
 // binary from web/ (server/http/static_assets.hpp), and GET /v1/whoami (what the presented key may do). Public routes:
 // the page must load before it can ask for an API key; every API call it then makes carries the key like any client's.
-// They run on the I/O thread (a lookup in a sorted table and a copy of at most a few tens of KiB) and hold no
-// concurrency slot, like /health.
+// They run on the I/O thread (a lookup in a sorted table and a copy of at most 32 KiB: the build refuses larger
+// assets, so each is a small response) and hold no concurrency slot, like /health.
 //
 // Caching: index.html is "no-cache" (revalidated on every load, so a new build shows at once); the assets sit under
 // a folder named by the hash of all of web/, so they are "immutable" for a year. A request for another version's
