@@ -3,7 +3,8 @@
 // text; delete a document and see it gone from search. No console errors on the way.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { makeDocx, makePdf } from "./web_docs.mjs";
+import { makePdf } from "../cli/kb_docs.mjs";
+import { makeDocx } from "./web_docs.mjs";
 import { dropFiles, launchBrowser, openPage, startKbServer } from "./web_helpers.mjs";
 
 let server;
@@ -21,11 +22,11 @@ after(async () => {
 
 const FILES = [
   { name: "manual.pdf", buffer: makePdf([
-    ["Chapter one explains the setup of the machine.", "Plug it in and wait.",
-      ...Array.from({ length: 8 }, (_, i) => `Setup step ${i + 1}: check the cables, the fuse and the switch.`)],
+    ["Chapter one explains the setup of the machine. Plug it in and wait.",
+      ...Array.from({ length: 8 }, (_, i) => `Setup step ${i + 1}: check the cables, the fuse and the switch.`)].join(" "),
     ["Chapter two covers the modes.",
       ...Array.from({ length: 6 }, (_, i) => `Mode ${i + 1} keeps the motor at a steady speed for the task.`),
-      "The zeppelin mode lifts the cabinet.", "Use it with care."]]) },
+      "The zeppelin mode lifts the cabinet. Use it with care."].join(" ")]) },
   { name: "policy.docx", buffer: makeDocx([["Refunds", "Heading1"], ["A refund is paid within fourteen days by marmalade transfer."]]) },
   { name: "notes.md", buffer: Buffer.from("# Garden\n\n## Herbs\n\nBasil grows best beside the quokka statue.\n") },
 ];

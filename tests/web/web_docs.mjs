@@ -1,35 +1,6 @@
-// Documents for the browser tests' uploads, written here so the tests need no fixtures: a PDF with a text layer
-// (one text object per page, exact xref offsets) and a DOCX (a zip of stored entries: no compressor needed).
+// A DOCX for the browser tests' uploads, written here so the tests need no fixture: a zip of stored entries (no
+// compressor needed) holding word/document.xml. (PDFs come from tests/cli/kb_docs.mjs.)
 import zlib from "node:zlib";
-
-/** A PDF whose pages each hold lines of Helvetica text. Lines must not contain "(", ")" or "\". */
-export function makePdf(pages) {
-  const objects = [];
-  const add = (body) => objects.push(body) && objects.length;
-  const stream = (data) => `<< /Length ${Buffer.byteLength(data, "latin1")} >>\nstream\n${data}\nendstream`;
-  add("<< /Type /Catalog /Pages 2 0 R >>");
-  add("");  // the page tree, filled once the pages exist
-  const font = add("<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>");
-  const kids = [];
-  for (const lines of pages) {
-    const text = lines.map((l, i) => `${i ? " 0 -14 Td" : ""} (${l}) Tj`).join("");
-    const contents = add(stream(`BT /F1 12 Tf 72 720 Td${text} ET`));
-    kids.push(add(`<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 ${font} 0 R >> >> ` +
-      `/Contents ${contents} 0 R >>`));
-  }
-  objects[1] = `<< /Type /Pages /Kids [${kids.map((k) => `${k} 0 R`).join(" ")}] /Count ${kids.length} >>`;
-  let pdf = "%PDF-1.4\n";
-  const offsets = objects.map((body, i) => {
-    const at = Buffer.byteLength(pdf, "latin1");
-    pdf += `${i + 1} 0 obj\n${body}\nendobj\n`;
-    return at;
-  });
-  const xref = Buffer.byteLength(pdf, "latin1");
-  pdf += `xref\n0 ${objects.length + 1}\n0000000000 65535 f \n`;
-  for (const o of offsets) pdf += `${String(o).padStart(10, "0")} 00000 n \n`;
-  pdf += `trailer\n<< /Size ${objects.length + 1} /Root 1 0 R >>\nstartxref\n${xref}\n%%EOF\n`;
-  return Buffer.from(pdf, "latin1");
-}
 
 /** A zip of stored (uncompressed) entries: {name: string | Buffer}. */
 export function makeZip(entries) {
