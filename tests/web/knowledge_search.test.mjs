@@ -124,3 +124,36 @@ test("the page and its assets: content types, caching, CSP, nosniff; a stale ass
     body: JSON.stringify({ inputs: "hello" }) });
   assert.equal(embed.status, 200);
 });
+
+test("documents are listed 50 a page, with Next and Previous", async () => {
+  const post = (p, body) => fetch(server.url + p, { method: "POST", headers: { "content-type": "application/json" },
+    body: JSON.stringify(body) });
+  assert.equal((await post("/v1/kb/collections", { name: "many" })).status, 201);
+  const documents = Array.from({ length: 120 }, (_, i) => ({ name: `note-${String(i).padStart(3, "0")}.txt`,
+    text: `Note number ${i} about topic ${i * 7}.` }));
+  for (const part of [documents.slice(0, 60), documents.slice(60)]) {  // within --max-upload-files (100)
+    assert.equal((await post("/v1/kb/collections/many/documents?wait=true", { documents: part })).status, 200);
+  }
+
+  const page = await openPage(browser, server.url);
+  await page.click('.collection-item[data-collection="many"]');
+  const rows = () => page.locator(".documents tbody tr").evaluateAll((trs) => trs.map((tr) => tr.dataset.document));
+  const pager = (label) => page.locator(".pager button", { hasText: label });
+  await page.waitForSelector('.documents tr[data-document="note-000.txt"]');
+  let names = await rows();
+  assert.equal(names.length, 50);
+  assert.equal(names.at(-1), "note-049.txt");
+  assert.equal(await pager("Previous").isDisabled(), true);
+  await pager("Next").click();
+  await page.waitForSelector('.documents tr[data-document="note-050.txt"]');
+  await pager("Next").click();
+  await page.waitForSelector('.documents tr[data-document="note-119.txt"]');
+  names = await rows();
+  assert.equal(names.length, 20);
+  assert.equal(await pager("Next").isDisabled(), true);
+  assert.match(await page.textContent(".pager"), /Page 3/);
+  await pager("Previous").click();
+  await page.waitForSelector('.documents tr[data-document="note-050.txt"]');
+  assert.equal((await rows())[0], "note-050.txt");
+  assert.deepEqual(page.errors, []);
+});
