@@ -226,8 +226,16 @@ SearchResults Searcher::search_with_vector(const Collection& collection, const S
   } else {
     scored = request.mode == SearchMode::kVector ? vector_list : keyword_list;
   }
-  // Hits whose document no longer passes (deleted meanwhile) are dropped, so ask for a few more than k.
-  std::vector<SearchHit> hits = make_hits(scored, request.query, request.filter);
+  // Only the best k become hits (their text, document and highlights are read from the store); an id whose
+  // document went meanwhile (deleted, or no longer passing the filter) is dropped, and the next ones fill in.
+  std::vector<SearchHit> hits;
+  for (size_t next = 0; hits.size() < k && next < scored.size();) {
+    const size_t take = std::min(scored.size() - next, k - hits.size() + 2);
+    const std::vector<std::pair<int64_t, double>> slice(scored.begin() + static_cast<std::ptrdiff_t>(next),
+                                                        scored.begin() + static_cast<std::ptrdiff_t>(next + take));
+    for (SearchHit& h : make_hits(slice, request.query, request.filter)) hits.push_back(std::move(h));
+    next += take;
+  }
   if (hits.size() > k) hits.resize(k);
   for (size_t i = 0; i < hits.size(); ++i) {
     SearchHit& h = hits[i];
