@@ -185,7 +185,11 @@ int kb_add(int argc, char** argv) {
   log::info("ingested " + std::to_string(files.size()) + " files (" + std::to_string(reporter.indexed) +
             " indexed, " + std::to_string(reporter.replaced) + " replaced, " + std::to_string(reporter.duplicates) +
             " duplicates, " + std::to_string(reporter.failed) + " failed): " + std::to_string(reporter.chunks) +
-            " chunks, " + std::to_string(reporter.tokens) + " tokens embedded in " + rate);
+            " chunks, " + std::to_string(reporter.tokens) + " tokens embedded in " + rate + "; " +
+            std::to_string(open.service->stats().batches_total.load()) + " forward batches of " +
+            std::to_string(open.service->stats().tokens_total.load() /
+                           std::max<int64_t>(open.service->stats().batches_total.load(), 1)) +
+            " tokens on average");
   return reporter.failed > 0 ? 1 : 0;
 }
 
