@@ -96,11 +96,57 @@ export function render(view, context) {
           t("knowledge.deleteCollection")),
       ),
       el("p", { class: "muted" }, settings, c.model_matches ? "" : ` — ${t("knowledge.otherModel")}`),
+      buildReindex(c),
       buildDropZone((files) => upload(c.name, files)),
       uploads,
       documentsBox,
     );
     loadDocuments();
+  }
+
+  // Re-embedding with the loaded model: offered when the collection was built with another one (it cannot be
+  // searched by vector until then); progress from the collection's "reindex" field.
+  function buildReindex(c) {
+    const status = el("span", { class: "muted", "data-role": "reindex-status" });
+    const box = el("div", { class: "reindex" });
+    const running = c.reindex && c.reindex.state === "running";
+    if (!c.model_matches || running) {
+      box.append(el("button", { type: "button", "data-action": "reindex", disabled: running ? "" : undefined,
+        onclick: () => startReindex(c, status) }, t("knowledge.reindex")), " ", status);
+    }
+    if (c.reindex) showReindex(c.reindex, status);
+    if (running) followReindex(c.name, status);
+    return box;
+  }
+
+  function showReindex(r, status) {
+    if (r.state === "running") setChildren(status, t("knowledge.reindexing", { n: r.done, m: r.total || "…" }));
+    else if (r.state === "failed") setChildren(status, t("knowledge.reindexFailed", { error: r.error || "" }));
+    else setChildren(status, t("knowledge.reindexDone"));
+  }
+
+  async function startReindex(c, status) {
+    try {
+      const answer = await apiPost(collectionPath(c.name, "/reindex"), {});
+      showReindex(answer.reindex, status);
+      await followReindex(c.name, status);
+    } catch (e) {
+      setChildren(status, e.message);
+    }
+  }
+
+  async function followReindex(name, status) {
+    for (;;) {
+      await new Promise((r) => setTimeout(r, JOB_POLL_MS));
+      if (!state.alive || state.selected !== name) return;
+      const c = await apiGet(collectionPath(name));
+      if (!c.reindex) return;
+      showReindex(c.reindex, status);
+      if (c.reindex.state !== "running") {
+        await refreshCollections();
+        return;
+      }
+    }
   }
 
   async function deleteCollection(c) {
@@ -269,9 +315,15 @@ export function render(view, context) {
 
   function showOutcome(row, d) {
     const final = d.status !== "pending";
+    const embedding = d.phase === "embedding" && d.chunks > 0;
     if (final) row.bar.value = 1;
-    else row.bar.removeAttribute("value");  // indeterminate: being extracted, chunked and embedded
-    const text = d.status === "pending" ? t("upload.processing") : t(`status.${d.status}`);
+    else if (embedding) row.bar.value = d.embedded / d.chunks;
+    else row.bar.removeAttribute("value");  // indeterminate: queued, extracting, chunking or committing
+    let text;
+    if (final) text = t(`status.${d.status}`);
+    else if (embedding) text = t("phase.embedding", { n: d.embedded, m: d.chunks });
+    else text = d.phase ? t(`phase.${d.phase}`) : t("upload.processing");
+    if (embedding) d = { ...d, chunks: 0 };  // n/m already says how many chunks
     setChildren(row.label, text, d.chunks ? ` · ${t("upload.chunks", { n: d.chunks })}` : "", d.error ? ` — ${d.error}` : "");
     row.label.className = `status-${d.status}`;
     row.label.parentElement?.setAttribute("data-status", d.status);

@@ -149,6 +149,18 @@ struct Ingestion::Impl {
     changed.notify_all();
   }
 
+  //! Where a pending document is, for progress reports (JobProgress::outcomes[i].phase).
+  void set_phase(int64_t job_id, size_t index, const char* phase, int32_t chunks = -1, int32_t embedded_delta = 0) {
+    std::lock_guard lock(mutex);
+    auto it = jobs.find(job_id);
+    if (it == jobs.end() || index >= it->second.progress.outcomes.size()) return;
+    IngestOutcome& o = it->second.progress.outcomes[index];
+    if (o.status != IngestStatus::kPending) return;
+    if (phase) o.phase = phase;
+    if (chunks >= 0) o.chunks = chunks;
+    o.embedded += embedded_delta;
+  }
+
   void mark_busy_locked() {
     if (inflight_documents + preparing + static_cast<int64_t>(queue.size()) == 0) return;
     if (busy_since == std::chrono::steady_clock::time_point{}) busy_since = std::chrono::steady_clock::now();
@@ -226,8 +238,10 @@ void Ingestion::Impl::prepare_one(const Task& task) {
   try {
     const auto bytes = std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(source->data()), source->size());
     // The format found (or given) at registration, so a resumed document is read the same way.
+    set_phase(task.job_id, task.index, "extracting");
     ExtractedDocument extracted = task.format.empty() ? extract_document(bytes, task.name, limits)
                                                       : extract_document_as(task.format, bytes, task.name, limits);
+    set_phase(task.job_id, task.index, "chunking");
     source.reset();
     inflight->prepared = prepare_document(std::move(extracted), task.sha256, model_tokenizer(*service),
                                           task.collection.settings);
@@ -237,6 +251,7 @@ void Ingestion::Impl::prepare_one(const Task& task) {
     return fail(task.name + ": out of memory while extracting");
   }
   PreparedDocument& prepared = inflight->prepared;
+  set_phase(task.job_id, task.index, "embedding", static_cast<int32_t>(prepared.embed_texts.size()));
   const int64_t tokens = std::max<int64_t>(prepared.tokens, 1);
   inflight->tokens = prepared.tokens;
   {
@@ -295,6 +310,7 @@ void Ingestion::Impl::prepare_one(const Task& task) {
       }
       last = --inflight->groups_left == 0;
     }
+    if (!error) set_phase(task.job_id, task.index, nullptr, -1, static_cast<int32_t>(result.vectors.size()));
     std::lock_guard lock(mutex);
     --submitted_requests;
     if (last) commits.emplace_back(task, inflight);
@@ -400,6 +416,7 @@ void Ingestion::Impl::commit_loop() {
       outcome.error = doc.error;
       finish(task.job_id, outcome);
     } else {
+      set_phase(task.job_id, task.index, "committing");
       try {
         const Document committed = store.commit_document(task.document_id, doc.prepared.content);
         outcome.status = task.replacing ? IngestStatus::kReplaced : IngestStatus::kIndexed;
@@ -576,6 +593,7 @@ int64_t Ingestion::submit(const Collection& collection, std::vector<IngestItem> 
             // Progress reports (an upload's 202) name the pending document before it is final.
             if (auto j = impl_->jobs.find(job_id); j != impl_->jobs.end() && i < j->second.progress.outcomes.size()) {
               j->second.progress.outcomes[i].document_id = reg.document.id;
+              j->second.progress.outcomes[i].phase = "queued";
             }
             impl_->queue.push_back(std::move(task));
             impl_->mark_busy_locked();
@@ -617,6 +635,7 @@ std::optional<int64_t> Ingestion::resume(const Collection& collection) {
     job.progress.outcomes[i].index = i;
     job.progress.outcomes[i].name = pending[i].name;
     job.progress.outcomes[i].document_id = pending[i].id;
+    job.progress.outcomes[i].phase = "queued";
     Task task;
     task.job_id = job_id;
     task.index = i;

@@ -61,6 +61,10 @@ struct IngestOutcome {
   int32_t chunks = 0;
   int64_t tokens = 0;  //!< tokens embedded for it (0 for duplicates and shared content)
   std::string error;   //!< kFailed: why
+  //! While pending, where it is: "queued", "extracting", "chunking", "embedding" (`embedded` of `chunks` done),
+  //! "committing"; empty once final.
+  std::string phase;
+  int32_t embedded = 0;
 };
 
 struct JobProgress {

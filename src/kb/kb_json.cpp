@@ -42,6 +42,10 @@ json outcome_json(const IngestOutcome& o) {
   json out{{"file", o.name}, {"document_id", o.document_id}, {"status", ingest_status_name(o.status)},
            {"chunks", o.chunks}};
   if (!o.error.empty()) out["error"] = o.error;
+  if (o.status == IngestStatus::kPending && !o.phase.empty()) {
+    out["phase"] = o.phase;
+    if (o.phase == "embedding") out["embedded"] = o.embedded;
+  }
   return out;
 }
 

@@ -15,7 +15,9 @@ nlohmann::json collection_json(const Collection& collection);
 //! {"document_id", "collection_id", "name", "sha256", "format", "size_bytes", "pages", "status", "error"?,
 //!  "metadata", "chunks", "created_ms", "updated_ms"}
 nlohmann::json document_json(const Document& document);
-//! {"file", "document_id", "status", "chunks", "error"?}: the CLI's `kb add` line and an upload's per-file entry.
+//! {"file", "document_id", "status", "chunks", "error"?, "phase"?, "embedded"?}: the CLI's `kb add` line and an
+//! upload's per-file entry; a pending one says where it is ("queued", "extracting", "chunking", "embedding" with
+//! `embedded` of `chunks`, "committing").
 nlohmann::json outcome_json(const IngestOutcome& outcome);
 //! {"rank", "score", "document_id", "document", "page"?, "page_last"?, "section"?, "text", "start", "end",
 //!  "highlights", "format", "metadata", "vector_score"?, "keyword_score"?, "vector_rank"?, "keyword_rank"?}

@@ -63,7 +63,62 @@ KnowledgeBaseHost::~KnowledgeBaseHost() {
   }
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
+  // A running reindex stops at its next group (its progress callback sees stopping_) and changes nothing.
+  if (reindex_thread_.joinable()) reindex_thread_.join();
   kb_.reset();
+}
+
+namespace {
+int64_t wall_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+}  // namespace
+
+bool KnowledgeBaseHost::start_reindex(const kb::Collection& collection, int32_t dimensions) {
+  std::lock_guard lock(mu_);
+  if (reindex_running_ || stopping_) return false;
+  reindex_running_ = true;
+  ReindexStatus& status = reindexes_[collection.settings.name];
+  status = ReindexStatus{"running", 0, 0, "", wall_ms(), 0};
+  if (reindex_thread_.joinable()) reindex_thread_.join();  // the previous one has finished
+  reindex_thread_ = std::thread([this, collection, dimensions] {
+    const std::string& name = collection.settings.name;
+    std::string error;
+    try {
+      kb_->reindex(collection, dimensions, [&](int64_t done, int64_t total) {
+        std::lock_guard inner(mu_);
+        if (stopping_) throw Error("the server is stopping");
+        reindexes_[name].done = done;
+        reindexes_[name].total = total;
+      });
+    } catch (const std::exception& e) {
+      error = e.what();
+    }
+    {
+      std::lock_guard inner(mu_);
+      ReindexStatus& s = reindexes_[name];
+      s.state = error.empty() ? "done" : "failed";
+      s.error = error;
+      s.finished_ms = wall_ms();
+      reindex_running_ = false;
+    }
+    if (error.empty()) {
+      log::info("knowledge base: collection '" + name + "' re-embedded with the loaded model");
+    } else {
+      log::warn("knowledge base: reindex of collection '" + name + "' failed (nothing changed): " + error);
+    }
+    note_change();
+  });
+  return true;
+}
+
+std::optional<KnowledgeBaseHost::ReindexStatus> KnowledgeBaseHost::reindex_status(
+    const std::string& collection_name) const {
+  std::lock_guard lock(mu_);
+  auto it = reindexes_.find(collection_name);
+  if (it == reindexes_.end()) return std::nullopt;
+  return it->second;
 }
 
 void KnowledgeBaseHost::start() {

@@ -9,6 +9,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <map>
 #include <set>
 #include <string>
 #include <thread>
@@ -82,6 +83,18 @@ class KnowledgeBaseHost {
 
   KbMemoryEstimate memory_estimate() const;
 
+  //! A reindex (re-embedding a collection with the loaded model) started through the API, by collection name.
+  struct ReindexStatus {
+    std::string state;  //!< "running" | "done" | "failed"
+    int64_t done = 0, total = 0;  //!< chunks
+    std::string error;            //!< "failed": why (nothing was changed)
+    int64_t started_ms = 0, finished_ms = 0;
+  };
+  //! Starts re-embedding `collection` with the loaded model (kb::KnowledgeBase::reindex, bulk priority) on a thread
+  //! of its own; `dimensions` 0 keeps them. False when a reindex is already running (one at a time).
+  bool start_reindex(const kb::Collection& collection, int32_t dimensions);
+  std::optional<ReindexStatus> reindex_status(const std::string& collection_name) const;
+
  private:
   void run();
   void open_indexes();
@@ -104,6 +117,9 @@ class KnowledgeBaseHost {
   KbGauges gauges_;
   std::set<std::string> collection_names_;
   std::thread thread_;
+  std::map<std::string, ReindexStatus> reindexes_;
+  bool reindex_running_ = false;
+  std::thread reindex_thread_;
 };
 
 }  // namespace qembed::server

@@ -501,3 +501,51 @@ test("without --kb the routes do not exist; a file that is not a knowledge base 
   });
   await assert.rejects(startServer(["--max-upload-mb", "5"]), /--max-upload-mb and --max-upload-files need --kb PATH/);
 });
+
+test("a collection built with another model: 409 for vector search, POST reindex re-embeds it in the background", async () => {
+  const { qembed, model } = await import("../cli/helpers.mjs");
+  const other = model("tiny-F32-seed9.gguf", ["--shape", "tiny", "--format", "gguf", "--type", "F32", "--seed", "9"]);
+  const otherDir = fs.mkdtempSync(path.join(os.tmpdir(), "qembed-kb-reindex-"));
+  const otherDb = path.join(otherDir, "kb.db");
+  const notes = path.join(otherDir, "notes.md");
+  fs.writeFileSync(notes, GUIDE);
+  for (const args of [["kb", "create", "--db", otherDb, "--collection", "old", "--model", other, "--chunk-tokens", "16",
+    "--chunk-overlap", "0"], ["kb", "add", "--db", otherDb, "--collection", "old", "--model", other, notes]]) {
+    const r = qembed(args);
+    assert.equal(r.status, 0, r.stderr);
+  }
+  const s = await startServer(["--kb", otherDb]);
+  try {
+    const ask = (method, route, body) => fetch(`${s.url}${route}`, {
+      method, headers: { "content-type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body),
+    }).then(async (r) => ({ status: r.status, body: await r.json() }));
+    let c = await ask("GET", "/v1/kb/collections/old");
+    assert.equal(c.body.model_matches, false);
+    const refused = await ask("POST", "/v1/kb/collections/old/search", { query: "zebrafish", mode: "vector" });
+    assert.equal(refused.status, 409);
+    assert.match(refused.body.error.message, /built with model/);
+    assert.equal((await ask("POST", "/v1/kb/collections/old/search", { query: "zebrafish", mode: "keyword" })).status, 200);
+
+    assert.equal((await ask("POST", "/v1/kb/collections/old/reindex", { dimensions: 0 })).status, 400);
+    const started = await ask("POST", "/v1/kb/collections/old/reindex", {});
+    assert.equal(started.status, 202, JSON.stringify(started.body));
+    assert.ok(["running", "done"].includes(started.body.reindex.state));
+    for (let i = 0; i < 400 && c.body.reindex?.state !== "done"; i++) {
+      await sleep(50);
+      c = await ask("GET", "/v1/kb/collections/old");
+      assert.notEqual(c.body.reindex?.state, "failed", JSON.stringify(c.body.reindex));
+    }
+    assert.equal(c.body.reindex.state, "done");
+    assert.equal(c.body.reindex.done, c.body.reindex.total);
+    assert.ok(c.body.reindex.total >= 2);
+    assert.equal(c.body.model_matches, true);
+    const hits = await ask("POST", "/v1/kb/collections/old/search", { query: "zebrafish", mode: "vector", top_k: 50 });
+    assert.equal(hits.status, 200);
+    assert.equal(hits.body.hits.length, c.body.reindex.total);
+    // Nothing left to do: the same model at the same dimensions is a conflict, not a second re-embedding.
+    assert.equal((await ask("POST", "/v1/kb/collections/old/reindex", {})).status, 409);
+  } finally {
+    assert.equal((await s.stop()).code, 0);
+    fs.rmSync(otherDir, { recursive: true, force: true });
+  }
+});

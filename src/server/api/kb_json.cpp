@@ -65,6 +65,11 @@ json job_api_json(const kb::JobProgress& job, const std::string& collection_name
   return out;
 }
 
+int32_t parse_reindex_request(const json& body) {
+  reject_unknown_fields(body, {"dimensions"}, "the reindex request");
+  return int_in_range(body, "dimensions", 0, 1, 1 << 16);
+}
+
 kb::CollectionRequest parse_collection_request(const json& body) {
   reject_unknown_fields(
       body,

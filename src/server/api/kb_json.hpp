@@ -22,6 +22,8 @@ nlohmann::json job_api_json(const kb::JobProgress& job, const std::string& colle
 
 //! POST /v1/kb/collections: {name, dimensions?, vector_type?, chunk_tokens?, chunk_overlap?, prepend_title?,
 //! query_instruction?}.
+//! {"dimensions"?}: the dimensions a reindex stores (0: keep them). ApiError for anything else.
+int32_t parse_reindex_request(const nlohmann::json& body);
 kb::CollectionRequest parse_collection_request(const nlohmann::json& body);
 //! POST .../search: {query, mode?, top_k?, vector_weight?, keyword_weight?, filter?: {document_ids?, formats?,
 //! metadata?: {key: scalar}}, exact?}.

@@ -29,12 +29,21 @@ std::optional<int64_t> chunks_if_open(kb::KnowledgeBase& kb, const kb::Collectio
   return static_cast<int64_t>(kb.searcher().index(c)->size());
 }
 
+json reindex_json(const KnowledgeBaseHost::ReindexStatus& r) {
+  json out{{"state", r.state}, {"done", r.done}, {"total", r.total}, {"started_ms", r.started_ms}};
+  if (r.finished_ms) out["finished_ms"] = r.finished_ms;
+  if (!r.error.empty()) out["error"] = r.error;
+  return out;
+}
+
 json collection_summary(ApiEnv& env, const kb::Collection& c) {
   kb::KnowledgeBase& kb = env.kb().kb();
-  return kb_call([&] {
+  json out = kb_call([&] {
     return collection_api_json(c, kb.store().document_counts(c.id), chunks_if_open(kb, c),
                                collection_matches_model(env, c));
   });
+  if (const auto r = env.kb().reindex_status(c.settings.name)) out["reindex"] = reindex_json(*r);
+  return out;
 }
 
 //! A non-negative integer query or path value; `what` names it in the error.
@@ -99,6 +108,23 @@ void delete_collection(ApiEnv& env, const CallPtr& call, Request&) {
   kb_call([&] { env.kb().kb().delete_collection(c.settings.name); });
   env.kb().note_collection(c.settings.name, false);
   kb_reply(env, call, {{"name", c.settings.name}, {"id", c.id}, {"deleted", true}});
+}
+
+//! POST {"dimensions"?}: re-embed the collection with the loaded model in the background (202); its progress is in
+//! the collection's "reindex" field.
+void reindex_collection(ApiEnv& env, const CallPtr& call, Request& req) {
+  const kb::Collection c = path_collection(env, *call);
+  const int32_t dimensions =
+      parse_reindex_request(req.body().empty() ? json::object() : parse_body(req.body()));
+  if (collection_matches_model(env, c) && (dimensions == 0 || dimensions == c.settings.dimensions)) {
+    throw ApiError(Failure::kConflict,
+                   "collection '" + c.settings.name + "' already uses the loaded model at these dimensions",
+                   "dimensions");
+  }
+  if (!env.kb().start_reindex(c, dimensions)) {
+    throw ApiError(Failure::kConflict, "a reindex is already running on this server; retry when it is done", "");
+  }
+  kb_reply(env, call, collection_summary(env, c), 202);
 }
 
 // --- documents
@@ -269,6 +295,7 @@ void add_kb_routes(RouteTable& t) {
   add(http::verb::get, "/v1/kb/collections", kReadRoles, list_collections);
   add(http::verb::get, "/v1/kb/collections/{name}", kReadRoles, get_collection);
   add(http::verb::delete_, "/v1/kb/collections/{name}", kKbWriteRoles, delete_collection);
+  add(http::verb::post, "/v1/kb/collections/{name}/reindex", kKbWriteRoles, reindex_collection);
   add(http::verb::post, "/v1/kb/collections/{name}/documents", kKbWriteRoles, upload_documents, upload_streamer);
   add(http::verb::get, "/v1/kb/collections/{name}/documents", kReadRoles, list_documents);
   add(http::verb::get, "/v1/kb/collections/{name}/documents/{id}", kReadRoles, get_document);

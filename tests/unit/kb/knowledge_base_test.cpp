@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstring>
 #include <mutex>
+#include <set>
 #include <unistd.h>
 #include <filesystem>
 
@@ -250,6 +251,50 @@ TEST(KnowledgeBase, ANewerUploadSupersedesAPendingOne) {
   const JobProgress p = *base->ingestion().job(second);
   EXPECT_TRUE(p.outcomes[0].status == IngestStatus::kIndexed || p.outcomes[0].status == IngestStatus::kReplaced);
   EXPECT_TRUE(base->check(c).clean());
+}
+
+}  // namespace
+}  // namespace qembed::kb
+
+namespace qembed::kb {
+namespace {
+
+TEST(KnowledgeBase, PendingDocumentsReportWhereTheyAre) {
+  TempDb tmp;
+  auto svc = open_service();
+  auto base = open_knowledge_base(tmp.path(), svc.get());
+  CollectionRequest request;
+  request.name = "docs";
+  request.chunk_tokens = 32;
+  request.overlap_tokens = 0;
+  const Collection c = base->create_collection(request);
+  std::vector<IngestItem> items;
+  for (int i = 0; i < 40; ++i) {
+    std::string text;
+    for (int s = 0; s < 30; ++s) text += "Line " + std::to_string(s) + " of file " + std::to_string(i) + ". ";
+    items.push_back(item("f" + std::to_string(i) + ".txt", text));
+  }
+  const int64_t job = base->ingestion().submit(c, items);
+  const std::set<std::string> valid = {"queued", "extracting", "chunking", "embedding", "committing"};
+  std::set<std::string> seen;
+  for (;;) {
+    const JobProgress p = *base->ingestion().job(job);
+    for (const IngestOutcome& o : p.outcomes) {
+      if (o.status != IngestStatus::kPending) {
+        EXPECT_TRUE(o.phase.empty()) << o.name << " is final but says " << o.phase;
+        continue;
+      }
+      EXPECT_TRUE(valid.count(o.phase)) << o.name << ": phase '" << o.phase << "'";
+      seen.insert(o.phase);
+      if (o.phase == "embedding") {
+        EXPECT_GT(o.chunks, 0);
+        EXPECT_LE(o.embedded, o.chunks);
+      }
+    }
+    if (p.state == "done") break;
+  }
+  EXPECT_GE(seen.size(), 2u) << "a 40-document job passes through several phases";
+  EXPECT_EQ(base->ingestion().job(job)->indexed, 40);
 }
 
 }  // namespace
