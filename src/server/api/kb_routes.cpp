@@ -237,7 +237,9 @@ void get_job(ApiEnv& env, const CallPtr& call, Request&) {
 void search(ApiEnv& env, const CallPtr& call, Request& req) {
   const auto t0 = std::chrono::steady_clock::now();
   const kb::SearchRequest request = parse_search_request(parse_body(req.body()));
-  const kb::Collection c = path_collection_for_model(env, *call);
+  // Keyword search needs no model: a collection built with another one stays searchable by its words.
+  const kb::Collection c = request.mode == kb::SearchMode::kKeyword ? path_collection(env, *call)
+                                                                     : path_collection_for_model(env, *call);
   if (request.mode != kb::SearchMode::kKeyword && env.kb().index_opening(c.id)) {
     ApiError e(Failure::kUnavailable, "knowledge base: opening the vector index of collection '" + c.settings.name +
                                           "'; retry when GET /health returns 200 (keyword search works meanwhile)");
