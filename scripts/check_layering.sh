@@ -25,7 +25,7 @@ backend      common formats kernels model engine backend
 service      common tokenizer model engine service backend/backend_factory.hpp
 kb/extract   common kb/extract
 kb/text      common kb/text
-kb/store     common kb/text kb/store
+kb/store     common kb/text kb/store kernels/avx2_common.hpp
 kb           common service kb/**
 server/http  common server/http
 server/api   common service server/api server/http server/*.hpp kb/*.hpp
@@ -34,7 +34,8 @@ cli          common service server/server.hpp server/server_options.hpp cli kb/*
 '
 # Notes: engine sees token ids, never the tokenizer nor model/model.hpp. service reaches backends only through
 # backend/backend_factory.hpp, never backend/cpu/... . server/api uses service, never model or backend. cli needs
-# kernels/cpu_features.hpp only for the SIMD check. kb/extract (files -> text), kb/text (keyword terms, chunking)
+# kernels/cpu_features.hpp only for the SIMD check; kb/store uses kernels/avx2_common.hpp (header-only horizontal
+# sums) in its AVX2 distance kernels. kb/extract (files -> text), kb/text (keyword terms, chunking)
 # and kb/store (storage, indexes) know nothing of models; the knowledge base itself (src/kb/*.cpp) joins them to the
 # service. A new stage needs a line here before its first file.
 set -euo pipefail

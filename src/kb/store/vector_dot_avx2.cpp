@@ -6,24 +6,9 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "kernels/avx2_common.hpp"  // the horizontal sums, shared with the model's AVX2 kernels
+
 namespace qembed::kb::dot_detail {
-namespace {
-
-inline float hsum(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_movehdup_ps(s));
-  return _mm_cvtss_f32(s);
-}
-
-inline int32_t hsum_epi32(__m256i v) {
-  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(1, 0, 3, 2)));
-  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(2, 3, 0, 1)));
-  return _mm_cvtsi128_si32(s);
-}
-
-}  // namespace
 
 float dot_f32_avx2(const float* a, const float* b, size_t dims) {
   // Four independent accumulators hide the FMA latency (4 cycles, 2 per cycle on Zen 3).
@@ -36,7 +21,7 @@ float dot_f32_avx2(const float* a, const float* b, size_t dims) {
     s3 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 24), _mm256_loadu_ps(b + i + 24), s3);
   }
   for (; i + 8 <= dims; i += 8) s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
-  float sum = hsum(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
+  float sum = qembed::detail::hsum256(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
   for (; i < dims; ++i) sum += a[i] * b[i];
   return sum;
 }
@@ -58,7 +43,7 @@ int32_t dot_int8_avx2(const int8_t* a, const int8_t* b, size_t dims) {
     const __m256i b0 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b + i)));
     s0 = _mm256_add_epi32(s0, _mm256_madd_epi16(a0, b0));
   }
-  int32_t sum = hsum_epi32(_mm256_add_epi32(s0, s1));
+  int32_t sum = qembed::detail::hsum256_epi32(_mm256_add_epi32(s0, s1));
   for (; i < dims; ++i) sum += static_cast<int32_t>(a[i]) * static_cast<int32_t>(b[i]);
   return sum;
 }
