@@ -1,5 +1,6 @@
 #include "tokenizer/vocab.hpp"
 
+#include <algorithm>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -32,9 +33,14 @@ json read_json(const std::string& path) {
 
 // Puts `token` at `id`, growing the table; ids need not be dense or ordered in the file.
 void place(VocabData& v, const std::string& path, const std::string& field, int64_t id, const std::string& token,
-           TokenType type) {
-  // 1 << 24 tokens is far above any real vocabulary and keeps a typo from allocating gigabytes.
-  if (id < 0 || id >= (int64_t{1} << 24)) fail(path, field, "token id " + std::to_string(id) + " out of range");
+           TokenType type, int64_t id_limit) {
+  // The table is indexed by id, so an id far beyond the number of tokens would allocate for nothing (a 300-token
+  // file naming id 14,000,000 took 1.4 GB): real vocabularies are dense.
+  if (id < 0 || id >= id_limit) {
+    fail(path, field,
+         "token id " + std::to_string(id) + " out of range (the file has tokens for ids below " +
+             std::to_string(id_limit) + "; ids must be dense)");
+  }
   const auto i = static_cast<size_t>(id);
   if (i >= v.tokens.size()) {
     v.tokens.resize(i + 1);
@@ -44,12 +50,12 @@ void place(VocabData& v, const std::string& path, const std::string& field, int6
   v.token_types[i] = type;
 }
 
-void read_vocab(const json& model, const std::string& path, VocabData& v) {
+void read_vocab(const json& model, const std::string& path, VocabData& v, int64_t id_limit) {
   const auto it = model.find("vocab");
   if (it == model.end() || !it->is_object()) fail(path, "model.vocab", "missing or not an object");
   for (const auto& [token, id] : it->items()) {
     if (!id.is_number_integer()) fail(path, "model.vocab[\"" + token + "\"]", "id is not an integer");
-    place(v, path, "model.vocab", id.get<int64_t>(), token, TokenType::Normal);
+    place(v, path, "model.vocab", id.get<int64_t>(), token, TokenType::Normal, id_limit);
   }
 }
 
@@ -76,7 +82,7 @@ void read_merges(const json& model, const std::string& path, VocabData& v) {
   }
 }
 
-void read_added_tokens(const json& root, const std::string& path, VocabData& v) {
+void read_added_tokens(const json& root, const std::string& path, VocabData& v, int64_t id_limit) {
   const auto it = root.find("added_tokens");
   if (it == root.end() || it->is_null()) return;
   if (!it->is_array()) fail(path, "added_tokens", "not an array");
@@ -89,7 +95,7 @@ void read_added_tokens(const json& root, const std::string& path, VocabData& v) 
     }
     const bool special = t.value("special", false);
     place(v, path, field, t["id"].get<int64_t>(), t["content"].get<std::string>(),
-          special ? TokenType::Control : TokenType::UserDefined);
+          special ? TokenType::Control : TokenType::UserDefined, id_limit);
   }
 }
 
@@ -104,10 +110,20 @@ VocabData vocab_from_tokenizer_json(const std::string& path) {
     fail(path, "model.type", "unsupported tokenizer model " + type->dump() + " (expected \"BPE\")");
   }
 
+  // Ids may leave small gaps (unused slots), never more than twice the entries (plus room for a few reserved ones),
+  // and never 1 << 24 or more.
+  int64_t entries = 0;
+  if (const auto vocab = model->find("vocab"); vocab != model->end() && vocab->is_object()) {
+    entries += static_cast<int64_t>(vocab->size());
+  }
+  if (const auto added = root.find("added_tokens"); added != root.end() && added->is_array()) {
+    entries += static_cast<int64_t>(added->size());
+  }
+  const int64_t id_limit = std::min<int64_t>(2 * entries + 4096, int64_t{1} << 24);
   VocabData v;
-  read_vocab(*model, path, v);
+  read_vocab(*model, path, v, id_limit);
   read_merges(*model, path, v);
-  read_added_tokens(root, path, v);
+  read_added_tokens(root, path, v, id_limit);
   for (size_t i = 0; i < v.tokens.size(); ++i) {
     if (v.tokens[i] == kEosText) v.eos_id = static_cast<int32_t>(i);
   }

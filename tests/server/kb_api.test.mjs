@@ -549,3 +549,23 @@ test("a collection built with another model: 409 for vector search, POST reindex
     fs.rmSync(otherDir, { recursive: true, force: true });
   }
 });
+
+test("a kb add from the command line while the server has the same file open is seen by the server", async () => {
+  const { qembed, tinyGguf } = await import("../cli/helpers.mjs");
+  let r = await call("POST", "/v1/kb/collections", { body: { name: "shared", chunk_tokens: 32, chunk_overlap: 0 } });
+  assert.equal(r.status, 201, r.text);
+  // Vector search once first, so the server holds the collection's index open before the other process writes.
+  assert.equal((await search("shared", "anything", { mode: "vector" })).hits.length, 0);
+  const file = path.join(dir, "from-cli.md");
+  fs.writeFileSync(file, "# From the command line\n\nThe axolotl regrows its limbs.\n");
+  const added = qembed(["kb", "add", "--db", dbPath, "--collection", "shared", "--model", tinyGguf(), file]);
+  assert.equal(added.status, 0, added.stderr);
+  assert.equal(JSON.parse(added.stdout.trim()).status, "indexed");
+  const keyword = await search("shared", "axolotl", { mode: "keyword" });
+  assert.equal(keyword.hits.length, 1);
+  assert.equal(keyword.hits[0].document, file);
+  // The server's in-memory vector index replays the other process's commit from the store's change log.
+  const vector = await search("shared", "limbs", { mode: "vector", top_k: 10 });
+  assert.equal(vector.hits.length, 1);
+  assert.equal(vector.hits[0].document, file);
+});

@@ -89,6 +89,9 @@ TEST(VocabJson, ErrorsNameFileAndField) {
   check("bad_added.json", R"({"model": {"vocab": {"a": 0}, "merges": []}, "added_tokens": [{"id": 1}]})",
         "added_tokens[0]");
   check("huge_id.json", R"({"model": {"vocab": {"a": 99999999999}, "merges": []}})", "out of range");
+  // Sparse beyond reason: three tokens, one of them at id 14,000,000 (a fuzzer found it allocating 1.4 GB).
+  check("sparse_id.json", R"({"model": {"vocab": {"a": 0, "b": 1, "c": 14000000}, "merges": []}})",
+        "token id 14000000 out of range");
   check("no_eos.json", R"({"model": {"vocab": {"a": 0}, "merges": []}, "added_tokens": []})", "<|endoftext|>");
   check("wordpiece.json", R"({"model": {"type": "WordPiece", "vocab": {}}})", "model.type");
 }
