@@ -21,7 +21,7 @@ printf '%s\n' '{"text": "What is the capital of China?"}' '{"text": "The capital
 echo "quickstart: synthetic demo model: the vectors above carry no meaning" >&2
 
 # The product, not only vectors: a knowledge base of the project's docs, served with the web UI. The first run
-# embeds the docs with the demo model (about 40,000 tokens: ~5 minutes at the ~150 tokens/s of 2 cores); later
+# embeds the docs with the demo model (about 50,000 tokens: ~6 minutes at the ~140 tokens/s of 2 cores); later
 # runs find every file a duplicate, and an interrupted run resumes where it stopped.
 KB=models/demo/docs-kb.db
 PORT=${QEMBED_PORT:-8080}
