@@ -40,6 +40,8 @@ PackedBatch PackedBatch::pack(const std::vector<std::span<const int32_t>>& seqs,
   return b;
 }
 
+int64_t output_width(OutputHead head, int64_t n_embd) { return head == OutputHead::kRankLogits ? 2 : n_embd; }
+
 std::vector<float> Backend::run(PackedBatch batch, OutputHead head) {
   std::unique_ptr<ForwardTask> task = start(std::move(batch), head);
   while (!task->step()) {

@@ -38,7 +38,11 @@ struct PackedBatch {
 //! What a forward pass returns from each sequence's final hidden states.
 enum class OutputHead {
   kLastTokenPooled,  //!< (n_seq, n_embd): the output-normed hidden state at each sequence's last token
+  kRankLogits,       //!< (n_seq, 2): a reranker's "yes" and "no" logits at each sequence's last token (RankHead)
 };
+
+//! Values per sequence a head returns.
+int64_t output_width(OutputHead head, int64_t n_embd);
 
 //! A forward pass in progress. Several tasks of one backend may be alive at once (each owns its residual stream
 //! and K/V, and keeps the prefix entries its batch reads alive); their steps are called from one thread at a time

@@ -55,12 +55,12 @@ std::unique_ptr<ForwardTask> Engine::start(const std::vector<std::span<const int
       if (reused_tokens) (*reused_tokens)[s] = past.back().n_tokens;
     }
   }
-  return backend_->start(PackedBatch::pack(seqs, past), OutputHead::kLastTokenPooled);
+  return backend_->start(PackedBatch::pack(seqs, past), options_.head);
 }
 
 std::vector<std::vector<float>> Engine::embed(const std::vector<std::vector<int32_t>>& seqs,
                                               std::vector<int64_t>* reused_tokens) {
-  const int64_t E = config_.n_embd;
+  const int64_t E = output_width();
   std::vector<std::vector<float>> out(seqs.size());
   if (reused_tokens) reused_tokens->assign(seqs.size(), 0);
   size_t i = 0;

@@ -17,6 +17,7 @@ namespace qembed {
 struct EngineOptions {
   int64_t max_batch_tokens = 8192;                  //!< tokens per forward batch (a longer single input runs alone)
   int64_t prefix_cache_bytes = int64_t{256} << 20;  //!< K/V kept for remembered prefixes; 0 disables the cache
+  OutputHead head = OutputHead::kLastTokenPooled;   //!< what every forward pass returns (a reranker: kRankLogits)
 };
 
 //! What remember_prefix() found.
@@ -43,8 +44,12 @@ class Engine {
   const Backend& backend() const { return *backend_; }
   const Qwen3Config& config() const { return config_; }
   int64_t max_batch_tokens() const { return options_.max_batch_tokens; }
+  OutputHead head() const { return options_.head; }
+  //! Values per sequence in the output: n_embd for pooled vectors, 2 for rank logits.
+  int64_t output_width() const { return qembed::output_width(options_.head, config_.n_embd); }
 
-  //! Pooled (output-normed, not normalized) vectors, one per sequence, (n_embd) each, in input order. Sequences are
+  //! The head's output per sequence — pooled (output-normed, not normalized) vectors (n_embd), or rank logits (2) —
+  //! in input order. Sequences are
   //! grouped into forward batches of at most max_batch_tokens (counted with their cached positions, which occupy
   //! K/V rows like computed ones). Each sequence reuses the best cached prefix; when `reused_tokens` is given it
   //! receives, per sequence, how many of its positions came from the cache. The vectors do not depend on it.

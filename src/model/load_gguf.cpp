@@ -10,7 +10,53 @@ namespace qembed {
 
 namespace {
 
+// llama.cpp's pooling types (llama_pooling_type).
 constexpr int64_t kPoolingLast = 3;
+constexpr int64_t kPoolingRank = 4;
+constexpr const char* kGgufRankHead = "cls.output.weight";
+
+std::string pooling_name(int64_t pooling) {
+  switch (pooling) {
+    case 0:
+      return "none";
+    case 1:
+      return "mean";
+    case 2:
+      return "cls";
+    case kPoolingLast:
+      return "last";
+    case kPoolingRank:
+      return "rank";
+    default:
+      return std::to_string(pooling);
+  }
+}
+
+//! llama.cpp's converter writes a Qwen3 reranker's head as cls.output.weight, {n_embd, 2}: the LM head's rows of
+//! the classifier labels, ["yes", "no"]. The labels say which row is which.
+RankHead read_rank_head(const GgufFile& f, const std::string& arch, int64_t n_embd) {
+  const GgufTensorInfo* t = f.find_tensor(kGgufRankHead);
+  if (!t) throw Error(f.path() + ": pooling type rank but no " + kGgufRankHead + " (the reranker's yes/no head)");
+  int64_t yes_row = 0, no_row = 1;
+  if (const std::vector<std::string>* labels = f.get_string_array(arch + ".classifier.output_labels")) {
+    auto find = [&](const char* label) -> int64_t {
+      for (size_t i = 0; i < labels->size(); ++i) {
+        if ((*labels)[i] == label) return static_cast<int64_t>(i);
+      }
+      return -1;
+    };
+    yes_row = find("yes");
+    no_row = find("no");
+    if (labels->size() != 2 || yes_row < 0 || no_row < 0) {
+      throw Error(f.path() + ": " + arch + ".classifier.output_labels must be [\"yes\", \"no\"] for a Qwen3 reranker");
+    }
+  }
+  const TensorSource src{t->name, t->type, t->ne, t->data, t->n_bytes};
+  RankHead head;
+  head.yes = tensor_row_f32(src, n_embd, 2, yes_row, f.path());
+  head.no = tensor_row_f32(src, n_embd, 2, no_row, f.path());
+  return head;
+}
 
 int64_t require_int(const GgufFile& f, const std::string& key) {
   std::optional<int64_t> v = f.get_int(key);
@@ -43,7 +89,7 @@ Qwen3Config read_config(const GgufFile& f, const std::string& arch) {
 
 }  // namespace
 
-std::unique_ptr<Model> load_gguf_model(const std::string& path) {
+std::unique_ptr<Model> load_gguf_model(const std::string& path, ModelRole role) {
   std::unique_ptr<Model> model(new Model());
   model->storage = std::make_unique<Model::Storage>();
   model->storage->gguf = GgufFile::open(path);
@@ -80,6 +126,22 @@ std::unique_ptr<Model> load_gguf_model(const std::string& path) {
   // Qwen3-Embedding pools the last token, which must be the appended <|endoftext|>. Older official GGUF files
   // lack add_eos_token; a last-token-pooling (or unspecified) qwen3 model still needs the EOS.
   int64_t pooling = f.get_int(arch + ".pooling_type").value_or(kPoolingLast);
+  model->role = role;
+  if (role == ModelRole::kReranker) {
+    if (pooling != kPoolingRank) {
+      throw Error(path + ": not a reranker: its pooling type is " + pooling_name(pooling) +
+                  " (a Qwen3-Reranker GGUF has pooling type rank and " + kGgufRankHead +
+                  "); serve an embedding model with --model");
+    }
+    model->rank_head = read_rank_head(f, arch, model->config.n_embd);
+    model->tensor_type_counts[ggml_type_info(f.find_tensor(kGgufRankHead)->type).name]++;
+    model->append_eos = false;  // the rerank prompt ends with the assistant turn's opening, scored there
+    return model;
+  }
+  if (pooling == kPoolingRank) {
+    throw Error(path + ": this is a reranker (pooling type rank, " + kGgufRankHead +
+                "), not an embedding model; serve it with --reranker-model");
+  }
   bool add_eos = f.get_bool("tokenizer.ggml.add_eos_token").value_or(true);
   model->append_eos = add_eos || pooling == kPoolingLast;
   if (pooling != kPoolingLast) {

@@ -1,4 +1,5 @@
 // HuggingFace folder -> Model: config.json hyper-parameters, tokenizer.json vocab, safetensors weights in place.
+#include <functional>
 #include <nlohmann/json.hpp>
 
 #include "common/error.hpp"
@@ -34,9 +35,38 @@ std::optional<GgmlType> dtype_to_ggml(const std::string& dtype) {
   return std::nullopt;
 }
 
+//! The one token a word is, for the reranker's "yes" and "no"; Error when the tokenizer splits it.
+int32_t single_token(const Tokenizer& tok, const char* word, const std::string& dir) {
+  std::vector<int32_t> ids = tok.encode(word);
+  if (ids.size() != 1) throw Error(dir + "/tokenizer.json: \"" + word + "\" is not a single token; not a Qwen3 tokenizer");
+  return ids[0];
+}
+
+//! A Qwen3-Reranker folder is a causal LM: its head is lm_head.weight, or embed_tokens when the config ties them
+//! (0.6B). Only the rows of "yes" and "no" are read.
+RankHead read_hf_rank_head(const nlohmann::json& cfg, const Tokenizer& tok,
+                           const std::function<std::optional<TensorSource>(const std::string&)>& find,
+                           const std::string& dir, const Qwen3Config& c) {
+  std::optional<TensorSource> head = find("lm_head.weight");
+  if (!head) {
+    auto tied = cfg.find("tie_word_embeddings");
+    if (tied == cfg.end() || !tied->is_boolean() || !tied->get<bool>()) {
+      throw Error(dir + ": a reranker needs its LM head: no lm_head.weight and config.json does not set "
+                        "\"tie_word_embeddings\": true");
+    }
+    head = find(kHfTokenEmbd);
+  }
+  RankHead h;
+  h.yes_id = single_token(tok, "yes", dir);
+  h.no_id = single_token(tok, "no", dir);
+  h.yes = tensor_row_f32(*head, c.n_embd, c.n_vocab, h.yes_id, dir);
+  h.no = tensor_row_f32(*head, c.n_embd, c.n_vocab, h.no_id, dir);
+  return h;
+}
+
 }  // namespace
 
-std::unique_ptr<Model> load_hf_model(const std::string& dir) {
+std::unique_ptr<Model> load_hf_model(const std::string& dir, ModelRole role) {
   std::unique_ptr<Model> model(new Model());
   model->storage = std::make_unique<Model::Storage>();
   model->storage->hf = HfCheckpoint::open(dir);
@@ -70,21 +100,22 @@ std::unique_ptr<Model> load_hf_model(const std::string& dir) {
   model->name = dir;
   model->file_bytes = ckpt.total_bytes();
 
+  auto find_hf = [&](const std::string& hf_name) -> std::optional<TensorSource> {
+    const SafetensorsTensor* t = ckpt.find_tensor(hf_name);
+    if (!t) return std::nullopt;
+    std::optional<GgmlType> type = dtype_to_ggml(t->dtype);
+    if (!type) throw Error(dir + ": tensor " + t->name + " has dtype " + t->dtype + "; supported: F32, F16, BF16");
+    // safetensors shapes are outermost-first; ggml order is the reverse.
+    std::vector<int64_t> ne(t->shape.rbegin(), t->shape.rend());
+    return TensorSource{t->name, *type, ne, t->data, t->n_bytes};
+  };
   bind_qwen3_weights(
-      *model,
-      [&](const std::string&, const std::string& hf_name) -> std::optional<TensorSource> {
-        const SafetensorsTensor* t = ckpt.find_tensor(hf_name);
-        if (!t) return std::nullopt;
-        std::optional<GgmlType> type = dtype_to_ggml(t->dtype);
-        if (!type) throw Error(dir + ": tensor " + t->name + " has dtype " + t->dtype + "; supported: F32, F16, BF16");
-        // safetensors shapes are outermost-first; ggml order is the reverse.
-        std::vector<int64_t> ne(t->shape.rbegin(), t->shape.rend());
-        return TensorSource{t->name, *type, ne, t->data, t->n_bytes};
-      },
-      dir);
+      *model, [&](const std::string&, const std::string& hf_name) { return find_hf(hf_name); }, dir);
 
   model->tokenizer = std::make_unique<Tokenizer>(vocab_from_tokenizer_json(ckpt.tokenizer_json_path()));
-  model->append_eos = true;
+  model->role = role;
+  model->append_eos = role == ModelRole::kEmbedding;  // the rerank prompt is scored at its own last token
+  if (role == ModelRole::kReranker) model->rank_head = read_hf_rank_head(cfg, *model->tokenizer, find_hf, dir, c);
   return model;
 }
 

@@ -21,6 +21,26 @@ std::string shape_string(const std::vector<int64_t>& ne) {
   return s + "]";
 }
 
+//! Checks a found tensor against the shape it must have: dims, whole blocks per row, byte size.
+void check_tensor(const TensorSource& t, const std::vector<int64_t>& want_ne, const std::string& where) {
+  if (t.ne != want_ne) {
+    throw Error(where + ": tensor " + t.name + " has shape " + shape_string(t.ne) + " (ggml order), expected " +
+                shape_string(want_ne));
+  }
+  const GgmlTypeInfo& info = ggml_type_info(t.type);
+  if (want_ne[0] % info.block_values != 0) {
+    throw Error(where + ": tensor " + t.name + " of type " + info.name + " has rows of " + std::to_string(want_ne[0]) +
+                " values, not a multiple of the block size " + std::to_string(info.block_values));
+  }
+  size_t rows = 1;
+  for (size_t i = 1; i < want_ne.size(); ++i) rows *= static_cast<size_t>(want_ne[i]);
+  size_t want_bytes = ggml_row_bytes(t.type, want_ne[0]) * rows;
+  if (t.n_bytes != want_bytes) {
+    throw Error(where + ": tensor " + t.name + " holds " + std::to_string(t.n_bytes) + " bytes, expected " +
+                std::to_string(want_bytes));
+  }
+}
+
 class Binder {
  public:
   Binder(Model& model, const TensorFinder& find, const std::string& where)
@@ -29,24 +49,8 @@ class Binder {
   TensorSource require(const std::string& gguf_name, const std::string& hf_name, std::vector<int64_t> want_ne) {
     std::optional<TensorSource> t = find_(gguf_name, hf_name);
     if (!t) throw Error(where_ + ": missing tensor " + gguf_name + " (HF name " + hf_name + ")");
-    if (t->ne != want_ne) {
-      throw Error(where_ + ": tensor " + t->name + " has shape " + shape_string(t->ne) + " (ggml order), expected " +
-                  shape_string(want_ne));
-    }
-    const GgmlTypeInfo& info = ggml_type_info(t->type);
-    if (want_ne[0] % info.block_values != 0) {
-      throw Error(where_ + ": tensor " + t->name + " of type " + info.name + " has rows of " +
-                  std::to_string(want_ne[0]) + " values, not a multiple of the block size " +
-                  std::to_string(info.block_values));
-    }
-    size_t rows = 1;
-    for (size_t i = 1; i < want_ne.size(); ++i) rows *= static_cast<size_t>(want_ne[i]);
-    size_t want_bytes = ggml_row_bytes(t->type, want_ne[0]) * rows;
-    if (t->n_bytes != want_bytes) {
-      throw Error(where_ + ": tensor " + t->name + " holds " + std::to_string(t->n_bytes) + " bytes, expected " +
-                  std::to_string(want_bytes));
-    }
-    model_.tensor_type_counts[info.name]++;
+    check_tensor(*t, want_ne, where_);
+    model_.tensor_type_counts[ggml_type_info(t->type).name]++;
     return *t;
   }
 
@@ -80,6 +84,18 @@ class Binder {
 };
 
 }  // namespace
+
+std::vector<float> tensor_row_f32(const TensorSource& t, int64_t n_in, int64_t n_rows, int64_t row,
+                                  const std::string& where) {
+  check_tensor(t, {n_in, n_rows}, where);
+  if (row < 0 || row >= n_rows) {
+    throw Error(where + ": tensor " + t.name + " has " + std::to_string(n_rows) + " rows, row " + std::to_string(row) +
+                " asked for");
+  }
+  std::vector<float> out(static_cast<size_t>(n_in));
+  dequantize_row_ref(t.type, t.data + ggml_row_bytes(t.type, n_in) * static_cast<size_t>(row), out.data(), n_in);
+  return out;
+}
 
 void bind_qwen3_weights(Model& model, const TensorFinder& find, const std::string& where) {
   const Qwen3Config& c = model.config;

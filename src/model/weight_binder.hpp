@@ -30,4 +30,9 @@ using TensorFinder =
 //! naming the missing or mis-shaped tensor.
 void bind_qwen3_weights(Model& model, const TensorFinder& find, const std::string& where);
 
+//! Row `row` of a 2-D tensor whose ggml shape must be {n_in, n_rows}, in f32 (a reranker's head rows). Throws Error
+//! prefixed by `where` naming the tensor when its shape, type or size is wrong.
+std::vector<float> tensor_row_f32(const TensorSource& t, int64_t n_in, int64_t n_rows, int64_t row,
+                                  const std::string& where);
+
 }  // namespace qembed

@@ -9,6 +9,7 @@
 #include "common/log.hpp"
 #include "engine/engine.hpp"
 #include "service/embedding_rules.hpp"
+#include "service/rerank_rules.hpp"
 
 namespace qembed::service {
 
@@ -420,11 +421,12 @@ bool Batcher::step_batch(Running& r) {
 void Batcher::finish_batch(Running& r, std::vector<float> pooled, const Error* failure) {
   r.task.reset();  // its batch-sized buffers go now
   stats_.requests_running -= static_cast<int64_t>(r.jobs.size());
-  const int64_t n_embd = engine_->config().n_embd;
+  const int64_t width = engine_->output_width();
+  const bool rank = engine_->head() == OutputHead::kRankLogits;
   std::optional<Error> mismatch;
-  if (!failure && static_cast<int64_t>(pooled.size()) != static_cast<int64_t>(r.items.size()) * n_embd) {
+  if (!failure && static_cast<int64_t>(pooled.size()) != static_cast<int64_t>(r.items.size()) * width) {
     mismatch = InternalError("inference returned " + std::to_string(pooled.size()) + " values for " +
-                             std::to_string(r.items.size()) + " inputs of " + std::to_string(n_embd));
+                             std::to_string(r.items.size()) + " inputs of " + std::to_string(width));
     failure = &*mismatch;
   }
   const PrefixCache& cache = engine_->prefix_cache();
@@ -456,9 +458,14 @@ void Batcher::finish_batch(Running& r, std::vector<float> pooled, const Error* f
     std::vector<int32_t>().swap(job.req.seqs[i]);  // the ids are not needed after their batch
     if (job.completed) continue;                   // failed on an earlier input of this batch
     try {
-      job.result.vectors[i] = finalize_embedding(
-          std::span<const float>(pooled.data() + static_cast<int64_t>(k) * n_embd, static_cast<size_t>(n_embd)),
-          job.req.dimensions, job.req.normalize, job.req.first_index + static_cast<int64_t>(i));
+      const std::span<const float> out(pooled.data() + static_cast<int64_t>(k) * width, static_cast<size_t>(width));
+      const int64_t index = job.req.first_index + static_cast<int64_t>(i);
+      if (rank) {
+        rank_score(out, index);  // checks the logits are finite; the front end reads the score from them
+        job.result.vectors[i].assign(out.begin(), out.end());
+      } else {
+        job.result.vectors[i] = finalize_embedding(out, job.req.dimensions, job.req.normalize, index);
+      }
     } catch (const Error& e) {
       complete(job, &e);
       continue;

@@ -51,6 +51,10 @@ void check_option(bool ok, const std::string& message) {
 EmbeddingService::EmbeddingService(std::unique_ptr<Model> model, const ServiceOptions& options)
     : model_(std::move(model)), options_(options), stats_(std::make_unique<ServiceStats>()) {
   if (!model_) throw InternalError("embedding service: no model");
+  if ((model_->role == ModelRole::kReranker) != options.reranker) {
+    throw InternalError(std::string("embedding service: a model loaded as ") + model_role_name(model_->role) +
+                        " served with reranker = " + (options.reranker ? "true" : "false"));
+  }
   const Qwen3Config& c = model_->config;
   ServiceOptions& o = options_;
   check_option(o.max_batch_tokens >= 1,
@@ -86,6 +90,7 @@ EmbeddingService::EmbeddingService(std::unique_ptr<Model> model, const ServiceOp
     if (info_.dtype.empty() || n > model_->tensor_type_counts.at(info_.dtype)) info_.dtype = type;
   }
   info_.architecture = model_->architecture;
+  info_.role = model_role_name(model_->role);
   info_.n_embd = c.n_embd;
   info_.n_ctx = c.n_ctx;
   info_.n_vocab = c.n_vocab;
@@ -115,6 +120,7 @@ EmbeddingService::EmbeddingService(std::unique_ptr<Model> model, const ServiceOp
   EngineOptions engine_options;
   engine_options.max_batch_tokens = o.max_batch_tokens;
   engine_options.prefix_cache_bytes = o.prefix_cache_bytes;
+  engine_options.head = o.reranker ? OutputHead::kRankLogits : OutputHead::kLastTokenPooled;
   auto engine = std::make_unique<Engine>(std::move(backend), c, engine_options);
   BatcherOptions batcher_options;
   batcher_options.max_batch_tokens = o.max_batch_tokens;
@@ -130,7 +136,8 @@ EmbeddingService::EmbeddingService(std::unique_ptr<Model> model, const ServiceOp
 }
 
 std::unique_ptr<EmbeddingService> EmbeddingService::load(const std::string& model_path, const ServiceOptions& options) {
-  return std::make_unique<EmbeddingService>(Model::load(model_path), options);
+  return std::make_unique<EmbeddingService>(
+      Model::load(model_path, options.reranker ? ModelRole::kReranker : ModelRole::kEmbedding), options);
 }
 
 EmbeddingService::~EmbeddingService() { stop(); }
@@ -144,6 +151,10 @@ std::string EmbeddingService::prompt_text(const EmbedParams& params) const {
 }
 
 EncodedRequest EmbeddingService::encode(const EmbedInputs& inputs, const EmbedParams& params) const {
+  if (options_.reranker) {
+    throw Error("the model '" + info_.id + "' is a reranker: it scores documents against a query and does not "
+                "compute embeddings");
+  }
   const std::string prompt = prompt_text(params);  // checked for token inputs too, which carry no prompt
   check_dimensions(params.dimensions, info_.n_embd);
   if (inputs.size() == 0) throw Error("the request has no inputs");

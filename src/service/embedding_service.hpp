@@ -1,6 +1,8 @@
 #pragma once
-// The embedding service: the one path from any front end (CLI embed/tokenize/bench, the OpenAI, TEI and Ollama
-// HTTP dialects, and later the knowledge base, cache and reranker) to the backend. It owns every embedding rule
+// The embedding service: the one path from any front end (CLI embed/tokenize/bench/rerank, the OpenAI, TEI and
+// Ollama HTTP dialects, the knowledge base) to the backend. One service serves one model: an embedding model, or a
+// reranker (ServiceOptions::reranker), whose requests go through the same encode/submit/batcher path with the
+// reranking rules (service/rerank_rules.hpp) in place of the embedding ones. It owns every embedding rule
 // once — prompt choice, text -> ids, EOS, left/right truncation, per-input limits, `dimensions`, normalization,
 // finite results, the cache key — and the one batcher (service/batcher.hpp) whose worker thread owns the Engine.
 //
@@ -20,6 +22,7 @@
 #include "common/error.hpp"
 #include "service/cache_key.hpp"
 #include "service/embedding_rules.hpp"
+#include "service/rerank_rules.hpp"
 #include "service/service_stats.hpp"
 
 namespace qembed {
@@ -97,6 +100,9 @@ using EmbedDone = std::function<void(EmbedResult result, const Error* error)>;
 
 struct ServiceOptions {
   BackendOptions backend;
+  //! Load and serve the model as a Qwen3-Reranker (rerank requests; embed requests are refused), else as an
+  //! embedding model. Never guessed: HF folders of both declare Qwen3ForCausalLM.
+  bool reranker = false;
   int64_t max_batch_tokens = 16384;  //!< tokens per forward batch (a longer single input runs alone)
   int64_t max_batch_inputs = 0;      //!< inputs per forward batch; 0: no limit
   int64_t max_queue_tokens = 0;      //!< tokens admitted and not finished; 0: 16 x max_batch_tokens, at
@@ -121,6 +127,7 @@ struct ModelInfo {
   std::string path, format;  //!< as loaded; "gguf" | "safetensors"
   std::string dtype;         //!< the most common weight type ("Q8_0", "F16"...)
   std::string architecture;
+  std::string role;  //!< "embedding" or "reranker"
   int64_t n_embd = 0, n_ctx = 0, n_vocab = 0, n_layer = 0;
   int64_t max_input_tokens = 0;  //!< the per-input limit in force
   uint64_t file_bytes = 0;
@@ -137,6 +144,32 @@ struct ModelInfo {
   int32_t eos_id = 0;
   bool appends_eos = true;                  //!< every input ends in EOS (last-token pooling)
   std::map<std::string, int> tensor_types;  //!< ggml type name -> number of tensors
+};
+
+//! How one rerank request's documents are scored against its query. The same on every front end.
+struct RerankParams {
+  std::optional<std::string> instruction;  //!< the task; nullopt: kDefaultRerankInstruction
+  //! A document too long for the input limit with the query and template: cut its end instead of failing.
+  bool truncate = true;
+  //! Per document, template and query included; 0 or above the service's limit: the service's max_input_tokens.
+  int64_t max_tokens = 0;
+  std::string truncate_hint;  //!< as EmbedParams::truncate_hint, quoted in over-limit errors
+};
+
+//! A rerank request encoded for submit(): one sequence per document, sharing the prompt and query tokens (the
+//! request's prompt_ids, computed once through the prefix cache).
+struct RerankRequest {
+  EncodedRequest encoded;
+  std::vector<bool> truncated;  //!< (n_documents) the document's end was cut to fit
+};
+
+//! A finished rerank request, documents in request order (front ends sort).
+struct RerankResult {
+  std::vector<RankScore> scores;  //!< (n_documents)
+  std::vector<int64_t> n_tokens;  //!< per document, template and query included
+  std::vector<bool> truncated;
+  int64_t total_tokens = 0;
+  double queue_ms = 0, compute_ms = 0;
 };
 
 //! One input as the model sees it, for /tokenize and `qembed tokenize`.
@@ -196,6 +229,19 @@ class EmbeddingService {
   EmbedResult embed(const EmbedInputs& inputs, const EmbedParams& params);
   //! submit + wait for an already encoded request (e.g. `qembed bench`, which times only the computation).
   EmbedResult embed(EncodedRequest request);
+
+  //! Reranking (a service loaded with ServiceOptions::reranker). Errors, kInvalidInput unless said: "the model
+  //! 'ID' is an embedding model, not a reranker", "the query is empty", "the request has no documents", "document
+  //! N is an empty string", "document N: <why the tokenizer refused it>", "the instruction is empty", "the query
+  //! and instruction take T tokens with the template; the limit of L leaves no room for a document" and, kLimit
+  //! without `truncate`, "document N has T tokens with the query and template, the limit is L (use <hint> to cut
+  //! the document's end)".
+  RerankRequest encode_rerank(const std::string& query, const std::vector<std::string>& documents,
+                              const RerankParams& params) const;
+  //! encode_rerank + submit + wait; throws what embed() throws.
+  RerankResult rerank(const std::string& query, const std::vector<std::string>& documents, const RerankParams& params);
+  //! A finished rerank request's result from what `done` received (a vector [yes, no] per document).
+  static RerankResult rerank_result(EmbedResult result, std::vector<bool> truncated);
 
   //! The ids and pieces the model sees for each text (prompt applied; EOS appended when add_special).
   std::vector<TokenizedInput> tokenize(const std::vector<std::string>& texts, const EmbedParams& params,

@@ -36,8 +36,8 @@ BackendInfo CpuBackend::info() const {
   return i;
 }
 
-std::unique_ptr<ForwardTask> CpuBackend::start(PackedBatch batch, OutputHead) {
-  return forward_->start(std::move(batch));
+std::unique_ptr<ForwardTask> CpuBackend::start(PackedBatch batch, OutputHead head) {
+  return forward_->start(std::move(batch), head);
 }
 
 std::shared_ptr<PrefixEntry> CpuBackend::capture(std::span<const int32_t> ids, const PrefixMatch& past) {

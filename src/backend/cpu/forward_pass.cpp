@@ -57,6 +57,7 @@ struct ForwardPass::TaskState {
   PackedBatch packed;  // keeps the prefix entries `batch` reads alive, even if the cache evicts them meanwhile
   Batch batch;
   std::shared_ptr<CpuPrefixEntry> capture_into;  // or null
+  OutputHead head = OutputHead::kLastTokenPooled;
   std::vector<float> h;                          // (T, n_embd) residual stream of the computed tokens
   std::vector<float> k, v;                       // (n_kv_rows, kv_dim) one layer's keys/values, cached rows included
   int64_t layers_done = 0;
@@ -65,16 +66,16 @@ struct ForwardPass::TaskState {
   double step_work = 0;  // bound of one step's work in token-equivalents; 0: a whole layer per step
   double work_done = 0;  // token-equivalents computed so far
 
-  TaskState(PackedBatch pb, const Qwen3Config& c, std::shared_ptr<CpuPrefixEntry> capture)
-      : packed(std::move(pb)), batch(packed, c), capture_into(std::move(capture)) {}
+  TaskState(PackedBatch pb, const Qwen3Config& c, OutputHead h, std::shared_ptr<CpuPrefixEntry> capture)
+      : packed(std::move(pb)), batch(packed, c), capture_into(std::move(capture)), head(h) {}
 };
 
 //! A ForwardPass task: layer by layer (or chunk by chunk of a layer's tokens, when a step's work is bounded) over
 //! its own residual stream and K/V, sharing the pass's chunk scratch.
 class CpuForwardTask final : public ForwardTask {
  public:
-  CpuForwardTask(ForwardPass& pass, PackedBatch batch, std::shared_ptr<CpuPrefixEntry> capture_into)
-      : pass_(pass), state_(std::move(batch), pass.model_.config, std::move(capture_into)) {}
+  CpuForwardTask(ForwardPass& pass, PackedBatch batch, OutputHead head, std::shared_ptr<CpuPrefixEntry> capture_into)
+      : pass_(pass), state_(std::move(batch), pass.model_.config, head, std::move(capture_into)) {}
 
   bool step() override {
     if (done_) return true;
@@ -133,11 +134,15 @@ int64_t ForwardPass::activation_bytes(int64_t n_tokens) const {
   return static_cast<int64_t>(sizeof(float)) * (per_batch + per_chunk);
 }
 
-std::unique_ptr<ForwardTask> ForwardPass::start(PackedBatch batch, std::shared_ptr<CpuPrefixEntry> capture_into) {
+std::unique_ptr<ForwardTask> ForwardPass::start(PackedBatch batch, OutputHead head,
+                                                std::shared_ptr<CpuPrefixEntry> capture_into) {
+  if (head == OutputHead::kRankLogits && model_.rank_head.yes.empty()) {
+    throw InternalError("cpu forward pass: rank logits asked of a model without a rank head");
+  }
   if (capture_into && (batch.n_seq() != 1 || batch.n_kv_rows() != capture_into->n_tokens())) {
     throw InternalError("cpu forward pass: a capture needs one sequence of the entry's length");
   }
-  return std::make_unique<CpuForwardTask>(*this, std::move(batch), std::move(capture_into));
+  return std::make_unique<CpuForwardTask>(*this, std::move(batch), head, std::move(capture_into));
 }
 
 std::vector<float> ForwardPass::run(PackedBatch batch) {
@@ -155,7 +160,7 @@ std::vector<float> ForwardPass::run(const std::vector<std::span<const int32_t>>&
 std::shared_ptr<CpuPrefixEntry> ForwardPass::capture(std::span<const int32_t> ids, const PrefixMatch& past) {
   const Qwen3Config& c = model_.config;
   auto entry = std::make_shared<CpuPrefixEntry>(std::vector<int32_t>(ids.begin(), ids.end()), c.n_layer, c.kv_dim());
-  std::unique_ptr<ForwardTask> task = start(PackedBatch::pack({ids}, {past}), entry);
+  std::unique_ptr<ForwardTask> task = start(PackedBatch::pack({ids}, {past}), OutputHead::kLastTokenPooled, entry);
   while (!task->step()) {
   }
   return entry;
@@ -353,7 +358,21 @@ std::vector<float> ForwardPass::pool_outputs(const TaskState& t) {
   for (int64_t s = 0; s < b.n_seq(); ++s) {
     rmsnorm(&t.h[(b.seq_start[s + 1] - 1) * E], model_.output_norm.data(), &pooled[s * E], E, c.rms_eps, level_);
   }
-  return pooled;
+  if (t.head == OutputHead::kLastTokenPooled) return pooled;
+  // A reranker reads two rows of its LM head at the last position, never the whole vocabulary projection. Summed
+  // in double: the score is a difference of two such sums, and it is all a request gets from the whole pass.
+  const RankHead& head = model_.rank_head;
+  std::vector<float> logits(static_cast<size_t>(b.n_seq() * 2));  // (n_seq, [yes, no])
+  for (int64_t s = 0; s < b.n_seq(); ++s) {
+    double yes = 0, no = 0;
+    for (int64_t i = 0; i < E; ++i) {
+      yes += static_cast<double>(pooled[s * E + i]) * head.yes[i];
+      no += static_cast<double>(pooled[s * E + i]) * head.no[i];
+    }
+    logits[s * 2] = static_cast<float>(yes);
+    logits[s * 2 + 1] = static_cast<float>(no);
+  }
+  return logits;
 }
 
 }  // namespace qembed

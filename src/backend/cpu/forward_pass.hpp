@@ -45,7 +45,8 @@ class ForwardPass {
   //! state after the output norm. Every sequence must be non-empty and hold valid token ids; prefix matches must be
   //! CpuPrefixEntry of this model's shape. `capture_into` (one-sequence batches only) receives every layer's K/V of
   //! all the sequence's positions. The task must not outlive this ForwardPass.
-  std::unique_ptr<ForwardTask> start(PackedBatch batch, std::shared_ptr<CpuPrefixEntry> capture_into = nullptr);
+  std::unique_ptr<ForwardTask> start(PackedBatch batch, OutputHead head = OutputHead::kLastTokenPooled,
+                                     std::shared_ptr<CpuPrefixEntry> capture_into = nullptr);
   //! start() stepped to the end.
   std::vector<float> run(PackedBatch batch);
   //! The same over unpacked sequences; `past` is empty or one match per sequence (PackedBatch::pack).
