@@ -11,8 +11,12 @@
 namespace qembed::server {
 
 struct ServerOptions {
-  std::string model_path;                   //!< GGUF file or HuggingFace folder
+  std::string model_path;                   //!< the embedding model: GGUF file or HuggingFace folder; "" -> none
   service::ServiceOptions service;          //!< what the embedding service is built with
+  //! --reranker-model: a Qwen3-Reranker served by a second service (its own batcher and engine); "" -> none. At
+  //! least one of model_path and reranker_model_path is set.
+  std::string reranker_model_path;
+  service::ServiceOptions reranker_service;  //!< the reranker's: `service`'s batching and limits, reranker = true
   std::string host = "127.0.0.1";           //!< address or name to listen on
   int port = 8080;                          //!< 0: a free port
   int metrics_port = -1;                    //!< Prometheus-only listener without keys; -1: none; 0: a free port
