@@ -211,14 +211,15 @@ void Metrics::render_reranker(std::string& out, const service::ServiceStats& s) 
   using S = service::ServiceStats;
   gauge(out, "qembed_rerank_documents_total", "documents scored by the reranker since start", v(&S::inputs_total),
         "counter");
-  gauge(out, "qembed_rerank_tokens_total", "tokens computed by the reranker since start (query and template "
-        "included)", v(&S::tokens_total), "counter");
+  gauge(out, "qembed_rerank_tokens_total",
+        "tokens computed by the reranker since start (query and template "
+        "included)",
+        v(&S::tokens_total), "counter");
   gauge(out, "qembed_rerank_batches_total", "forward batches the reranker ran since start", v(&S::batches_total),
         "counter");
   gauge(out, "qembed_rerank_queue_size", "documents queued for the reranker, not yet scored", v(&S::queue_inputs));
   gauge(out, "qembed_rerank_queue_tokens", "tokens queued for the reranker, not yet computed", v(&S::queue_tokens));
-  gauge(out, "qembed_rerank_requests_running", "rerank requests with documents being scored",
-        v(&S::requests_running));
+  gauge(out, "qembed_rerank_requests_running", "rerank requests with documents being scored", v(&S::requests_running));
   gauge(out, "qembed_rerank_requests_waiting", "rerank requests queued with no document started",
         v(&S::requests_waiting));
   gauge(out, "qembed_rerank_admitted_work", "token-equivalents of rerank work admitted, not finished",

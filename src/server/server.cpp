@@ -171,11 +171,11 @@ struct MemoryBound {
   }
 };
 
-//! `main` is the embedding model, or the reranker when it is served alone; `second` the reranker beside it.
-MemoryBound memory_bound(const service::EmbeddingService& main, const service::EmbeddingService* second,
+//! `primary` is the embedding model, or the reranker when it is served alone; `second` the reranker beside it.
+MemoryBound memory_bound(const service::EmbeddingService& primary, const service::EmbeddingService* second,
                          const ServerOptions& o, int64_t runtime, const KnowledgeBaseHost* kb) {
   MemoryBound b;
-  b.model = model_bound(main);
+  b.model = model_bound(primary);
   if (second) b.reranker = model_bound(*second);
   // Request bodies being read or in progress: the transport's body budget, reserved before a body is read.
   b.bodies = o.max_concurrent_requests * o.payload_limit_bytes;
@@ -230,17 +230,17 @@ void print_model(const service::EmbeddingService& svc, double load_s) {
   log::info(line);
 }
 
-//! Logs the models, the memory bound and the address; returns the memory bound in bytes. `main` and `second` as
+//! Logs the models, the memory bound and the address; returns the memory bound in bytes. `primary` and `second` as
 //! for memory_bound().
-int64_t print_ready(const service::EmbeddingService& main, const service::EmbeddingService* second,
+int64_t print_ready(const service::EmbeddingService& primary, const service::EmbeddingService* second,
                     const ServerOptions& o, const HttpServer& http, const HttpServer* metrics_http, double load_s,
                     const KnowledgeBaseHost* kb) {
-  const service::ServiceOptions& so = main.options();
-  print_model(main, load_s);
+  const service::ServiceOptions& so = primary.options();
+  print_model(primary, load_s);
   if (second) print_model(*second, load_s);
   const int64_t prepared =
-      main.model_info().backend.prepared_bytes + (second ? second->model_info().backend.prepared_bytes : 0);
-  const MemoryBound mem = memory_bound(main, second, o, runtime_resident_bytes(prepared), kb);
+      primary.model_info().backend.prepared_bytes + (second ? second->model_info().backend.prepared_bytes : 0);
+  const MemoryBound mem = memory_bound(primary, second, o, runtime_resident_bytes(prepared), kb);
   char line[2048];
   std::snprintf(
       line, sizeof line,
@@ -379,8 +379,8 @@ int run_server(const ServerOptions& given) {
                                                           options.service);
       }
       if (!options.reranker_model_path.empty()) {
-        rr = std::make_unique<service::EmbeddingService>(
-            Model::load(options.reranker_model_path, ModelRole::kReranker), options.reranker_service);
+        rr = std::make_unique<service::EmbeddingService>(Model::load(options.reranker_model_path, ModelRole::kReranker),
+                                                         options.reranker_service);
       }
       if (svc && rr && svc->model_info().id == rr->model_info().id) {
         throw Error("the embedding model and the reranker are both named \"" + svc->model_info().id +
@@ -419,9 +419,10 @@ int run_server(const ServerOptions& given) {
   const double load_s = std::chrono::duration<double>(SteadyClock::now() - t0).count();
   // Batch histograms: the services' hooks, set before the first submit() (both models' batches are counted).
   for (service::EmbeddingService* s : {embedder, reranker}) {
-    if (s) s->stats().on_batch = [&metrics](int64_t n_inputs, int64_t n_tokens, double) {
-      metrics.batch(n_inputs, n_tokens);
-    };
+    if (s)
+      s->stats().on_batch = [&metrics](int64_t n_inputs, int64_t n_tokens, double) {
+        metrics.batch(n_inputs, n_tokens);
+      };
   }
   metrics.set_service_stats(embedder ? &embedder->stats() : nullptr);
   metrics.set_reranker_stats(reranker ? &reranker->stats() : nullptr);
@@ -442,9 +443,9 @@ int run_server(const ServerOptions& given) {
     log::info("knowledge base " + options.kb_path + ": REST API under /v1/kb/");
   }
   app.set_ready(embedder, reranker, kb.get());
-  service::EmbeddingService& main = embedder ? *embedder : *reranker;
-  app.set_memory_bound(print_ready(main, embedder ? reranker : nullptr, options, http, metrics_http.get(), load_s,
-                                   kb.get()));
+  service::EmbeddingService& primary = embedder ? *embedder : *reranker;
+  app.set_memory_bound(
+      print_ready(primary, embedder ? reranker : nullptr, options, http, metrics_http.get(), load_s, kb.get()));
 
   // Serve until a signal.
   int seen_signals = 0, first_signal = 0;

@@ -74,11 +74,11 @@ struct ApiEnv {
   std::atomic<service::EmbeddingService*> service_ptr{nullptr};
   //! The reranker (--reranker-model); null without one.
   std::atomic<service::EmbeddingService*> reranker_ptr{nullptr};
-  int64_t started_unix_s = 0;                           //!< for OpenAI's "created"
-  RateLimiter* rate_limiter = nullptr;                  //!< per-client limits (nullptr: none)
-  std::atomic<KnowledgeBaseHost*> kb_ptr{nullptr};      //!< --kb: set before state becomes kReady
-  const KeyRing* keys = nullptr;                        //!< the configured API keys (GET /v1/whoami)
-  std::atomic<int64_t> memory_bound_bytes{0};           //!< the start-up memory bound (GET /info); 0: unknown
+  int64_t started_unix_s = 0;                       //!< for OpenAI's "created"
+  RateLimiter* rate_limiter = nullptr;              //!< per-client limits (nullptr: none)
+  std::atomic<KnowledgeBaseHost*> kb_ptr{nullptr};  //!< --kb: set before state becomes kReady
+  const KeyRing* keys = nullptr;                    //!< the configured API keys (GET /v1/whoami)
+  std::atomic<int64_t> memory_bound_bytes{0};       //!< the start-up memory bound (GET /info); 0: unknown
 
   //! The embedding service (routes that need a model run only once the models are set). On a reranker-only server
   //! throws kWrongModel (400): "this server serves no embedding model, only the reranker 'ID'".

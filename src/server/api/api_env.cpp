@@ -38,8 +38,10 @@ void check_model_name(const std::string& requested, const ApiEnv& env, Dialect d
     const std::string& rr_id = rr->model_info().id;
     if (requested == rr_id || (dialect == Dialect::kOllama && requested == rr_id + ":latest")) {
       throw ApiError(Failure::kWrongModel,
-                     "'" + requested + "' is a reranker, not an embedding model: rerank with POST /v1/rerank; this "
-                     "server embeds with \"" + id + "\"",
+                     "'" + requested +
+                         "' is a reranker, not an embedding model: rerank with POST /v1/rerank; this "
+                         "server embeds with \"" +
+                         id + "\"",
                      "model", "model_not_supported");
     }
   }

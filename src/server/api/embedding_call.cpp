@@ -1,6 +1,6 @@
 // The model path shared by every dialect and by reranking: the worst-case response reserved, service.encode() (or
-// encode_rerank) and service.submit() on a tokenization worker, and the answer formatted back on a tokenization worker once the
-// service's worker calls back (the worker goes straight to its next batch; the I/O threads only do HTTP).
+// encode_rerank) and service.submit() on a tokenization worker, and the answer formatted back on a tokenization worker
+// once the service's worker calls back (the worker goes straight to its next batch; the I/O threads only do HTTP).
 #include <algorithm>
 #include <boost/asio/post.hpp>
 #include <cctype>

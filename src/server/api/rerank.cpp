@@ -34,7 +34,8 @@ std::string number_text(double v) { return json(v).dump(); }
 //! The query: a required non-empty string.
 std::string required_query(const json& body) {
   auto it = body.find("query");
-  if (it == body.end() || it->is_null()) throw ApiError(Failure::kInvalidInput, "missing required field query", "query");
+  if (it == body.end() || it->is_null())
+    throw ApiError(Failure::kInvalidInput, "missing required field query", "query");
   if (!it->is_string()) {
     throw ApiError(Failure::kInvalidInput, "query must be a string, got " + json_type_name(*it), "query");
   }
@@ -52,7 +53,8 @@ std::vector<std::string> required_documents(const json& body, const char* field,
   auto it = body.find(field);
   if (it == body.end() || it->is_null()) throw invalid("missing required field " + name);
   const std::string item_kind = allow_objects ? "a string or an object with a string \"text\"" : "a string";
-  if (!it->is_array()) throw invalid(name + " must be an array, each item " + item_kind + ", got " + json_type_name(*it));
+  if (!it->is_array())
+    throw invalid(name + " must be an array, each item " + item_kind + ", got " + json_type_name(*it));
   if (it->empty()) throw invalid(name + " is an empty list");
   if (static_cast<int64_t>(it->size()) > max_documents) {
     throw ApiError(Failure::kTooLarge,
@@ -133,9 +135,9 @@ void run_rerank(ApiEnv& env, const CallPtr& call, const std::string& query, cons
   // ""}}) and an index in meta; a text is escaped to at most 6 bytes a byte; the id, model id and usage within 1 KiB.
   int64_t bound = 1024 + 6 * static_cast<int64_t>(rr.model_info().id.size() + call->id.size());
   for (const std::string& d : documents) bound += 128 + (returns_text ? 6 * static_cast<int64_t>(d.size()) : 0);
-  reserve_response(env, call, bound,
-                   "the response to " + std::to_string(documents.size()) + " documents" +
-                       (returns_text ? " with their texts" : ""));
+  reserve_response(
+      env, call, bound,
+      "the response to " + std::to_string(documents.size()) + " documents" + (returns_text ? " with their texts" : ""));
   const Clock::time_point t0 = Clock::now();
   service::RerankRequest request;
   try {

@@ -1,7 +1,7 @@
 // The text-embeddings-inference dialect: POST /embed (and POST / and /invocations, which TEI routes to /embed for
 // embedding models: @huggingface/inference and LangChain's HuggingFaceInferenceEmbeddings post to the URL they
-// are given), POST /tokenize, GET /info (POST /rerank is in rerank.cpp). Errors: {"error": "<message>", "error_type": "Validation" | ...} with
-// TEI's statuses (413 too large, 422 validation, 429 overloaded, 503 unhealthy).
+// are given), POST /tokenize, GET /info (POST /rerank is in rerank.cpp). Errors: {"error": "<message>", "error_type":
+// "Validation" | ...} with TEI's statuses (413 too large, 422 validation, 429 overloaded, 503 unhealthy).
 #include "server/api/request_parsing.hpp"
 #include "server/api/response_writers.hpp"
 #include "server/api/routes.hpp"
@@ -99,9 +99,9 @@ json backend_json(const service::ModelInfo& m) {
 void info(ApiEnv& env, const CallPtr& call, Request&) {
   const service::EmbeddingService* embedder = env.embedder_or_null();
   const service::EmbeddingService* rr = env.reranker_or_null();
-  const service::EmbeddingService& main = embedder ? *embedder : env.reranker();
-  const service::ModelInfo& m = main.model_info();
-  const service::ServiceOptions& so = main.options();
+  const service::EmbeddingService& primary = embedder ? *embedder : env.reranker();
+  const service::ModelInfo& m = primary.model_info();
+  const service::ServiceOptions& so = primary.options();
   const ServerOptions& o = env.options;
   json j = {
       {"model_id", m.id},
@@ -126,9 +126,12 @@ void info(ApiEnv& env, const CallPtr& call, Request&) {
   };
   if (rr) {
     const service::ModelInfo& r = rr->model_info();
-    j["reranker"] = {{"model_id", r.id},          {"model_path", r.path},
-                     {"model_dtype", r.dtype},    {"model_type", model_type(r)},
-                     {"max_input_length", r.max_input_tokens}, {"backend", backend_json(r)}};
+    j["reranker"] = {{"model_id", r.id},
+                     {"model_path", r.path},
+                     {"model_dtype", r.dtype},
+                     {"model_type", model_type(r)},
+                     {"max_input_length", r.max_input_tokens},
+                     {"backend", backend_json(r)}};
   }
   json_reply(env, call, dump(j));
 }
