@@ -268,3 +268,22 @@ test("embedding model only: the rerank routes answer 404 'no reranker is loaded'
     assert.equal((await s.stop()).code, 0);
   }
 });
+
+test("roles: admin and embed keys may rerank, a search key gets 403 in the route's dialect", async () => {
+  const s = await startServer(["--reranker-model", reranker(), "--api-key", "adm-key:admin", "--api-key",
+                               "emb-key:embed", "--api-key", "sea-key:search"], { model: null });
+  try {
+    const auth = (key) => ({ authorization: `Bearer ${key}` });
+    for (const key of ["adm-key", "emb-key"]) {
+      assert.equal((await post(`${s.url}/v1/rerank`, { query: QUERY, documents: DOCS }, auth(key))).status, 200, key);
+      assert.equal((await post(`${s.url}/rerank`, { query: QUERY, texts: DOCS }, auth(key))).status, 200, key);
+    }
+    assertApiError(assert, await post(`${s.url}/v1/rerank`, { query: QUERY, documents: DOCS }, auth("sea-key")), 403,
+                   /may not call \/v1\/rerank/);
+    assertTeiError(assert, await post(`${s.url}/rerank`, { query: QUERY, texts: DOCS }, auth("sea-key")), 403,
+                   "Forbidden", /may not call \/rerank/);
+    assertApiError(assert, await post(`${s.url}/v1/rerank`, { query: QUERY, documents: DOCS }), 401, /missing API key/);
+  } finally {
+    assert.equal((await s.stop()).code, 0);
+  }
+});
