@@ -287,3 +287,15 @@ test("roles: admin and embed keys may rerank, a search key gets 403 in the route
     assert.equal((await s.stop()).code, 0);
   }
 });
+
+test("a long query times many documents is refused before it is tokenized (413 naming the numbers)", async () => {
+  const s = await startServer(["--reranker-model", reranker(), "--payload-limit", "4096"], { model: null });
+  try {
+    // 2,000 bytes of query x 40 documents = 80,000 bytes of text, over 16 x 4,096.
+    const r = await post(`${s.url}/v1/rerank`, { query: "q".repeat(2000), documents: Array(40).fill("d") });
+    assertApiError(assert, r, 413, /^the query \(2000 bytes\) is scored with each of the 40 documents: 80000 bytes to tokenize, over the limit of 65536/);
+    assert.equal((await post(`${s.url}/v1/rerank`, { query: "q".repeat(2000), documents: ["d", "e"] })).status, 200);
+  } finally {
+    assert.equal((await s.stop()).code, 0);
+  }
+});

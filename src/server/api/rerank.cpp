@@ -123,6 +123,9 @@ std::vector<size_t> ranked(const service::RerankResult& r) {
   return order;
 }
 
+//! Bytes of query text repeated across a request's documents allowed per byte of --payload-limit.
+constexpr int64_t kMaxQueryRepeatsPerBodyByte = 16;
+
 using RerankFormatter = std::function<std::string(service::RerankResult& result)>;
 
 //! The rerank path both dialects share (on a tokenization worker): reserve the worst-case response (`returns_text`:
@@ -131,6 +134,20 @@ void run_rerank(ApiEnv& env, const CallPtr& call, const std::string& query, cons
                 const service::RerankParams& params, const std::string& documents_field, bool returns_text,
                 RerankFormatter format) {
   service::EmbeddingService& rr = env.reranker();
+  // Every document is tokenized with its own copy of the query: a long query times many short documents is far
+  // more text than the body. Bound it so the tokenization workers stay within the start-up memory bound (ids are
+  // at most 4 bytes a text byte; the bound allows 128 bytes of work per body byte).
+  const auto n_docs = static_cast<int64_t>(documents.size());
+  const int64_t repeated_bytes = n_docs * static_cast<int64_t>(query.size());
+  const int64_t max_repeated_bytes = kMaxQueryRepeatsPerBodyByte * env.options.payload_limit_bytes;
+  if (repeated_bytes > max_repeated_bytes) {
+    throw ApiError(Failure::kTooLarge,
+                   "the query (" + std::to_string(query.size()) + " bytes) is scored with each of the " +
+                       std::to_string(n_docs) + " documents: " + std::to_string(repeated_bytes) +
+                       " bytes to tokenize, over the limit of " + std::to_string(max_repeated_bytes) +
+                       " (16 x --payload-limit); send fewer documents or a shorter query",
+                   "query");
+  }
   // Per result at most ~100 bytes besides its text ({"index":N,"relevance_score":<25 chars>,"document":{"text":
   // ""}}) and an index in meta; a text is escaped to at most 6 bytes a byte; the id, model id and usage within 1 KiB.
   int64_t bound = 1024 + 6 * static_cast<int64_t>(rr.model_info().id.size() + call->id.size());
