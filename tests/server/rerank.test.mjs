@@ -4,8 +4,9 @@
 // its dialect, backpressure, and servers with both models, only the reranker, or only the embedding model.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import path from "node:path";
-import { model, tinyGguf } from "../cli/helpers.mjs";
+import { QEMBED, model, tinyGguf } from "../cli/helpers.mjs";
 import { assertApiError, assertOllamaError, assertTeiError, get, post, sleep, startServer } from "./server_helpers.mjs";
 
 const RR_FILE = "rr-tiny-F32.gguf";
@@ -298,4 +299,17 @@ test("a long query times many documents is refused before it is tokenized (413 n
   } finally {
     assert.equal((await s.stop()).code, 0);
   }
+});
+
+test("serve refuses configurations that cannot work, before loading anything", () => {
+  const serve = (...args) => spawnSync(QEMBED, ["serve", "--port", "0", ...args], { encoding: "utf8", timeout: 30_000 });
+  const none = serve();
+  assert.notEqual(none.status, 0);
+  assert.match(none.stderr, /give --model M \(an embedding model\), --reranker-model R \(a Qwen3-Reranker\), or both/);
+  const kb = serve("--reranker-model", reranker(), "--kb", "/tmp/qembed-rerank-test-unused.sqlite");
+  assert.notEqual(kb.status, 0);
+  assert.match(kb.stderr, /--kb needs an embedding model \(--model M\)/);
+  const orphan = serve("--model", tinyGguf(), "--reranker-threads", "2");
+  assert.notEqual(orphan.status, 0);
+  assert.match(orphan.stderr, /--reranker-served-name and --reranker-threads need --reranker-model R/);
 });
