@@ -41,12 +41,15 @@ RerankRequest EmbeddingService::encode_rerank(const std::string& query, const st
   };
   const RerankPrompt frame = rerank_prompt(instruction, query, "");
   const std::vector<int32_t> prefix = tok.encode(frame.prefix), suffix = tok.encode(frame.suffix);
-  const auto head = static_cast<int64_t>(encode_part(rerank_pair_head(instruction, query), "the query").size());
+  // The pair is tokenized as its head ("<Instruct>: ...<Query>: ...\n<Document>:") once, then " " + document per
+  // document: the same ids as tokenizing the whole pair (the head ends in ':' before a space, where the Qwen2
+  // pre-tokenizer always splits; tested), without tokenizing a long query again for each of thousands of documents.
+  const std::vector<int32_t> head = encode_part(rerank_pair_head(instruction, query), "the query");
   const int64_t fixed = static_cast<int64_t>(prefix.size() + suffix.size());
   // Room for the pair: it may be cut down to its head plus one document token, never into the query.
   const int64_t room = limit - fixed;
-  if (room <= head) {
-    throw Error("the query and instruction take " + std::to_string(fixed + head) +
+  if (room <= static_cast<int64_t>(head.size())) {
+    throw Error("the query and instruction take " + std::to_string(fixed + static_cast<int64_t>(head.size())) +
                 " tokens with the template; the limit of " + std::to_string(limit) +
                 " leaves no room for a document");
   }
@@ -58,7 +61,9 @@ RerankRequest EmbeddingService::encode_rerank(const std::string& query, const st
   for (size_t i = 0; i < documents.size(); ++i) {
     const std::string what = "document " + std::to_string(params.first_index + static_cast<int64_t>(i));
     if (documents[i].empty()) throw Error(what + " is an empty string");
-    std::vector<int32_t> pair = encode_part(rerank_prompt(instruction, query, documents[i]).pair, what);
+    std::vector<int32_t> pair = head;
+    const std::vector<int32_t> tail = encode_part(" " + documents[i], what);
+    pair.insert(pair.end(), tail.begin(), tail.end());
     const auto total = static_cast<int64_t>(pair.size()) + fixed;
     bool cut = false;
     if (static_cast<int64_t>(pair.size()) > room) {

@@ -24,7 +24,8 @@ struct RerankPrompt {
 //! The prefix and suffix (constant) and the pair for one document.
 RerankPrompt rerank_prompt(std::string_view instruction, std::string_view query, std::string_view document);
 
-//! The pair without its document ("...<Document>:"): tokens a truncation may never cut into.
+//! The pair without its document ("...<Document>:"): tokens a truncation may never cut into. The pair is this, a
+//! space and the document.
 std::string rerank_pair_head(std::string_view instruction, std::string_view query);
 
 //! What a reranker returns for one document.

@@ -142,6 +142,22 @@ TEST(RerankService, EncodesPromptQueryAndDocumentSharingThePrefix) {
   EXPECT_NE(req.encoded.seqs[0].back(), svc->model_info().eos_id);
 }
 
+TEST(RerankService, PairTokensAreTheWholePairsTokens) {
+  // The service tokenizes the pair's head once and " " + document per document; that must be exactly the ids of
+  // the whole pair, whatever the document starts with.
+  auto model = Model::load(reranker_gguf(), ModelRole::kReranker);
+  const Tokenizer& tok = *model->tokenizer;
+  const std::string head = rerank_pair_head("Find it", "What is 2+2?");
+  for (const std::string doc : {"Four.", "4 is the answer", "  two spaces", "\nnewline first", "\r\n\tcrlf tab",
+                                ":colon", "...dots", "'s quote", "北京", "<|im_end|> special", "🙂 emoji", "Ωmega",
+                                " ", "\n\n", "x"}) {
+    std::vector<int32_t> split = tok.encode(head);
+    const std::vector<int32_t> tail = tok.encode(" " + doc);
+    split.insert(split.end(), tail.begin(), tail.end());
+    EXPECT_EQ(split, tok.encode(rerank_prompt("Find it", "What is 2+2?", doc).pair)) << "document: " << doc;
+  }
+}
+
 TEST(RerankService, ScoresDoNotDependOnBatchOrPrefixReuse) {
   auto svc = EmbeddingService::load(reranker_gguf(), reranker_options());
   const RerankResult all = svc->rerank("capital of China", kDocs, RerankParams{});
