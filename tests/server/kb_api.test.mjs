@@ -203,6 +203,27 @@ test("search: hybrid, vector and keyword hits carry citations", async () => {
   assertApiError(assert, await call("POST", "/v1/kb/collections/nope/search", { body: { query: "x" } }), 404);
 });
 
+test("rerank without a reranker: 400 naming the flag; a collection's rerank default is stored and overridable", async () => {
+  const created = await call("POST", "/v1/kb/collections", { body: { name: "ranked", rerank: true } });
+  assert.equal(created.status, 201, created.text);
+  assert.equal(created.body.rerank, true);
+  assert.equal((await call("GET", "/v1/kb/collections/docs")).body.rerank, false);
+  const message = /reranking needs a reranker model: start with --reranker-model/;
+  const searchRoute = (c) => `/v1/kb/collections/${c}/search`;
+  assertApiError(assert, await call("POST", searchRoute("docs"), { body: { query: "x", rerank: true } }), 400, message);
+  assertApiError(assert, await call("POST", searchRoute("ranked"), { body: { query: "x" } }), 400, message);
+  const off = await search("ranked", "x", { rerank: false });
+  assert.equal(off.reranked, false);
+  const plain = await search("docs", "zebrafish", { rerank: false });
+  assert.equal(plain.timings.rerank_ms, 0);
+  for (const h of plain.hits) assert.equal(h.rerank_score, undefined);
+  assertApiError(assert, await call("POST", searchRoute("docs"), { body: { query: "x", rerank: "yes" } }), 400, /rerank/);
+  assertApiError(assert, await call("POST", searchRoute("docs"), { body: { query: "x", rerank_candidates: 0 } }), 400,
+    /rerank_candidates/);
+  assertApiError(assert, await call("POST", "/v1/kb/collections", { body: { name: "y", rerank: 1 } }), 400, /rerank/);
+  assert.equal((await call("DELETE", "/v1/kb/collections/ranked")).status, 200);
+});
+
 test("JSON text upload, ?wait=true: 200 with final statuses; metadata filters search", async () => {
   const r = await call("POST", "/v1/kb/collections/docs/documents?wait=true", {
     body: { documents: [

@@ -44,6 +44,7 @@ test("create a collection, upload three formats, search with citations, open, de
   await page.waitForSelector('#nav a[data-page="knowledge"]');
   assert.match(await page.title(), /qembed/);
 
+  assert.equal(await page.locator('form[data-form="create-collection"] input[name="rerank"]').count(), 1);
   await page.fill('form[data-form="create-collection"] input[name="name"]', "handbook");
   await page.fill('form[data-form="create-collection"] input[name="chunk_tokens"]', "32");
   await page.fill('form[data-form="create-collection"] input[name="chunk_overlap"]', "4");
@@ -69,6 +70,14 @@ test("create a collection, upload three formats, search with citations, open, de
   assert.match(await first.locator(".citation").textContent(), /manual\.pdf · p\. 2/);
   assert.equal((await first.locator(".hit-text mark").first().textContent()).toLowerCase(), "zeppelin");
   assert.match(await first.locator(".score").textContent(), /score \d/);
+  // No reranker on this server: the Rerank toggle is there, disabled and unchecked, and its tooltip says why.
+  const rerank = page.locator('form[data-form="search"] input[name="rerank"]');
+  assert.equal(await rerank.count(), 1);
+  assert.equal(await rerank.isDisabled(), true);
+  assert.equal(await rerank.isChecked(), false);
+  assert.match(await page.getAttribute('form[data-form="search"] label[data-field="rerank"]', "title"),
+    /needs a reranker model.*--reranker-model/);
+  assert.equal(await page.locator(".hit .rerank-score").count(), 0);
 
   // Opening it shows the passage in its place in the document's text.
   await first.locator('[data-action="open"]').click();
