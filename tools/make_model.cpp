@@ -1,5 +1,5 @@
-// qembed-make-model: writes a synthetic Qwen3-Embedding model (seeded random weights, real layout, real tokenizer)
-// as a GGUF file or a HuggingFace folder, for tests and demos without downloading weights.
+// qembed-make-model: writes a synthetic Qwen3-Embedding or Qwen3-Reranker model (seeded random weights, real layout,
+// real tokenizer) as a GGUF file or a HuggingFace folder, for tests and demos without downloading weights.
 #include <charconv>
 #include <cstring>
 #include <iostream>
@@ -19,8 +19,12 @@ constexpr const char* kUsage =
     "usage: qembed-make-model --tokenizer PATH/tokenizer.json --shape tiny|small|0.6b|custom\n"
     "         [--layers N --hidden N --heads N --kv-heads N --head-dim N --ffn N --ctx N]\n"
     "         --format gguf|hf [--type F32|F16|BF16|Q8_0|Q4_0|Q4_1|Q5_0|Q5_1|Q4_K|Q5_K|Q6_K|Q4_K_M|Q5_K_M]\n"
-    "         [--shards N] [--no-model-prefix] [--no-eos-flag] [--threads N] --seed S --out PATH\n"
-    "The weights are random: the model runs like Qwen3-Embedding but its vectors carry no meaning.\n";
+    "         [--shards N] [--no-model-prefix] [--no-eos-flag] [--reranker [--untied-head]] [--threads N]\n"
+    "         --seed S --out PATH\n"
+    "--reranker: a Qwen3-Reranker (score = sigmoid(logit yes - logit no) at the last token). GGUF: rank pooling,\n"
+    "  labels yes/no, the rerank template, cls.output.weight; HF: Qwen3ForCausalLM with the head tied to the\n"
+    "  embeddings, or a separate lm_head.weight with --untied-head.\n"
+    "The weights are random: the model runs like Qwen3-Embedding (or -Reranker) but its output carries no meaning.\n";
 
 int64_t parse_int(const std::string& flag, const std::string& text, int64_t lo, int64_t hi) {
   int64_t v = 0;
@@ -35,7 +39,7 @@ int64_t parse_int(const std::string& flag, const std::string& text, int64_t lo, 
 Options parse_args(int argc, char** argv) {
   Options o;
   std::string type_name = "F32";
-  bool have_seed = false;
+  bool have_seed = false, reranker = false, untied_head = false;
   struct Override {
     const char* flag;
     int32_t ModelShape::*field;
@@ -77,6 +81,10 @@ Options parse_args(int argc, char** argv) {
       o.model_prefix = false;
     } else if (a == "--no-eos-flag") {
       o.eos_flag = false;
+    } else if (a == "--reranker") {
+      reranker = true;
+    } else if (a == "--untied-head") {
+      untied_head = true;
     } else {
       const Override* ov = nullptr;
       for (const auto& c : overrides) ov = a == c.flag ? &c : ov;
@@ -108,26 +116,44 @@ Options parse_args(int argc, char** argv) {
   } else {
     throw Error("--format: expected gguf or hf, got '" + o.format + "'");
   }
+  if (untied_head && !reranker) throw Error("--untied-head: only with --reranker");
+  if (reranker) o.rerank = RerankHead{.untied = untied_head};
   if (o.n_threads == 0) o.n_threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   return o;
+}
+
+// The reranker reads the logits of these tokens; they are single plain tokens in Qwen3's vocabulary, but another
+// tokenizer.json may lack them, and a made-up id would give a model whose scores mean nothing even structurally.
+int64_t token_id(const VocabData& vocab, const std::string& text) {
+  for (size_t i = 0; i < vocab.tokens.size(); ++i) {
+    if (vocab.tokens[i] == text) return static_cast<int64_t>(i);
+  }
+  throw Error("--reranker: the tokenizer has no token \"" + text + "\" (the reranker scores \"yes\" against \"no\")");
 }
 
 int run(int argc, char** argv) {
   Options o = parse_args(argc, argv);
   const VocabData vocab = vocab_from_tokenizer_json(o.tokenizer_path);
   o.shape.n_vocab = static_cast<int32_t>(vocab.tokens.size());
-  const size_t n_tensors = qwen3_tensors(o.shape).size();
+  if (o.rerank) o.rerank->yes_id = token_id(vocab, "yes"), o.rerank->no_id = token_id(vocab, "no");
+  auto hf_tensors = qwen3_tensors(o.shape, o.rerank);
+  std::erase_if(hf_tensors, [](const TensorSpec& t) { return !t.in_hf; });
+  const size_t n_tensors = hf_tensors.size();
   if (static_cast<size_t>(o.shards) > n_tensors) throw Error("--shards: at most " + std::to_string(n_tensors));
   const ModelShape& s = o.shape;
   std::cerr << "qembed-make-model: " << o.shape_name << " (" << s.n_layer << " layers, hidden " << s.n_embd << ", "
             << s.n_head << "/" << s.n_head_kv << " heads x " << s.head_dim << ", ffn " << s.n_ff << ", vocab "
-            << s.n_vocab << "), " << o.type.name << ", seed " << o.seed << " -> " << o.out << "\n";
+            << s.n_vocab << ")"
+            << (!o.rerank          ? ""
+                : o.rerank->untied ? ", reranker (untied head)"
+                                   : ", reranker")
+            << ", " << o.type.name << ", seed " << o.seed << " -> " << o.out << "\n";
   if (o.format == "gguf") {
     write_gguf_model(o, vocab);
   } else {
     write_hf_model(o);
   }
-  std::cerr << "wrote " << o.out << " (random weights: vectors carry no meaning)\n";
+  std::cerr << "wrote " << o.out << " (random weights: " << (o.rerank ? "scores" : "vectors") << " carry no meaning)\n";
   return 0;
 }
 

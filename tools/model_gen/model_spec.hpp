@@ -1,11 +1,12 @@
 #pragma once
-// Hyper-parameters and the tensor table of a Qwen3 embedding model, in both naming schemes (GGUF and HF).
-// The table is the single description both writers iterate, so a GGUF and an HF folder made from the same seed
-// hold the same values in the same order.
+// Hyper-parameters and the tensor table of a Qwen3 embedding model or Qwen3 reranker, in both naming schemes (GGUF
+// and HF). The table is the single description both writers iterate, so a GGUF and an HF folder made from the same
+// seed hold the same values in the same order.
 #include <cmath>
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace qembed::model_gen {
@@ -45,24 +46,61 @@ struct Init {
   float std = 1.0f;
 };
 
-enum class Role { TokenEmbd, Norm, AttnQ, AttnK, AttnV, AttnOut, FfnGate, FfnUp, FfnDown };
+//! Output: a reranker's untied LM head (HF only); Classifier: its two-row head cls.output.weight (GGUF only).
+enum class Role { TokenEmbd, Norm, AttnQ, AttnK, AttnV, AttnOut, FfnGate, FfnUp, FfnDown, Output, Classifier };
+
+//! A row drawn with its own Init instead of the tensor's (a reranker's "yes"/"no" head rows).
+struct RowInit {
+  int64_t row;  //!< numbered in the tensor that seeds the rows
+  Init init;
+};
 
 //! One weight. A matrix is PyTorch [rows = n_out, cols = n_in] = GGUF ne {cols, rows}; a vector has rows = 1.
+//! The fields after `init` default to an ordinary weight: its own rows, seeded by its GGUF name, in both formats.
 struct TensorSpec {
   std::string gguf_name;
   std::string hf_name;  //!< without the "model." prefix
   Role role;
-  int32_t layer;  //!< -1 for token_embd / output_norm
+  int32_t layer;  //!< -1 for token_embd / output_norm / heads
   int64_t rows;
   int64_t cols;
   bool is_vector;
   Init init;
+  std::vector<RowInit> row_inits = {};
+  //! Name whose hash seeds the rows (empty: gguf_name). With `gather`, this tensor repeats rows of another one, so
+  //! cls.output.weight holds exactly the values of the head rows it was cut from.
+  std::string seed_name = {};
+  std::vector<int64_t> gather = {};  //!< when set, row r is row gather[r] of the seeding tensor
+  bool in_gguf = true;
+  bool in_hf = true;
+  bool hf_top_level = false;  //!< no "model." prefix in HF even when one is used (lm_head.weight sits beside it)
 };
+
+//! A Qwen3-Reranker's head: its score is sigmoid(logit("yes") - logit("no")) at the last position.
+struct RerankHead {
+  int64_t yes_id = -1;
+  int64_t no_id = -1;
+  bool untied = false;  //!< a separate lm_head.weight instead of the embedding matrix
+};
+
+// std of the head rows of "yes" and "no" = kHeadRowGain / sqrt(n_embd). The hidden state reaching the head is
+// RMS-normalized (norm ~ sqrt(n_embd)), so h . (w_yes - w_no) has std ~ kHeadRowGain * sqrt(2): ~1.4 keeps scores off
+// 0 and 1. The embedding's usual std 0.5 would give a logit difference of ~ +-20 on the tiny shape: every score 0 or 1.
+// A larger gain does not spread one model's scores much more: the random trunk's last-position state is mostly set by
+// the fixed prompt template, so a model's logits are a seed-dependent offset (std ~1.4 at gain 1) plus a per-document
+// part ~10x smaller, and the gain scales both. Measured on the tiny shape, 14 seeds x 12 (query, document) pairs: gain
+// 1 keeps every seed's mean score within 0.048-0.947 (within-model score std ~0.03); gain 2 puts 2 of 14 seeds at mean
+// scores of 0.003 / 0.997 for only ~1.4x the within-model spread.
+inline constexpr float kHeadRowGain = 1.0f;
 
 // Scales chosen so the residual stream neither vanishes nor explodes over 28 layers: inputs to every projection
 // are RMS-normalized (std ~1), projections into the stream use N(0, 1/n_in) and the two that write back into the
 // residual stream (attn_output, ffn_down) half that std, so each layer adds O(0.3) std on top of the embedding.
-inline std::vector<TensorSpec> qwen3_tensors(const ModelShape& s) {
+// A reranker adds its head: the "yes"/"no" rows get a small std (kHeadRowGain) wherever they live, in token_embd
+// when the head is tied or in lm_head when it is not; the GGUF gets cls.output.weight cut from those rows (what
+// llama.cpp's converter writes), the HF folder the full lm_head when untied.
+inline std::vector<TensorSpec> qwen3_tensors(const ModelShape& s,
+                                             const std::optional<RerankHead>& head = std::nullopt) {
   std::vector<TensorSpec> t;
   auto lin = [](int64_t n_in, float gain) { return Init{0.0f, gain / std::sqrt(static_cast<float>(n_in))}; };
   const Init norm{1.0f, 0.1f};
@@ -91,6 +129,24 @@ inline std::vector<TensorSpec> qwen3_tensors(const ModelShape& s) {
                  lin(s.n_ff, 0.5f)});
   }
   t.push_back({"output_norm.weight", "norm.weight", Role::Norm, -1, 1, s.n_embd, true, norm});
+  if (!head) return t;
+  const Init small{0.0f, kHeadRowGain / std::sqrt(static_cast<float>(s.n_embd))};
+  const std::vector<RowInit> head_rows = {{head->yes_id, small}, {head->no_id, small}};
+  TensorSpec* source = &t.front();  // tied: the head is token_embd
+  if (head->untied) {
+    // Seeded by its GGUF name like every other tensor, though only the HF folder holds it whole.
+    t.push_back({"output.weight", "lm_head.weight", Role::Output, -1, s.n_vocab, s.n_embd, false, Init{0.0f, 0.5f}});
+    t.back().in_gguf = false;
+    t.back().hf_top_level = true;
+    source = &t.back();
+  }
+  source->row_inits = head_rows;
+  TensorSpec cls{"cls.output.weight", "", Role::Classifier, -1, 2, s.n_embd, false, source->init};
+  cls.row_inits = head_rows;
+  cls.seed_name = source->gguf_name;
+  cls.gather = {head->yes_id, head->no_id};
+  cls.in_hf = false;
+  t.push_back(std::move(cls));
   return t;
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 // What the user asked qembed-make-model for.
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "model_spec.hpp"
@@ -17,6 +18,8 @@ struct Options {
   int shards = 1;
   bool model_prefix = true;
   bool eos_flag = true;
+  //! Set by --reranker (untied by --untied-head); the token ids are filled in once the tokenizer is read.
+  std::optional<RerankHead> rerank;
   uint64_t seed = 0;
   std::string out;
   int n_threads = 0;  //!< 0: one per core

@@ -3,6 +3,7 @@
 //
 // Mix recipe (like llama.cpp's in spirit, kept simple): every matrix gets the base K-quant (Q4_K or Q5_K) except
 //   - token_embd.weight -> Q6_K (it is also the tied output in the LM, and embedding rows are read one at a time),
+//     and so does a reranker's cls.output.weight (rows of that same head, n_in = n_embd like token_embd),
 //   - attn_v and ffn_down -> Q6_K in the first and last eighth of the layers and every third layer in between.
 // 1-D tensors (norms) stay F32. A type whose block size does not divide a matrix's n_in falls back to Q8_0 (or F16
 // when n_in is not a multiple of 32), with a note on stderr.
@@ -76,7 +77,7 @@ inline GgmlType tensor_type(const TypeRequest& req, const TensorSpec& t, int32_t
   if (t.is_vector) return GgmlType::F32;
   GgmlType type = req.base;
   if (req.mix) {
-    if (t.role == Role::TokenEmbd) type = GgmlType::Q6_K;
+    if (t.role == Role::TokenEmbd || t.role == Role::Classifier) type = GgmlType::Q6_K;
     if ((t.role == Role::AttnV || t.role == Role::FfnDown) && use_more_bits(t.layer, n_layer)) type = GgmlType::Q6_K;
   }
   if (t.cols % ggml_type_info(type).block_values != 0) {

@@ -1,6 +1,7 @@
 #pragma once
-// A synthetic Qwen3 embedding model as a HuggingFace folder: config.json, tokenizer.json (copied), one
-// model.safetensors or N shards with model.safetensors.index.json, and SYNTHETIC.txt.
+// A synthetic Qwen3 embedding model (Qwen3Model) or reranker (Qwen3ForCausalLM) as a HuggingFace folder:
+// config.json, tokenizer.json (copied), one model.safetensors or N shards with model.safetensors.index.json, and
+// SYNTHETIC.txt.
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -22,7 +23,8 @@ inline void write_text_file(const std::filesystem::path& path, const std::string
 inline nlohmann::ordered_json hf_config(const Options& o) {
   const ModelShape& s = o.shape;
   const char* dtype = o.type.base == GgmlType::F32 ? "float32" : o.type.base == GgmlType::F16 ? "float16" : "bfloat16";
-  return {{"architectures", {"Qwen3Model"}},
+  const bool reranker = o.rerank.has_value(), untied = reranker && o.rerank->untied;
+  return {{"architectures", {reranker ? "Qwen3ForCausalLM" : "Qwen3Model"}},
           {"model_type", "qwen3"},
           {"hidden_size", s.n_embd},
           {"num_hidden_layers", s.n_layer},
@@ -36,14 +38,19 @@ inline nlohmann::ordered_json hf_config(const Options& o) {
           {"rms_norm_eps", s.rms_eps},
           {"hidden_act", "silu"},
           {"attention_bias", false},
-          {"tie_word_embeddings", true},
+          {"tie_word_embeddings", !untied},
           {"bos_token_id", 151643},
           {"eos_token_id", 151643},
           {"torch_dtype", dtype},
           {"qembed_synthetic", true}};
 }
 
-inline const char* synthetic_note() {
+inline const char* synthetic_note(bool reranker) {
+  if (reranker) {
+    return "This folder was written by qembed-make-model.\n"
+           "It has the layout and tokenizer of a Qwen3-Reranker model, but its weights are seeded random numbers:\n"
+           "the scores it produces carry no meaning. Use it only to test loaders, kernels and plumbing.\n";
+  }
   return "This folder was written by qembed-make-model.\n"
          "It has the layout and tokenizer of a Qwen3-Embedding model, but its weights are seeded random numbers:\n"
          "the vectors it produces carry no meaning. Use it only to test loaders, kernels and plumbing.\n";
@@ -55,11 +62,12 @@ inline void write_hf_model(const Options& o) {
   fs::create_directories(dir);
   write_text_file(dir / "config.json", hf_config(o).dump(2) + "\n");
   fs::copy_file(o.tokenizer_path, dir / "tokenizer.json", fs::copy_options::overwrite_existing);
-  write_text_file(dir / "SYNTHETIC.txt", synthetic_note());
+  write_text_file(dir / "SYNTHETIC.txt", synthetic_note(o.rerank.has_value()));
 
   const std::string dtype = ggml_type_info(o.type.base).name;  // "F32", "F16", "BF16" match safetensors names
   const std::string prefix = o.model_prefix ? "model." : "";
-  auto specs = std::make_shared<std::vector<TensorSpec>>(qwen3_tensors(o.shape));
+  auto specs = std::make_shared<std::vector<TensorSpec>>(qwen3_tensors(o.shape, o.rerank));
+  std::erase_if(*specs, [](const TensorSpec& t) { return !t.in_hf; });
   auto progress = std::make_shared<Progress>(specs->size());
 
   // Contiguous runs of tensors, cut when a shard passes total / shards bytes; a shard advances by one at a time
@@ -77,10 +85,11 @@ inline void write_hf_model(const Options& o) {
     std::vector<int64_t> shape = t.is_vector ? std::vector<int64_t>{t.cols} : std::vector<int64_t>{t.rows, t.cols};
     const TensorSpec* tp = &t;
     const GgmlType type = o.type.base;
-    shards[shard].push_back({prefix + t.hf_name, dtype, shape, [&o, tp, type, progress](uint8_t* dst) {
-                               fill_tensor(o.seed, *tp, type, dst, o.n_threads);
-                               progress->step(tp->hf_name, ggml_type_info(type).name);  // prefix-free name
-                             }});
+    shards[shard].push_back(
+        {(t.hf_top_level ? "" : prefix) + t.hf_name, dtype, shape, [&o, tp, type, progress](uint8_t* dst) {
+           fill_tensor(o.seed, *tp, type, dst, o.n_threads);
+           progress->step(tp->hf_name, ggml_type_info(type).name);  // prefix-free name
+         }});
   }
   if (shards.size() == 1) {
     write_safetensors((dir / "model.safetensors").string(), shards[0]);
