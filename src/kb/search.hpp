@@ -74,7 +74,7 @@ struct SearchResults {
   std::vector<SearchHit> hits;
   int64_t query_tokens = 0;  //!< tokens of the embedded query (0 for keyword mode)
   double embed_ms = 0, search_ms = 0;
-  bool reranked = false;
+  bool reranked = false;       //!< the hits were reranked (kb/rerank_stage.hpp)
   double rerank_ms = 0;        //!< the rerank stage (0 without one)
   int64_t rerank_tokens = 0;   //!< tokens through the reranker
 };
