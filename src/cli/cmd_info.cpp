@@ -13,6 +13,7 @@ int cmd_info(int argc, char** argv) {
       {"model", true, "GGUF file or HuggingFace model folder"},
       {"threads", true, "compute threads the backend would use (default: all cores)"},
       {"json", false, "print one JSON object instead of text"},
+      {"reranker", false, "load the model as a Qwen3-Reranker (as qembed rerank and serve --reranker-model do)"},
       {"help", false, "show this help"},
   };
   Args args(specs, argc, argv, 2);
@@ -22,6 +23,7 @@ int cmd_info(int argc, char** argv) {
   }
   service::ServiceOptions options = service_options_from_args(args);
   options.prefix_cache_bytes = 0;
+  options.reranker = args.has("reranker");
   std::unique_ptr<service::EmbeddingService> svc = open_service(args, options);
   const service::ModelInfo& m = svc->model_info();
   nlohmann::json types = nlohmann::json::object();
@@ -33,6 +35,7 @@ int cmd_info(int argc, char** argv) {
       {"name", m.name},
       {"format", m.format},
       {"architecture", m.architecture},
+      {"role", m.role},
       {"embedding_dims", m.n_embd},
       {"layers", m.n_layer},
       {"heads", m.n_head},
@@ -45,7 +48,7 @@ int cmd_info(int argc, char** argv) {
       {"parameters", m.n_params},
       {"rope_theta", m.rope_theta},
       {"rms_eps", m.rms_eps},
-      {"pooling", "last (EOS)"},
+      {"pooling", options.reranker ? "rank (yes/no logits at the last token)" : "last (EOS)"},
       {"appends_eos", m.appends_eos},
       {"dtype", m.dtype},
       {"tensor_types", types},

@@ -23,7 +23,12 @@ namespace {
 
 std::vector<FlagSpec> serve_flags() {
   return {
-      {"model", true, "GGUF file or HuggingFace model folder (required)"},
+      {"model", true, "the embedding model: GGUF file or HuggingFace folder (required unless --reranker-model)"},
+      {"reranker-model", true,
+       "also (or only) serve a Qwen3-Reranker, GGUF file or HuggingFace folder, on POST /v1/rerank and /rerank; it "
+       "has its own batcher with the same batching flags"},
+      {"reranker-served-name", true, "the reranker's id clients send and see (default: its file or folder name)"},
+      {"reranker-threads", true, "the reranker's compute threads (default: the same as --threads)"},
       {"host", true, "address to listen on (default 127.0.0.1; 0.0.0.0 for all interfaces)"},
       {"port", true, "TCP port (default 8080; 0 picks a free one, printed at start-up)"},
       {"metrics-port", true, "also serve GET /metrics, without API keys, on this port (default: none)"},
@@ -175,14 +180,21 @@ int cmd_serve(int argc, char** argv) {
   Args args(specs, static_cast<int>(cargv.size()), cargv.data(), 2);
   if (args.has("help")) {
     std::printf(
-        "usage: qembed serve --model M [flags]\n%s\nEvery flag also reads QEMBED_<NAME> (e.g. "
+        "usage: qembed serve --model M [--reranker-model R] [flags]\n%s\nEvery flag also reads QEMBED_<NAME> (e.g. "
         "QEMBED_MAX_BATCH_TOKENS); the command line wins.\n",
         flags_help(specs).c_str());
     return 0;
   }
   server::ServerOptions o;
   service::ServiceOptions& so = o.service;
-  o.model_path = args.require("model");
+  o.model_path = args.get_or("model", "");
+  o.reranker_model_path = args.get_or("reranker-model", "");
+  if (o.model_path.empty() && o.reranker_model_path.empty()) {
+    throw Error("give --model M (an embedding model), --reranker-model R (a Qwen3-Reranker), or both");
+  }
+  if (o.reranker_model_path.empty() && (args.has("reranker-served-name") || args.has("reranker-threads"))) {
+    throw Error("--reranker-served-name and --reranker-threads need --reranker-model R");
+  }
   o.host = args.get_or("host", o.host);
   o.port = static_cast<int>(args.get_int("port", o.port, 0, 65535));
   if (args.has("metrics-port") && args.has("prometheus-port") &&
@@ -251,6 +263,19 @@ int cmd_serve(int argc, char** argv) {
   o.max_upload_files = args.get_int("max-upload-files", o.max_upload_files, 1, 100000);
   if (o.kb_path.empty() && (args.has("max-upload-mb") || args.has("max-upload-files"))) {
     throw Error("--max-upload-mb and --max-upload-files need --kb PATH");
+  }
+  if (!o.reranker_model_path.empty()) {
+    if (!o.kb_path.empty() && o.model_path.empty()) {
+      throw Error("--kb needs an embedding model (--model M); --reranker-model alone only reranks");
+    }
+    // The reranker batches and queues under the same flags as the embedder; prompts are the embedder's alone.
+    service::ServiceOptions& rr = o.reranker_service;
+    rr = so;
+    rr.reranker = true;
+    rr.default_prompt_name.clear();
+    rr.prompts.clear();
+    rr.served_name = args.get_or("reranker-served-name", "");
+    rr.backend.n_threads = static_cast<int>(args.get_int("reranker-threads", so.backend.n_threads, 1, 1024));
   }
   return server::run_server(o);
 }

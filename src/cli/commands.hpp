@@ -4,6 +4,7 @@ namespace qembed::cli {
 
 int cmd_embed(int argc, char** argv);
 int cmd_tokenize(int argc, char** argv);
+int cmd_rerank(int argc, char** argv);  //!< qembed rerank (cmd_rerank.cpp)
 int cmd_info(int argc, char** argv);
 int cmd_bench(int argc, char** argv);
 int cmd_serve(int argc, char** argv);

@@ -22,6 +22,7 @@ void usage(FILE* out) {
                "usage: qembed COMMAND [flags]\n\n"
                "commands:\n"
                "  embed      embed JSONL texts ({\"text\": ...} per line) into JSONL vectors\n"
+               "  rerank     score JSONL documents against a query with a Qwen3-Reranker\n"
                "  tokenize   print the token ids the model sees for each text\n"
                "  info       describe a model file\n"
                "  bench      measure offline throughput on a JSONL file\n"
@@ -39,7 +40,7 @@ Command find_command(const char* name) {
     const char* name;
     Command run;
   } kCommands[] = {
-      {"embed", qembed::cli::cmd_embed}, {"tokenize", qembed::cli::cmd_tokenize}, {"info", qembed::cli::cmd_info},
+      {"embed", qembed::cli::cmd_embed}, {"rerank", qembed::cli::cmd_rerank}, {"tokenize", qembed::cli::cmd_tokenize}, {"info", qembed::cli::cmd_info},
       {"bench", qembed::cli::cmd_bench}, {"serve", qembed::cli::cmd_serve},  {"kb", qembed::cli::cmd_kb},
   };
   for (const auto& c : kCommands) {

@@ -131,7 +131,7 @@ std::unique_ptr<Model> load_gguf_model(const std::string& path, ModelRole role) 
     if (pooling != kPoolingRank) {
       throw Error(path + ": not a reranker: its pooling type is " + pooling_name(pooling) +
                   " (a Qwen3-Reranker GGUF has pooling type rank and " + kGgufRankHead +
-                  "); serve an embedding model with --model");
+                  "); load an embedding model with --model");
     }
     model->rank_head = read_rank_head(f, arch, model->config.n_embd);
     model->tensor_type_counts[ggml_type_info(f.find_tensor(kGgufRankHead)->type).name]++;
@@ -140,7 +140,7 @@ std::unique_ptr<Model> load_gguf_model(const std::string& path, ModelRole role) 
   }
   if (pooling == kPoolingRank) {
     throw Error(path + ": this is a reranker (pooling type rank, " + kGgufRankHead +
-                "), not an embedding model; serve it with --reranker-model");
+                "), not an embedding model; load it as a reranker (qembed rerank, serve --reranker-model, info --reranker)");
   }
   bool add_eos = f.get_bool("tokenizer.ggml.add_eos_token").value_or(true);
   model->append_eos = add_eos || pooling == kPoolingLast;

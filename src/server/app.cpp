@@ -61,9 +61,11 @@ App::~App() {
   work_.join();
 }
 
-void App::set_ready(service::EmbeddingService& service, KnowledgeBaseHost* knowledge_base) {
+void App::set_ready(service::EmbeddingService* embedder, service::EmbeddingService* reranker,
+                    KnowledgeBaseHost* knowledge_base) {
   env_.kb_ptr.store(knowledge_base, std::memory_order_release);
-  env_.service_ptr.store(&service, std::memory_order_release);
+  env_.service_ptr.store(embedder, std::memory_order_release);
+  env_.reranker_ptr.store(reranker, std::memory_order_release);
   env_.state.store(api::ServerState::kReady, std::memory_order_release);
 }
 

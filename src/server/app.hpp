@@ -37,8 +37,10 @@ class App final : public api::Responder {
   //! Stops the tokenization workers (queued work is dropped) and waits for the running ones.
   ~App() override;
 
-  //! Publishes the running service (and the knowledge base, with --kb): from now on the model routes answer.
-  void set_ready(service::EmbeddingService& service, KnowledgeBaseHost* knowledge_base = nullptr);
+  //! Publishes the running services — the embedding model and the reranker, either may be null but not both — and
+  //! the knowledge base (with --kb): from now on the model routes answer.
+  void set_ready(service::EmbeddingService* embedder, service::EmbeddingService* reranker,
+                 KnowledgeBaseHost* knowledge_base = nullptr);
   //! Shutting down: every new request is answered 503 (Connection: close comes from the transport).
   void set_stopping() { env_.state = api::ServerState::kStopping; }
   //! The start-up memory bound, for GET /info.

@@ -144,9 +144,9 @@ std::string Metrics::render() const {
   inference_duration_.render(out, "qembed_request_inference_duration_seconds");
   header(out, "qembed_request_input_length_tokens", "histogram", "tokens per input (EOS included)");
   input_length_.render(out, "qembed_request_input_length_tokens");
-  header(out, "qembed_batch_size", "histogram", "inputs per forward batch");
+  header(out, "qembed_batch_size", "histogram", "inputs per forward batch (the reranker's too)");
   batch_size_.render(out, "qembed_batch_size");
-  header(out, "qembed_batch_tokens", "histogram", "tokens per forward batch");
+  header(out, "qembed_batch_tokens", "histogram", "tokens per forward batch (the reranker's too)");
   batch_tokens_.render(out, "qembed_batch_tokens");
   // The service's counters (0 while the model loads).
   const service::ServiceStats* s = service_.load(std::memory_order_acquire);
@@ -198,8 +198,35 @@ std::string Metrics::render() const {
   gauge(out, "qembed_prefix_cache_bytes", "bytes of keys/values held by the prefix cache", sv(&S::prefix_cache_bytes));
   gauge(out, "qembed_prefix_cache_entries", "prompts held by the prefix cache", sv(&S::prefix_cache_entries));
   gauge(out, "qembed_resident_memory_bytes", "resident set size of the process", static_cast<double>(resident_bytes()));
+  if (const service::ServiceStats* r = reranker_.load(std::memory_order_acquire)) render_reranker(out, *r);
   if (kb_gauges_) render_kb(out);
   return out;
+}
+
+void Metrics::render_reranker(std::string& out, const service::ServiceStats& s) const {
+  // The reranker's own queue and work (its requests are counted under their routes in qembed_requests_total).
+  auto v = [&s](const std::atomic<int64_t> service::ServiceStats::*field) {
+    return static_cast<double>((s.*field).load());
+  };
+  using S = service::ServiceStats;
+  gauge(out, "qembed_rerank_documents_total", "documents scored by the reranker since start", v(&S::inputs_total),
+        "counter");
+  gauge(out, "qembed_rerank_tokens_total",
+        "tokens computed by the reranker since start (query and template "
+        "included)",
+        v(&S::tokens_total), "counter");
+  gauge(out, "qembed_rerank_batches_total", "forward batches the reranker ran since start", v(&S::batches_total),
+        "counter");
+  gauge(out, "qembed_rerank_queue_size", "documents queued for the reranker, not yet scored", v(&S::queue_inputs));
+  gauge(out, "qembed_rerank_queue_tokens", "tokens queued for the reranker, not yet computed", v(&S::queue_tokens));
+  gauge(out, "qembed_rerank_requests_running", "rerank requests with documents being scored", v(&S::requests_running));
+  gauge(out, "qembed_rerank_requests_waiting", "rerank requests queued with no document started",
+        v(&S::requests_waiting));
+  gauge(out, "qembed_rerank_admitted_work", "token-equivalents of rerank work admitted, not finished",
+        v(&S::admitted_work));
+  gauge(out, "qembed_rerank_prefix_cache_tokens_reused_total",
+        "query and template positions the reranker took from its prefix cache", v(&S::prefix_tokens_reused_total),
+        "counter");
 }
 
 void Metrics::render_kb(std::string& out) const {

@@ -58,6 +58,8 @@ class Metrics {
 
   //! The service's counters, once it runs (before: its gauges read 0). Also feeds the batch histograms.
   void set_service_stats(const service::ServiceStats* stats) { service_.store(stats, std::memory_order_release); }
+  //! The reranker's counters (--reranker-model), rendered as qembed_rerank_*; null: none rendered.
+  void set_reranker_stats(const service::ServiceStats* stats) { reranker_.store(stats, std::memory_order_release); }
 
   //! One finished HTTP request (`endpoint` is the route's label or "other", a bounded set).
   void request_done(const std::string& endpoint, int status, double duration_s);
@@ -84,10 +86,12 @@ class Metrics {
 
  private:
   void render_kb(std::string& out) const;  // mu_ held
+  void render_reranker(std::string& out, const service::ServiceStats& s) const;
 
   const TransportStats& transport_;
   const ConcurrencyLimiter& limiter_;
   std::atomic<const service::ServiceStats*> service_{nullptr};
+  std::atomic<const service::ServiceStats*> reranker_{nullptr};
   mutable std::mutex mu_;
   std::map<std::pair<std::string, int>, uint64_t> requests_;  // (endpoint, status) -> count
   Histogram request_duration_, queue_duration_, tokenization_duration_, inference_duration_;

@@ -55,7 +55,8 @@ struct Lifecycle {
   int last_signal = 0;
   bool load_done = false;
   std::exception_ptr load_error;
-  std::unique_ptr<service::EmbeddingService> service;
+  std::unique_ptr<service::EmbeddingService> service;   // the embedding model (null without --model)
+  std::unique_ptr<service::EmbeddingService> reranker;  // the reranker (null without --reranker-model)
 
   void on_signal(int sig) {
     std::lock_guard lock(mu);
@@ -137,31 +138,45 @@ int64_t runtime_resident_bytes(int64_t prepared_weight_bytes) {
   return std::max<int64_t>(0, anon_kb * 1024 - prepared_weight_bytes) + file_kb * 1024;
 }
 
-//! The worst-case memory of this configuration, printed at start-up. Admission (concurrency, payload, queue and
-//! response bounds, the connection cap) keeps the server within it whatever clients do.
-struct MemoryBound {
-  int64_t weights = 0, activations = 0, prefix_cache = 0, queue = 0, bodies = 0, work = 0, responses = 0,
-          connections = 0, runtime = 0;
-  KbMemoryEstimate kb;  // zero without --kb
-  int64_t total() const {
-    return weights + activations + prefix_cache + queue + bodies + work + responses + connections + runtime +
-           kb.total();
-  }
+//! One model's terms of the memory bound: the backend's plan (weights as it holds them, one batch of
+//! max(max-batch-tokens, max-input-tokens)), its prompt cache and its admitted work.
+struct ModelBound {
+  int64_t weights = 0, activations = 0, prefix_cache = 0, queue = 0;
+  int64_t total() const { return weights + activations + prefix_cache + queue; }
 };
 
-MemoryBound memory_bound(const service::EmbeddingService& svc, const ServerOptions& o, int64_t runtime,
-                         const KnowledgeBaseHost* kb) {
+ModelBound model_bound(const service::EmbeddingService& svc) {
   const service::ModelInfo& m = svc.model_info();
   const service::ServiceOptions& so = svc.options();  // as the service completed them (queue bound, input limit)
-  MemoryBound b;
-  // The backend's plan: weights as it holds them, one batch of max(max-batch-tokens, max-input-tokens).
+  ModelBound b;
   b.weights = m.memory.weights_bytes;
   b.activations = m.memory.activation_bytes;
   // Cached prompt K/V; an entry being computed counts against the same budget (it is only stored if it fits).
   b.prefix_cache = so.prefix_cache_bytes;
   // Admitted work: token ids, then one pooled vector and its finished copy per input (the text they become is in
-  // the response budget).
+  // the response budget). A reranker's result is 2 floats an input: counting n_embd errs on the safe side.
   b.queue = so.max_queue_tokens * 4 + so.max_queue_inputs * m.n_embd * (4 + 4);
+  return b;
+}
+
+//! The worst-case memory of this configuration, printed at start-up. Admission (concurrency, payload, queue and
+//! response bounds, the connection cap) keeps the server within it whatever clients do.
+struct MemoryBound {
+  ModelBound model;     // the embedding model, or the reranker when it is the only one
+  ModelBound reranker;  // the reranker beside an embedding model (zero otherwise)
+  int64_t bodies = 0, work = 0, responses = 0, connections = 0, runtime = 0;
+  KbMemoryEstimate kb;  // zero without --kb
+  int64_t total() const {
+    return model.total() + reranker.total() + bodies + work + responses + connections + runtime + kb.total();
+  }
+};
+
+//! `primary` is the embedding model, or the reranker when it is served alone; `second` the reranker beside it.
+MemoryBound memory_bound(const service::EmbeddingService& primary, const service::EmbeddingService* second,
+                         const ServerOptions& o, int64_t runtime, const KnowledgeBaseHost* kb) {
+  MemoryBound b;
+  b.model = model_bound(primary);
+  if (second) b.reranker = model_bound(*second);
   // Request bodies being read or in progress: the transport's body budget, reserved before a body is read.
   b.bodies = o.max_concurrent_requests * o.payload_limit_bytes;
   // What the tokenization workers build from one body each (JSON tree, inputs, ids or token pieces).
@@ -181,6 +196,16 @@ MemoryBound memory_bound(const service::EmbeddingService& svc, const ServerOptio
   return b;
 }
 
+//! The reranker's terms beside an embedding model ("" without one).
+std::string reranker_bound_text(const ModelBound& r) {
+  if (r.total() == 0) return "";
+  char text[256];
+  std::snprintf(text, sizeof text,
+                " + reranker %.0f (weights %.0f + activations %.0f + prefix cache %.0f + queue %.0f)", mib(r.total()),
+                mib(r.weights), mib(r.activations), mib(r.prefix_cache), mib(r.queue));
+  return text;
+}
+
 //! The knowledge base's terms of the memory bound ("" without --kb).
 std::string kb_bound_text(const KbMemoryEstimate& kb) {
   if (kb.total() == 0 && kb.bytes_per_vector == 0) return "";
@@ -193,31 +218,44 @@ std::string kb_bound_text(const KbMemoryEstimate& kb) {
   return text;
 }
 
-//! Logs the model, the memory bound and the address; returns the memory bound in bytes.
-int64_t print_ready(const service::EmbeddingService& svc, const ServerOptions& o, const HttpServer& http,
-                    const HttpServer* metrics_http, double load_s, const KnowledgeBaseHost* kb) {
+//! Logs one model being served.
+void print_model(const service::EmbeddingService& svc, double load_s) {
   const service::ModelInfo& m = svc.model_info();
-  const service::ServiceOptions& so = svc.options();
-  const MemoryBound mem = memory_bound(svc, o, runtime_resident_bytes(m.backend.prepared_bytes), kb);
-  char line[2048];
+  char line[1024];
   std::snprintf(line, sizeof line,
-                "serving model id \"%s\" (%s %s, %lld layers, %lld dims, %d compute threads on %s) loaded in %.0f ms",
-                m.id.c_str(), m.architecture.c_str(), m.dtype.c_str(), static_cast<long long>(m.n_layer),
-                static_cast<long long>(m.n_embd), m.backend.n_threads, m.backend.name.c_str(), load_s * 1000);
+                "serving %s id \"%s\" (%s %s, %lld layers, %lld dims, %d compute threads on %s) loaded in %.0f ms",
+                m.role == "reranker" ? "reranker" : "model", m.id.c_str(), m.architecture.c_str(), m.dtype.c_str(),
+                static_cast<long long>(m.n_layer), static_cast<long long>(m.n_embd), m.backend.n_threads,
+                m.backend.name.c_str(), load_s * 1000);
   log::info(line);
+}
+
+//! Logs the models, the memory bound and the address; returns the memory bound in bytes. `primary` and `second` as
+//! for memory_bound().
+int64_t print_ready(const service::EmbeddingService& primary, const service::EmbeddingService* second,
+                    const ServerOptions& o, const HttpServer& http, const HttpServer* metrics_http, double load_s,
+                    const KnowledgeBaseHost* kb) {
+  const service::ServiceOptions& so = primary.options();
+  print_model(primary, load_s);
+  if (second) print_model(*second, load_s);
+  const int64_t prepared =
+      primary.model_info().backend.prepared_bytes + (second ? second->model_info().backend.prepared_bytes : 0);
+  const MemoryBound mem = memory_bound(primary, second, o, runtime_resident_bytes(prepared), kb);
+  char line[2048];
   std::snprintf(
       line, sizeof line,
       "memory bound %.0f MiB = weights %.0f + activations %.0f (a batch of %lld tokens) + prefix cache %.0f "
-      "+ queue %.0f (%lld tokens, %lld inputs) + request bodies %.0f (%lld x %lld bytes) + request work %.0f "
+      "+ queue %.0f (%lld tokens, %lld inputs)%s + request bodies %.0f (%lld x %lld bytes) + request work %.0f "
       "(%d workers x %lld bytes) + responses %.0f (--max-response-buffer-mb) + connections %.0f (%lld x %lld KiB) "
       "+ runtime %.0f (resident at ready, besides weights)%s",
-      mib(mem.total()), mib(mem.weights), mib(mem.activations),
-      static_cast<long long>(std::max(so.max_batch_tokens, so.max_input_tokens)), mib(mem.prefix_cache), mib(mem.queue),
-      static_cast<long long>(so.max_queue_tokens), static_cast<long long>(so.max_queue_inputs), mib(mem.bodies),
-      static_cast<long long>(o.max_concurrent_requests), static_cast<long long>(o.payload_limit_bytes), mib(mem.work),
-      std::max(1, o.tokenization_workers), static_cast<long long>(kWorkBytesPerBodyByte * o.payload_limit_bytes),
-      mib(mem.responses), mib(mem.connections), static_cast<long long>(o.max_connections),
-      static_cast<long long>(kConnectionBytes / 1024), mib(mem.runtime), kb_bound_text(mem.kb).c_str());
+      mib(mem.total()), mib(mem.model.weights), mib(mem.model.activations),
+      static_cast<long long>(std::max(so.max_batch_tokens, so.max_input_tokens)), mib(mem.model.prefix_cache),
+      mib(mem.model.queue), static_cast<long long>(so.max_queue_tokens), static_cast<long long>(so.max_queue_inputs),
+      reranker_bound_text(mem.reranker).c_str(), mib(mem.bodies), static_cast<long long>(o.max_concurrent_requests),
+      static_cast<long long>(o.payload_limit_bytes), mib(mem.work), std::max(1, o.tokenization_workers),
+      static_cast<long long>(kWorkBytesPerBodyByte * o.payload_limit_bytes), mib(mem.responses), mib(mem.connections),
+      static_cast<long long>(o.max_connections), static_cast<long long>(kConnectionBytes / 1024), mib(mem.runtime),
+      kb_bound_text(mem.kb).c_str());
   log::info(line);
   if (metrics_http) {
     log::info("metrics on http://" + metrics_http->url_host() + ":" + std::to_string(metrics_http->port()) +
@@ -280,6 +318,12 @@ int run_server(const ServerOptions& given) {
     throw Error("--log-format must be text or json, got \"" + options.log_format + "\"");
   }
   log::set_format(options.log_format == "json" ? log::Format::kJson : log::Format::kText);
+  if (options.model_path.empty() && options.reranker_model_path.empty()) {
+    throw Error("no model to serve: give --model, --reranker-model or both");
+  }
+  if (options.model_path.empty() && !options.kb_path.empty()) {
+    throw Error("--kb needs an embedding model (--model M); --reranker-model alone only reranks");
+  }
   api::KeyRing keys = make_key_ring(options);
 
   // Every connection is a descriptor: take what the hard limit allows and fit the cap under it, so the process
@@ -327,15 +371,27 @@ int run_server(const ServerOptions& given) {
   // Load on a thread of its own, so that a signal during a long load is honoured at once.
   const auto t0 = SteadyClock::now();
   std::thread loader([&] {
-    std::unique_ptr<service::EmbeddingService> svc;
+    std::unique_ptr<service::EmbeddingService> svc, rr;
     std::exception_ptr error;
     try {
-      svc = std::make_unique<service::EmbeddingService>(Model::load(options.model_path), options.service);
+      if (!options.model_path.empty()) {
+        svc = std::make_unique<service::EmbeddingService>(Model::load(options.model_path, ModelRole::kEmbedding),
+                                                          options.service);
+      }
+      if (!options.reranker_model_path.empty()) {
+        rr = std::make_unique<service::EmbeddingService>(Model::load(options.reranker_model_path, ModelRole::kReranker),
+                                                         options.reranker_service);
+      }
+      if (svc && rr && svc->model_info().id == rr->model_info().id) {
+        throw Error("the embedding model and the reranker are both named \"" + svc->model_info().id +
+                    "\": give one of them another id (--served-model-name, --reranker-served-name)");
+      }
     } catch (...) {
       error = std::current_exception();
     }
     std::lock_guard lock(life.mu);
     life.service = std::move(svc);
+    life.reranker = std::move(rr);
     life.load_error = error;
     life.load_done = true;
     life.cv.notify_all();
@@ -358,17 +414,25 @@ int run_server(const ServerOptions& given) {
     if (metrics_http) metrics_http->stop();
     std::rethrow_exception(life.load_error);
   }
-  service::EmbeddingService& svc = *life.service;
+  service::EmbeddingService* embedder = life.service.get();
+  service::EmbeddingService* reranker = life.reranker.get();
   const double load_s = std::chrono::duration<double>(SteadyClock::now() - t0).count();
-  // Batch histograms: the service's hook, set before the first submit().
-  svc.stats().on_batch = [&metrics](int64_t n_inputs, int64_t n_tokens, double) { metrics.batch(n_inputs, n_tokens); };
-  metrics.set_service_stats(&svc.stats());
+  // Batch histograms: the services' hooks, set before the first submit() (both models' batches are counted).
+  for (service::EmbeddingService* s : {embedder, reranker}) {
+    if (s)
+      s->stats().on_batch = [&metrics](int64_t n_inputs, int64_t n_tokens, double) {
+        metrics.batch(n_inputs, n_tokens);
+      };
+  }
+  metrics.set_service_stats(embedder ? &embedder->stats() : nullptr);
+  metrics.set_reranker_stats(reranker ? &reranker->stats() : nullptr);
   // The knowledge base opens on the running service; its vector indexes open in the background while /health says
-  // why it is not ready yet.
+  // why it is not ready yet. (cmd_serve refuses --kb without an embedding model.)
   std::unique_ptr<KnowledgeBaseHost> kb;
-  if (!options.kb_path.empty()) {
+  if (!options.kb_path.empty() && embedder) {
     try {
-      kb = std::make_unique<KnowledgeBaseHost>(options, svc);
+      // TODO(merge srv-rerank + kb reranker): pass `reranker` (nullable) as KnowledgeBaseHost's reranker argument.
+      kb = std::make_unique<KnowledgeBaseHost>(options, *embedder);
       kb->start();
     } catch (...) {
       http.stop();
@@ -378,8 +442,10 @@ int run_server(const ServerOptions& given) {
     metrics.set_kb_gauges([host = kb.get()] { return host->gauges(); });
     log::info("knowledge base " + options.kb_path + ": REST API under /v1/kb/");
   }
-  app.set_ready(svc, kb.get());
-  app.set_memory_bound(print_ready(svc, options, http, metrics_http.get(), load_s, kb.get()));
+  app.set_ready(embedder, reranker, kb.get());
+  service::EmbeddingService& primary = embedder ? *embedder : *reranker;
+  app.set_memory_bound(
+      print_ready(primary, embedder ? reranker : nullptr, options, http, metrics_http.get(), load_s, kb.get()));
 
   // Serve until a signal.
   int seen_signals = 0, first_signal = 0;
@@ -431,7 +497,8 @@ int run_server(const ServerOptions& given) {
   // Ingestion stops before the service it submits to: documents in flight stay pending for the next start.
   metrics.set_kb_gauges(nullptr);
   kb.reset();
-  svc.stop();
+  if (embedder) embedder->stop();
+  if (reranker) reranker->stop();
   if (unwritten > 0) {
     log::warn("stopped; " + std::to_string(unwritten) + " responses could not be written");
     return 1;

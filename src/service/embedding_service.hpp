@@ -154,6 +154,8 @@ struct RerankParams {
   //! Per document, template and query included; 0 or above the service's limit: the service's max_input_tokens.
   int64_t max_tokens = 0;
   std::string truncate_hint;  //!< as EmbedParams::truncate_hint, quoted in over-limit errors
+  //! Index of the first document in error messages ("document 1003 ..."), for a stream cut into several requests.
+  int64_t first_index = 0;
 };
 
 //! A rerank request encoded for submit(): one sequence per document, sharing the prompt and query tokens (the
@@ -162,6 +164,10 @@ struct RerankRequest {
   EncodedRequest encoded;
   std::vector<bool> truncated;  //!< (n_documents) the document's end was cut to fit
 };
+
+//! Leading ids every sequence shares, at most one short of the shortest (its last token must be computed): the
+//! prompt_ids that let a rerank request's documents compute the template and query once.
+std::vector<int32_t> common_prefix(const std::vector<std::vector<int32_t>>& seqs);
 
 //! A finished rerank request, documents in request order (front ends sort).
 struct RerankResult {

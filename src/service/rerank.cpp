@@ -8,9 +8,6 @@
 
 namespace qembed::service {
 
-namespace {
-
-//! Leading ids every sequence shares, at most one short of the shortest (its last token must be computed).
 std::vector<int32_t> common_prefix(const std::vector<std::vector<int32_t>>& seqs) {
   if (seqs.empty()) return {};
   size_t n = seqs[0].size();
@@ -21,8 +18,6 @@ std::vector<int32_t> common_prefix(const std::vector<std::vector<int32_t>>& seqs
   }
   return {seqs[0].begin(), seqs[0].begin() + static_cast<int64_t>(n)};
 }
-
-}  // namespace
 
 RerankRequest EmbeddingService::encode_rerank(const std::string& query, const std::vector<std::string>& documents,
                                               const RerankParams& params) const {
@@ -58,9 +53,10 @@ RerankRequest EmbeddingService::encode_rerank(const std::string& query, const st
 
   RerankRequest out;
   EncodedRequest& req = out.encoded;
+  req.first_index = params.first_index;
   req.seqs.reserve(documents.size());
   for (size_t i = 0; i < documents.size(); ++i) {
-    const std::string what = "document " + std::to_string(i);
+    const std::string what = "document " + std::to_string(params.first_index + static_cast<int64_t>(i));
     if (documents[i].empty()) throw Error(what + " is an empty string");
     std::vector<int32_t> pair = encode_part(rerank_prompt(instruction, query, documents[i]).pair, what);
     const auto total = static_cast<int64_t>(pair.size()) + fixed;

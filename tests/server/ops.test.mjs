@@ -76,7 +76,7 @@ test("GET /openapi.json: an OpenAPI 3 document listing every route, without a ke
     "/v1/embeddings": "post", "/embeddings": "post", "/v1/models": "get", "/v1/models/{id}": "get",
     "/embed": "post", "/": "post", "/invocations": "post", "/tokenize": "post", "/info": "get",
     "/api/embed": "post", "/api/embeddings": "post", "/api/tags": "get", "/api/version": "get",
-    "/v1/whoami": "get",
+    "/v1/whoami": "get", "/v1/rerank": "post", "/rerank": "post",
   };
   assert.deepEqual(Object.keys(r.body.paths).sort(), Object.keys(expected).sort());
   for (const [p, method] of Object.entries(expected)) assert.ok(r.body.paths[p][method], `${method} ${p}`);

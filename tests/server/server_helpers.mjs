@@ -7,9 +7,11 @@ import { QEMBED, tinyGguf } from "../cli/helpers.mjs";
 
 export { cosine, tinyGguf } from "../cli/helpers.mjs";
 
-/** Starts the server; resolves once it is ready. `args` are extra serve flags, `env` extra variables. */
+/** Starts the server; resolves once it is ready. `args` are extra serve flags, `env` extra variables; `model: null`
+ * starts it without --model (a reranker-only server: give --reranker-model in `args`). */
 export async function startServer(args = [], { env = {}, model = tinyGguf() } = {}) {
-  const proc = spawn(QEMBED, ["serve", "--model", model, "--port", "0", "--threads", "2", ...args], {
+  const modelArgs = model === null ? [] : ["--model", model];
+  const proc = spawn(QEMBED, ["serve", ...modelArgs, "--port", "0", "--threads", "2", ...args], {
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });

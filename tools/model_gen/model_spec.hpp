@@ -83,15 +83,24 @@ struct RerankHead {
   bool untied = false;  //!< a separate lm_head.weight instead of the embedding matrix
 };
 
-// std of the head rows of "yes" and "no" = kHeadRowGain / sqrt(n_embd). The hidden state reaching the head is
-// RMS-normalized (norm ~ sqrt(n_embd)), so h . (w_yes - w_no) has std ~ kHeadRowGain * sqrt(2): ~1.4 keeps scores off
-// 0 and 1. The embedding's usual std 0.5 would give a logit difference of ~ +-20 on the tiny shape: every score 0 or 1.
-// A larger gain does not spread one model's scores much more: the random trunk's last-position state is mostly set by
-// the fixed prompt template, so a model's logits are a seed-dependent offset (std ~1.4 at gain 1) plus a per-document
-// part ~10x smaller, and the gain scales both. Measured on the tiny shape, 14 seeds x 12 (query, document) pairs: gain
-// 1 keeps every seed's mean score within 0.048-0.947 (within-model score std ~0.03); gain 2 puts 2 of 14 seeds at mean
-// scores of 0.003 / 0.997 for only ~1.4x the within-model spread.
-inline constexpr float kHeadRowGain = 1.0f;
+// A reranker's two knobs, measured on the tiny shape against llama.cpp (tests/oracle/rerank_parity.test.mjs).
+//
+// The head rows of "yes" and "no" get std kHeadRowGain / sqrt(n_embd). The hidden state reaching the head is
+// RMS-normalized (norm ~ sqrt(n_embd)), so h . (w_yes - w_no) has std ~ kHeadRowGain * sqrt(2); the embedding's usual
+// std 0.5 would give a logit difference of ~ +-20 on the tiny shape: every score 0 or 1, where two engines agree
+// whatever they compute. The gain scales a model's spread of scores and its sensitivity to numeric noise alike.
+//
+// attn_output gets gain kRerankerAttnOutGain instead of 0.5: the score is read at the template's last token, whose
+// state in a random trunk is mostly its own embedding, so with the embedding model's gain every document scores
+// almost the same (score sd ~0.01 over the parity corpus). Letting attention carry more of the document into that
+// state spreads the scores ~4x for the same head, as a trained reranker's do.
+//
+// With gain 1 and attention gain 0.5 the int8 activation rounding both engines do (differently) moved scores by up
+// to 5e-3 (Q8_0) and 1.1e-2 (Q4_K_M) for a score sd of 0.03. With these values, untied heads, seeds 5-8: scores
+// sd 0.014-0.056 (mid-range, 0.37-0.65), F32 |Δscore| <= 7e-5, Q8_0 <= 3.0e-3 x 0.83 and Q4_K_M <= 3.2e-3 x 0.83
+// (measured at gain 0.3 and scaled; the parity test prints what it sees).
+inline constexpr float kHeadRowGain = 0.25f;
+inline constexpr float kRerankerAttnOutGain = 2.0f;
 
 // Scales chosen so the residual stream neither vanishes nor explodes over 28 layers: inputs to every projection
 // are RMS-normalized (std ~1), projections into the stream use N(0, 1/n_in) and the two that write back into the
@@ -104,6 +113,7 @@ inline std::vector<TensorSpec> qwen3_tensors(const ModelShape& s,
   std::vector<TensorSpec> t;
   auto lin = [](int64_t n_in, float gain) { return Init{0.0f, gain / std::sqrt(static_cast<float>(n_in))}; };
   const Init norm{1.0f, 0.1f};
+  const float attn_out_gain = head ? kRerankerAttnOutGain : 0.5f;
   const int64_t q_dim = int64_t{s.n_head} * s.head_dim, kv_dim = int64_t{s.n_head_kv} * s.head_dim;
   t.push_back(
       {"token_embd.weight", "embed_tokens.weight", Role::TokenEmbd, -1, s.n_vocab, s.n_embd, false, Init{0.0f, 0.5f}});
@@ -117,7 +127,7 @@ inline std::vector<TensorSpec> qwen3_tensors(const ModelShape& s,
     t.push_back({g + "attn_v.weight", h + "self_attn.v_proj.weight", Role::AttnV, i, kv_dim, s.n_embd, false,
                  lin(s.n_embd, 1.0f)});
     t.push_back({g + "attn_output.weight", h + "self_attn.o_proj.weight", Role::AttnOut, i, s.n_embd, q_dim, false,
-                 lin(q_dim, 0.5f)});
+                 lin(q_dim, attn_out_gain)});
     t.push_back({g + "attn_q_norm.weight", h + "self_attn.q_norm.weight", Role::Norm, i, 1, s.head_dim, true, norm});
     t.push_back({g + "attn_k_norm.weight", h + "self_attn.k_norm.weight", Role::Norm, i, 1, s.head_dim, true, norm});
     t.push_back({g + "ffn_norm.weight", h + "post_attention_layernorm.weight", Role::Norm, i, 1, s.n_embd, true, norm});

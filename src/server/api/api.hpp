@@ -70,16 +70,27 @@ struct ApiEnv {
   ByteBudget& responses;           //!< --max-response-buffer-mb: responses being formatted or written
   Responder& responder;
   std::atomic<ServerState> state{ServerState::kLoading};
-  std::atomic<service::EmbeddingService*> service_ptr{nullptr};  //!< set before state becomes kReady
-  int64_t started_unix_s = 0;                                    //!< for OpenAI's "created"
-  RateLimiter* rate_limiter = nullptr;                           //!< per-client limits (nullptr: none)
-  std::atomic<KnowledgeBaseHost*> kb_ptr{nullptr};               //!< --kb: set before state becomes kReady
-  const KeyRing* keys = nullptr;                                 //!< the configured API keys (GET /v1/whoami)
-  std::atomic<int64_t> memory_bound_bytes{0};                    //!< the start-up memory bound (GET /info); 0: unknown
+  //! The embedding model (--model); null on a reranker-only server. Both pointers are set before state becomes kReady.
+  std::atomic<service::EmbeddingService*> service_ptr{nullptr};
+  //! The reranker (--reranker-model); null without one.
+  std::atomic<service::EmbeddingService*> reranker_ptr{nullptr};
+  int64_t started_unix_s = 0;                       //!< for OpenAI's "created"
+  RateLimiter* rate_limiter = nullptr;              //!< per-client limits (nullptr: none)
+  std::atomic<KnowledgeBaseHost*> kb_ptr{nullptr};  //!< --kb: set before state becomes kReady
+  const KeyRing* keys = nullptr;                    //!< the configured API keys (GET /v1/whoami)
+  std::atomic<int64_t> memory_bound_bytes{0};       //!< the start-up memory bound (GET /info); 0: unknown
 
-  //! The service (routes that need the model run only once it is set).
-  service::EmbeddingService& service() const { return *service_ptr.load(std::memory_order_acquire); }
+  //! The embedding service (routes that need a model run only once the models are set). On a reranker-only server
+  //! throws kWrongModel (400): "this server serves no embedding model, only the reranker 'ID'".
+  service::EmbeddingService& service() const;
   const service::ModelInfo& model() const { return service().model_info(); }
+  //! The reranker service; without one throws kModelNotFound (404): "no reranker is loaded: start the server with
+  //! --reranker-model".
+  service::EmbeddingService& reranker() const;
+  service::EmbeddingService* embedder_or_null() const { return service_ptr.load(std::memory_order_acquire); }
+  service::EmbeddingService* reranker_or_null() const { return reranker_ptr.load(std::memory_order_acquire); }
+  //! The models served, embedding model first (for /v1/models, /api/tags).
+  std::vector<const service::ModelInfo*> served_models() const;
   //! The knowledge base (its routes exist only with --kb, and need the model, so they run once it is set).
   KnowledgeBaseHost& kb() const { return *kb_ptr.load(std::memory_order_acquire); }
   bool has_kb() const { return kb_ptr.load(std::memory_order_acquire) != nullptr; }
@@ -87,7 +98,8 @@ struct ApiEnv {
 
 void json_reply(ApiEnv& env, const CallPtr& call, std::string body, int status = 200);
 
-//! Throws kModelNotFound unless `requested` is empty or names the served model (`id`; for Ollama also `id:latest`).
+//! Throws kModelNotFound unless `requested` is empty or names the embedding model (`id`; for Ollama also
+//! `id:latest`); kWrongModel when it names the reranker.
 void check_model_name(const std::string& requested, const ApiEnv& env, Dialect dialect);
 
 //! Formats a finished request's body (on a tokenization worker).
@@ -102,9 +114,15 @@ void reserve_response(ApiEnv& env, const CallPtr& call, int64_t bytes, const std
 //! text (or base64), each with its wrapping, plus the model id, usage and HTTP header.
 int64_t max_embedding_response_bytes(const ApiEnv& env, int64_t n_inputs, int64_t dims, bool base64);
 
+//! Queues an encoded request on `svc` (on a tokenization worker; the caller has reserved its response and encoded
+//! it): counts its tokens against the client's rate limit, submits it, and on completion `format`s the result on a
+//! tokenization worker and answers. Admission outcomes become kBusy (429 with Retry-After) / kTooLarge /
+//! kUnavailable. Shared by embeddings and reranking.
+void submit_encoded(ApiEnv& env, const CallPtr& call, service::EmbeddingService& svc, service::EncodedRequest request,
+                    Formatter format);
+
 //! The embedding path every dialect shares (on a tokenization worker): reserve the worst-case response (base64 or
-//! float text), encode, submit, then on completion `format` the result on a tokenization worker and answer. Encode
-//! errors are thrown as ApiErrors naming `input_field`; admission outcomes become kBusy / kTooLarge / kUnavailable.
+//! float text), encode, then submit_encoded(). Encode errors are thrown as ApiErrors naming `input_field`.
 void run_embedding(ApiEnv& env, const CallPtr& call, const service::EmbedInputs& inputs,
                    const service::EmbedParams& params, const std::string& input_field, bool base64, Formatter format);
 //! The same with the response as float text.

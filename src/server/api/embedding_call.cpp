@@ -1,6 +1,6 @@
-// The embedding path shared by every dialect: the worst-case response reserved, service.encode() and
-// service.submit() on a tokenization worker, and the answer formatted back on a tokenization worker once the
-// service's worker calls back (the worker goes straight to its next batch; the I/O threads only do HTTP).
+// The model path shared by every dialect and by reranking: the worst-case response reserved, service.encode() (or
+// encode_rerank) and service.submit() on a tokenization worker, and the answer formatted back on a tokenization worker
+// once the service's worker calls back (the worker goes straight to its next batch; the I/O threads only do HTTP).
 #include <algorithm>
 #include <boost/asio/post.hpp>
 #include <cctype>
@@ -49,20 +49,6 @@ ApiError encode_error(const Error& e, const std::string& input_field) {
 std::string n_str(int64_t n) { return std::to_string(n); }
 
 }  // namespace
-
-void json_reply(ApiEnv& env, const CallPtr& call, std::string body, int status) {
-  env.responder.reply(call, status, std::move(body), "application/json");
-}
-
-void check_model_name(const std::string& requested, const ApiEnv& env, Dialect dialect) {
-  if (requested.empty()) return;
-  const std::string& id = env.model().id;
-  if (requested == id) return;
-  if (dialect == Dialect::kOllama && requested == id + ":latest") return;
-  std::string message = "model \"" + requested + "\" does not exist; this server serves \"" + id + "\"";
-  if (dialect == Dialect::kOllama) message = "model \"" + requested + "\" not found; this server serves \"" + id + "\"";
-  throw ApiError(Failure::kModelNotFound, message, "model", "model_not_found");
-}
 
 void reserve_response(ApiEnv& env, const CallPtr& call, int64_t bytes, const std::string& what) {
   switch (env.responses.try_reserve(bytes)) {
@@ -116,6 +102,11 @@ void run_embedding(ApiEnv& env, const CallPtr& call, const service::EmbedInputs&
     throw encode_error(e, input_field);
   }
   call->tokenize_ms = ms_between(t0, Clock::now());
+  submit_encoded(env, call, svc, std::move(request), std::move(format));
+}
+
+void submit_encoded(ApiEnv& env, const CallPtr& call, service::EmbeddingService& svc, service::EncodedRequest request,
+                    Formatter format) {
   call->n_inputs = static_cast<int64_t>(request.seqs.size());
   call->n_tokens = request.n_tokens;
   throttle_tokens(env, *call, request.n_tokens);

@@ -55,6 +55,8 @@ const char* openai_code(Failure f) {
       return "conflict";
     case Failure::kModelNotFound:
       return "model_not_found";
+    case Failure::kWrongModel:
+      return "model_not_supported";
     case Failure::kMethodNotAllowed:
       return "method_not_allowed";
     case Failure::kBusy:
@@ -97,6 +99,7 @@ const char* tei_type(Failure f) {
     case Failure::kNotFound:
       return "NotFound";
     case Failure::kConflict:
+    case Failure::kWrongModel:
       return "Validation";
     case Failure::kMethodNotAllowed:
       return "MethodNotAllowed";
@@ -109,6 +112,7 @@ const char* tei_type(Failure f) {
 int status_of(Failure f, Dialect d) {
   switch (f) {
     case Failure::kMalformed:
+    case Failure::kWrongModel:  // 400 in TEI too: the route exists, the server's model cannot serve it
       return 400;
     case Failure::kHeaderTooLarge:
       return 431;

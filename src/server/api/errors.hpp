@@ -25,7 +25,8 @@ enum class Failure {
   kUnauthenticated,   //!< no valid API key
   kForbidden,         //!< a valid key whose role does not cover the route
   kRouteNotFound,     //!< no such route
-  kModelNotFound,     //!< the request names another model
+  kModelNotFound,     //!< the request names another model, or needs one the server does not load
+  kWrongModel,        //!< the request names (or needs) a model of the other role: embedding vs reranker (400)
   kMethodNotAllowed,  //!< the route exists with another method
   kNotFound,          //!< a thing the path names does not exist (a knowledge-base collection, document, job)
   kConflict,          //!< the request contradicts the current state (a name taken, a collection of another model)

@@ -92,18 +92,26 @@ void embeddings(ApiEnv& env, const CallPtr& call, Request& req) {
   });
 }
 
+//! Every model served (the reranker too: clients list models to check a name before they use it).
 void tags(ApiEnv& env, const CallPtr& call, Request&) {
-  const service::ModelInfo& m = env.model();
-  const std::string name = tagged(m.id);
-  json details = {{"parent_model", ""},
-                  {"format", m.format},
-                  {"family", m.architecture},
-                  {"families", json::array({m.architecture})},
-                  {"parameter_size", parameter_size(m)},
-                  {"quantization_level", m.dtype}};
-  json model = {{"name", name},         {"model", name},           {"modified_at", modified_at(m, env.started_unix_s)},
-                {"size", m.file_bytes}, {"digest", m.fingerprint}, {"details", details}};
-  json_reply(env, call, dump({{"models", json::array({model})}}));
+  json models = json::array();
+  for (const service::ModelInfo* mp : env.served_models()) {
+    const service::ModelInfo& m = *mp;
+    const std::string name = tagged(m.id);
+    json details = {{"parent_model", ""},
+                    {"format", m.format},
+                    {"family", m.architecture},
+                    {"families", json::array({m.architecture})},
+                    {"parameter_size", parameter_size(m)},
+                    {"quantization_level", m.dtype}};
+    models.push_back({{"name", name},
+                      {"model", name},
+                      {"modified_at", modified_at(m, env.started_unix_s)},
+                      {"size", m.file_bytes},
+                      {"digest", m.fingerprint},
+                      {"details", details}});
+  }
+  json_reply(env, call, dump({{"models", models}}));
 }
 
 void version(ApiEnv& env, const CallPtr& call, Request&) { json_reply(env, call, dump({{"version", QEMBED_VERSION}})); }

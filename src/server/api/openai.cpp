@@ -1,5 +1,6 @@
 // The OpenAI dialect: POST /v1/embeddings (and /embeddings, where clients given a base URL without /v1 post),
-// GET /v1/models and GET /v1/models/{id}. Errors: {"error": {"message", "type", "param", "code"}}.
+// GET /v1/models and GET /v1/models/{id} (the embedding model and the reranker, each with its "role"). Errors:
+// {"error": {"message", "type", "param", "code"}}.
 #include "server/api/request_parsing.hpp"
 #include "server/api/response_writers.hpp"
 #include "server/api/routes.hpp"
@@ -11,8 +12,15 @@ namespace http = boost::beast::http;
 
 namespace {
 
-json model_object(const ApiEnv& env) {
-  return {{"id", env.model().id}, {"object", "model"}, {"created", env.started_unix_s}, {"owned_by", "qembed"}};
+json model_object(const ApiEnv& env, const service::ModelInfo& m) {
+  return {{"id", m.id}, {"object", "model"}, {"created", env.started_unix_s}, {"owned_by", "qembed"}, {"role", m.role}};
+}
+
+//! "A" or "A" and "B": the ids served, for 404 messages.
+std::string served_ids(const ApiEnv& env) {
+  std::string out;
+  for (const service::ModelInfo* m : env.served_models()) out += (out.empty() ? "\"" : " and \"") + m->id + "\"";
+  return out;
 }
 
 void embeddings(ApiEnv& env, const CallPtr& call, Request& req) {
@@ -53,17 +61,18 @@ void embeddings(ApiEnv& env, const CallPtr& call, Request& req) {
 }
 
 void models(ApiEnv& env, const CallPtr& call, Request&) {
-  json_reply(env, call, dump({{"object", "list"}, {"data", json::array({model_object(env)})}}));
+  json data = json::array();
+  for (const service::ModelInfo* m : env.served_models()) data.push_back(model_object(env, *m));
+  json_reply(env, call, dump({{"object", "list"}, {"data", data}}));
 }
 
 void model(ApiEnv& env, const CallPtr& call, Request&) {
   const std::string id = call->path.substr(std::string_view("/v1/models/").size());
-  if (id != env.model().id) {
-    throw ApiError(Failure::kModelNotFound,
-                   "model \"" + id + "\" does not exist; this server serves \"" + env.model().id + "\"", "model",
-                   "model_not_found");
+  for (const service::ModelInfo* m : env.served_models()) {
+    if (m->id == id) return json_reply(env, call, dump(model_object(env, *m)));
   }
-  json_reply(env, call, dump(model_object(env)));
+  throw ApiError(Failure::kModelNotFound, "model \"" + id + "\" does not exist; this server serves " + served_ids(env),
+                 "model", "model_not_found");
 }
 
 }  // namespace

@@ -14,7 +14,7 @@ constexpr const char* kOpenApi = R"json({
   "info": {
     "title": "qembed",
     "version": "@VERSION@",
-    "description": "Qwen3-Embedding over the OpenAI, text-embeddings-inference (TEI) and Ollama APIs. With API keys configured, send Authorization: Bearer KEY; roles: admin (everything), embed (embeddings, tokenize and the read-only routes), search (the read-only routes)."
+    "description": "Qwen3-Embedding over the OpenAI, text-embeddings-inference (TEI) and Ollama APIs, and Qwen3-Reranker (--reranker-model) over the Cohere / Jina and TEI rerank APIs. With API keys configured, send Authorization: Bearer KEY; roles: admin (everything), embed (embeddings, tokenize and the read-only routes), search (the read-only routes)."
   },
   "components": {
     "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
@@ -66,7 +66,7 @@ constexpr const char* kOpenApi = R"json({
       },
       "Model": {
         "type": "object",
-        "properties": {"id": {"type": "string"}, "object": {"type": "string"}, "created": {"type": "integer"}, "owned_by": {"type": "string"}}
+        "properties": {"id": {"type": "string"}, "object": {"type": "string"}, "created": {"type": "integer"}, "owned_by": {"type": "string"}, "role": {"type": "string", "enum": ["embedding", "reranker"]}}
       },
       "OpenAIError": {
         "type": "object",
@@ -86,6 +86,45 @@ constexpr const char* kOpenApi = R"json({
         "properties": {"error": {"type": "string"}, "error_type": {"type": "string"}}
       },
       "Vectors": {"type": "array", "items": {"type": "array", "items": {"type": "number"}}},
+      "RerankRequest": {
+        "type": "object",
+        "required": ["query", "documents"],
+        "properties": {
+          "model": {"type": "string", "description": "the reranker's id (--reranker-served-name); absent: the reranker"},
+          "query": {"type": "string"},
+          "documents": {"type": "array", "items": {"oneOf": [{"type": "string"}, {"type": "object", "required": ["text"], "properties": {"text": {"type": "string"}}}]},
+            "description": "1 to --max-client-batch-size non-empty texts"},
+          "top_n": {"type": "integer", "description": "results to return, best first (at least 1; default all)"},
+          "return_documents": {"type": "boolean", "description": "echo each result's text (default false)"},
+          "instruction": {"type": "string", "description": "the task (default: web search; Qwen3-Reranker's Instruct)"},
+          "max_tokens_per_doc": {"type": "integer", "description": "tokens per document with the query and template (default: the input limit)"},
+          "truncate": {"type": "boolean", "description": "cut a document's end to fit (default true); false: a document too long is 400"}
+        }
+      },
+      "RerankResponse": {
+        "type": "object",
+        "properties": {
+          "id": {"type": "string", "description": "the request id (X-Request-Id)"},
+          "model": {"type": "string"},
+          "results": {"type": "array", "items": {"type": "object", "properties": {
+            "index": {"type": "integer"}, "relevance_score": {"type": "number", "description": "P(yes), 0 to 1"},
+            "document": {"type": "object", "properties": {"text": {"type": "string"}}}}}},
+          "usage": {"type": "object", "properties": {"prompt_tokens": {"type": "integer"}, "total_tokens": {"type": "integer"}}},
+          "meta": {"type": "object", "properties": {"truncated_documents": {"type": "array", "items": {"type": "integer"}}}}
+        }
+      },
+      "TEIRerankRequest": {
+        "type": "object",
+        "required": ["query", "texts"],
+        "properties": {
+          "query": {"type": "string"},
+          "texts": {"type": "array", "items": {"type": "string"}},
+          "raw_scores": {"type": "boolean", "description": "the logit instead of its sigmoid (default false)"},
+          "return_text": {"type": "boolean"},
+          "truncate": {"type": "boolean", "description": "default --auto-truncate"},
+          "truncation_direction": {"type": "string", "enum": ["Right"]}
+        }
+      },
       "OllamaError": {"type": "object", "properties": {"error": {"type": "string"}}}
     }
   },
@@ -110,7 +149,7 @@ constexpr const char* kOpenApi = R"json({
     "/embeddings": {"post": {"summary": "the same as /v1/embeddings, for clients given a base URL without /v1",
       "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/OpenAIEmbeddingRequest"}}}},
       "responses": {"200": {"description": "as /v1/embeddings", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/OpenAIEmbeddingResponse"}}}}}}},
-    "/v1/models": {"get": {"summary": "the served model (roles admin, embed, search)",
+    "/v1/models": {"get": {"summary": "the served models, each with its role: embedding or reranker (roles admin, embed, search)",
       "responses": {"200": {"description": "{object: list, data: [Model]}"}}}},
     "/v1/models/{id}": {"get": {"summary": "one model by id (404 for another id)",
       "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}],
@@ -136,6 +175,22 @@ constexpr const char* kOpenApi = R"json({
       "responses": {"200": {"description": "[[{id, text, special, start, stop}]]"}}}},
     "/info": {"get": {"summary": "TEI info (roles admin, embed, search)",
       "responses": {"200": {"description": "model id, dtype, limits, version"}}}},
+    "/v1/rerank": {"post": {"summary": "rerank documents for a query, Cohere / Jina shape (--reranker-model; roles admin, embed)",
+      "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/RerankRequest"}}}},
+      "responses": {
+        "200": {"description": "results best first", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/RerankResponse"}}}},
+        "400": {"description": "invalid request, or a model that is the embedding model", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/OpenAIError"}}}},
+        "404": {"description": "unknown model, or no reranker loaded"},
+        "413": {"description": "more documents than --max-client-batch-size, or too large"},
+        "429": {"description": "overloaded, or over the client's rate limit (Retry-After)"}}}},
+    "/rerank": {"post": {"summary": "TEI rerank (--reranker-model; roles admin, embed)",
+      "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/TEIRerankRequest"}}}},
+      "responses": {
+        "200": {"description": "[{index, score, text?}] best first"},
+        "404": {"description": "no reranker loaded", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/TEIError"}}}},
+        "413": {"description": "too many texts", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/TEIError"}}}},
+        "422": {"description": "validation error, or a text too long without truncate", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/TEIError"}}}},
+        "429": {"description": "overloaded", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/TEIError"}}}}}}},
     "/api/embed": {"post": {"summary": "Ollama embed (roles admin, embed)",
       "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["input"], "properties": {
         "model": {"type": "string"}, "input": {"$ref": "#/components/schemas/Input"}, "truncate": {"type": "boolean"}, "dimensions": {"type": "integer"}}}}}},

@@ -44,6 +44,7 @@ RouteTable make_route_table(bool with_kb) {
   add_ops_routes(t);
   add_openai_routes(t);
   add_tei_routes(t);
+  add_rerank_routes(t);
   add_ollama_routes(t);
   if (with_kb) add_kb_routes(t);
   add_web_ui_routes(t);

@@ -58,12 +58,15 @@ class RouteTable {
 //! percent-decoded, in order. A segment that decodes to nothing or holds a NUL does not match.
 bool match_path_pattern(std::string_view pattern, std::string_view path, std::vector<std::string>* params = nullptr);
 
-// One function per dialect adds its routes (openai.cpp, tei.cpp, ollama.cpp, ops.cpp, kb_routes.cpp, web_ui.cpp).
+// One function per dialect adds its routes (openai.cpp, tei.cpp, ollama.cpp, rerank.cpp, ops.cpp, kb_routes.cpp,
+// web_ui.cpp).
 void add_openai_routes(RouteTable& table);
 void add_tei_routes(RouteTable& table);
 void add_ollama_routes(RouteTable& table);
 void add_ops_routes(RouteTable& table);
 void add_kb_routes(RouteTable& table);
+//! POST /v1/rerank (Cohere / Jina shape) and POST /rerank (TEI) (rerank.cpp).
+void add_rerank_routes(RouteTable& table);
 //! The web UI (web_ui.cpp): GET / and its assets under /ui/.
 void add_web_ui_routes(RouteTable& table);
 //! Every route; the knowledge base's only when the server has one (--kb).

@@ -1,7 +1,7 @@
 // The text-embeddings-inference dialect: POST /embed (and POST / and /invocations, which TEI routes to /embed for
 // embedding models: @huggingface/inference and LangChain's HuggingFaceInferenceEmbeddings post to the URL they
-// are given), POST /tokenize, GET /info. Errors: {"error": "<message>", "error_type": "Validation" | ...} with
-// TEI's statuses (413 too large, 422 validation, 429 overloaded, 503 unhealthy).
+// are given), POST /tokenize, GET /info (POST /rerank is in rerank.cpp). Errors: {"error": "<message>", "error_type":
+// "Validation" | ...} with TEI's statuses (413 too large, 422 validation, 429 overloaded, 503 unhealthy).
 #include "server/api/request_parsing.hpp"
 #include "server/api/response_writers.hpp"
 #include "server/api/routes.hpp"
@@ -81,17 +81,35 @@ void tokenize(ApiEnv& env, const CallPtr& call, Request& req) {
   json_reply(env, call, std::move(out));
 }
 
+//! TEI's model_type: {"embedding": {"pooling"}} or, for a reranker, {"reranker": {"id2label", "label2id"}} (one
+//! label: the score is P("yes")).
+json model_type(const service::ModelInfo& m) {
+  if (m.role == "reranker") {
+    return {{"reranker", {{"id2label", {{"0", "yes"}}}, {"label2id", {{"yes", 0}}}}}};
+  }
+  return {{"embedding", {{"pooling", "last_token"}}}};
+}
+
+json backend_json(const service::ModelInfo& m) {
+  return {{"name", m.backend.name}, {"numeric_path", m.backend.numeric_path}, {"threads", m.backend.n_threads}};
+}
+
+//! TEI's fields describe one model: the embedding model when there is one, else the reranker. With both, the
+//! reranker is described under "reranker".
 void info(ApiEnv& env, const CallPtr& call, Request&) {
-  const service::ModelInfo& m = env.model();
-  const service::ServiceOptions& so = env.service().options();
+  const service::EmbeddingService* embedder = env.embedder_or_null();
+  const service::EmbeddingService* rr = env.reranker_or_null();
+  const service::EmbeddingService& primary = embedder ? *embedder : env.reranker();
+  const service::ModelInfo& m = primary.model_info();
+  const service::ServiceOptions& so = primary.options();
   const ServerOptions& o = env.options;
   json j = {
       {"model_id", m.id},
       {"model_sha", nullptr},
       {"model_path", m.path},
       {"model_dtype", m.dtype},
-      {"model_type", {{"embedding", {{"pooling", "last_token"}}}}},
-      {"embedding_dimensions", m.n_embd},
+      {"model_type", model_type(m)},
+      {"embedding_dimensions", embedder ? json(m.n_embd) : json(nullptr)},
       {"max_concurrent_requests", o.max_concurrent_requests},
       {"max_input_length", m.max_input_tokens},
       {"max_batch_tokens", so.max_batch_tokens},
@@ -101,11 +119,20 @@ void info(ApiEnv& env, const CallPtr& call, Request&) {
       {"tokenization_workers", o.tokenization_workers},
       {"version", QEMBED_VERSION},
       // Beyond TEI's fields, for the web UI's server page: where the model runs and what the process may use.
-      {"backend",
-       {{"name", m.backend.name}, {"numeric_path", m.backend.numeric_path}, {"threads", m.backend.n_threads}}},
+      {"backend", backend_json(m)},
       {"memory_bound_bytes", env.memory_bound_bytes.load()},
       {"knowledge_base", env.has_kb()},
+      {"reranker", nullptr},
   };
+  if (rr) {
+    const service::ModelInfo& r = rr->model_info();
+    j["reranker"] = {{"model_id", r.id},
+                     {"model_path", r.path},
+                     {"model_dtype", r.dtype},
+                     {"model_type", model_type(r)},
+                     {"max_input_length", r.max_input_tokens},
+                     {"backend", backend_json(r)}};
+  }
   json_reply(env, call, dump(j));
 }
 
