@@ -5,8 +5,7 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { makePdf } from "../cli/kb_docs.mjs";
 import { makeDocx } from "./web_docs.mjs";
-import { spawnSync } from "node:child_process";
-import { QEMBED, model } from "../cli/helpers.mjs";
+import { model } from "../cli/helpers.mjs";
 import { dropFiles, launchBrowser, openPage, startKbServer } from "./web_helpers.mjs";
 
 let server;
@@ -171,10 +170,8 @@ test("documents are listed 50 a page, with Next and Previous", async () => {
 
 // With a reranker on the server the toggle is enabled, starts checked for a collection that reranks by default, and
 // each hit shows the rerank score beside the score; unchecked, the search does not rerank.
-const serveHelp = spawnSync(QEMBED, ["serve", "--help"], { encoding: "utf8" });
-const serveHasReranker = /--reranker-model/.test(`${serveHelp.stdout}${serveHelp.stderr}`);
 test("with a reranker: the Rerank toggle follows the collection's default and hits show the rerank score",
-  { skip: serveHasReranker ? false : "qembed serve has no --reranker-model yet" }, async () => {
+  async () => {
     const reranker = model("rr-tiny-F32.gguf", ["--shape", "tiny", "--format", "gguf", "--type", "F32", "--reranker",
       "--seed", "5"]);
     const rr = await startKbServer(["--reranker-model", reranker]);
