@@ -85,7 +85,7 @@ export function render(view, context) {
       type: c.vector_type,
       chunk: c.chunk_tokens,
       overlap: c.chunk_overlap,
-    });
+    }) + (c.rerank ? ` · ${t("knowledge.reranks")}` : "");
     setChildren(
       detail,
       el(
@@ -357,13 +357,15 @@ function buildCreateForm(context, onCreated) {
     el("label", {}, t("knowledge.chunkOverlap"), input("chunk_overlap", { type: "number", min: 0, placeholder: "64" })),
     el("label", {}, t("knowledge.vectorType"),
       el("select", { name: "vector_type" }, ["f32", "f16", "int8"].map((v) => el("option", { value: v }, v)))),
+    el("label", { class: "check", title: t("knowledge.rerankTitle") },
+      input("rerank", { type: "checkbox", value: "1" }), t("knowledge.rerank")),
     error,
     el("button", { type: "submit", class: "primary" }, t("knowledge.create")),
   );
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const data = new FormData(form);
-    const body = { name: data.get("name").trim(), vector_type: data.get("vector_type") };
+    const body = { name: data.get("name").trim(), vector_type: data.get("vector_type"), rerank: data.has("rerank") };
     for (const field of ["dimensions", "chunk_tokens", "chunk_overlap"]) {
       if (data.get(field) !== "") body[field] = Number(data.get(field));
     }

@@ -1,6 +1,8 @@
 // Search page: a query over one or several collections (hybrid, vector or keyword; top-k), results as passages with
 // the query's words highlighted and a citation (document, page, section, score); opening a result shows the passage
-// in its place in the document's text. Thumbs up/down save a relevance label (labels.js).
+// in its place in the document's text. Thumbs up/down save a relevance label (labels.js). With a reranker on the
+// server (GET /v1/models lists a model whose role is "reranker") the Rerank toggle has the server rescore the
+// candidates; it starts checked when every chosen collection reranks by default.
 import { apiGet, apiPost, collectionPath } from "./api.js";
 import { el, setChildren } from "./dom.js";
 import { t } from "./i18n.js";
@@ -16,6 +18,16 @@ export function render(view, context) {
   const modeSelect = el("select", { name: "mode" }, MODES.map((m) =>
     el("option", { value: m, selected: m === (context.synthetic ? "keyword" : "hybrid") }, t(`search.mode.${m}`))));
   const topK = el("input", { type: "number", name: "top_k", min: 1, max: 100, value: 10 });
+  // Disabled until GET /v1/models says the server has a reranker (a missing role: it has none).
+  const rerankBox = el("input", { type: "checkbox", name: "rerank", disabled: true });
+  const rerankLabel = el("label", { class: "check", title: t("search.rerankUnavailable"), "data-field": "rerank" },
+    rerankBox, t("search.rerank"));
+  let hasReranker = false;
+  const collectionDefaults = new Map();  // name -> the collection reranks by default
+  function syncRerankDefault() {
+    const names = [...collectionsBox.querySelectorAll("input:checked")].map((i) => i.value);
+    rerankBox.checked = hasReranker && names.length > 0 && names.every((n) => collectionDefaults.get(n) === true);
+  }
   const results = el("div", { class: "results" });
   const viewer = el("section", { class: "panel viewer", hidden: true });
   const form = el(
@@ -26,6 +38,7 @@ export function render(view, context) {
       queryInput,
       el("label", {}, t("search.mode"), modeSelect),
       el("label", {}, t("search.topK"), topK),
+      rerankLabel,
       el("button", { type: "submit", class: "primary" }, t("search.submit"))),
   );
   if (context.synthetic) form.append(el("p", { class: "muted" }, t("search.syntheticNote")));
@@ -38,13 +51,16 @@ export function render(view, context) {
       return;
     }
     const query = queryInput.value.trim();
-    const body = { query, mode: modeSelect.value, top_k: Number(topK.value) || 10 };
+    // Always said: a collection that reranks by default cannot be searched without a reranker otherwise.
+    const body = { query, mode: modeSelect.value, top_k: Number(topK.value) || 10, rerank: hasReranker && rerankBox.checked };
     setChildren(results, el("p", { class: "muted" }, t("search.searching")));
     try {
       const answers = await Promise.all(names.map((n) => apiPost(collectionPath(n, "/search"), body)));
-      // One list over every collection, best score first (the same mode scores alike across collections).
+      // One list over every collection, best first: the same mode scores alike across collections, and the
+      // reranker's probabilities are absolute, so reranked lists merge by them (reranking after the merge).
       const hits = answers.flatMap((a, i) => a.hits.map((h) => ({ ...h, collection: names[i] })));
-      hits.sort((a, b) => b.score - a.score);
+      if (body.rerank) hits.sort((a, b) => (b.rerank_score ?? 0) - (a.rerank_score ?? 0));
+      else hits.sort((a, b) => b.score - a.score);
       renderHits(hits.slice(0, body.top_k), query, body.mode, answers);
     } catch (e) {
       setChildren(results, el("p", { class: "error" }, e.message));
@@ -70,6 +86,9 @@ export function render(view, context) {
             { class: "hit-meta" },
             el("cite", { class: "citation" }, citation(h)),
             el("span", { class: "score", title: t("search.scoreTitle", { mode }) }, t("search.score", { s: h.score.toFixed(4) })),
+            h.rerank_score === undefined ? null
+              : el("span", { class: "score rerank-score", title: t("search.rerankScoreTitle", { rank: h.retrieval_rank }) },
+                t("search.rerankScore", { s: h.rerank_score.toFixed(4) })),
             el("button", { type: "button", class: "link-button", "data-action": "open", onclick: () => openHit(h) }, t("search.open")),
             labelButtons(h, query),
           ),
@@ -104,11 +123,23 @@ export function render(view, context) {
   apiGet("/v1/kb/collections").then(
     (list) => {
       if (list.data.length === 0) collectionsBox.append(el("p", { class: "muted" }, t("knowledge.noCollections")));
-      list.data.forEach((c, i) =>
+      list.data.forEach((c, i) => {
+        collectionDefaults.set(c.name, c.rerank === true);
         collectionsBox.append(el("label", { class: "check" },
-          el("input", { type: "checkbox", value: c.name, checked: i === 0 }), c.name)));
+          el("input", { type: "checkbox", value: c.name, checked: i === 0, onchange: syncRerankDefault }), c.name));
+      });
+      syncRerankDefault();
     },
     (e) => collectionsBox.append(el("p", { class: "error" }, e.message)),
+  );
+  apiGet("/v1/models").then(
+    (models) => {
+      hasReranker = (models.data ?? []).some((m) => m.role === "reranker");
+      rerankBox.disabled = !hasReranker;
+      rerankLabel.title = hasReranker ? t("search.rerankTitle") : t("search.rerankUnavailable");
+      syncRerankDefault();
+    },
+    () => {},  // a key that may not list models: no reranker as far as this page knows
   );
 }
 

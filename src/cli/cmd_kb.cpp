@@ -47,6 +47,7 @@ int kb_create(int argc, char** argv) {
   specs.push_back({"chunk-overlap", true, "tokens repeated from the previous chunk (default 64)"});
   specs.push_back({"no-prepend-title", false, "embed chunks without the title/section path in front"});
   specs.push_back({"query-instruction", true, "the task queries are embedded with (default: Qwen3's web search)"});
+  specs.push_back({"rerank", false, "searches rerank their candidates by default (they then need a reranker model)"});
   const std::optional<Args> parsed = parse_kb_args(specs, argc, argv, "qembed kb create --db PATH --collection NAME --model M [flags]");
   if (!parsed) return 0;  // --help
   const Args& args = *parsed;
@@ -62,6 +63,7 @@ int kb_create(int argc, char** argv) {
   request.overlap_tokens = int_flag(args, "chunk-overlap", 64, 0, 1 << 20);
   request.prepend_title = !args.has("no-prepend-title");
   request.query_instruction = args.get_or("query-instruction", "");
+  request.rerank = args.has("rerank");
   args.require("model");
   OpenKb open = open_kb(args, true);
   print_json_line(kb::collection_json(open.kb->create_collection(request)));

@@ -3,6 +3,7 @@
 
 #include "cli/kb_common.hpp"
 #include "common/error.hpp"
+#include "kb/rerank_stage.hpp"
 
 namespace qembed::cli {
 
@@ -34,8 +35,15 @@ int kb_search(int argc, char** argv) {
                                  "JSON when it parses, else a string)"});
   specs.push_back({"exact", false, "vector: exact scan instead of the ANN index (the reference)"});
   specs.push_back({"ef", true, "vector: ANN search breadth (default: the index's)"});
-  const std::optional<Args> parsed = parse_kb_args(specs, argc, argv, "qembed kb search --db PATH --collection NAME --model M [--mode hybrid|vector|keyword] "
-                   "[--top-k K] QUERY", true);
+  specs.push_back({"rerank", false, "rerank the candidates with --reranker-model (default: the collection's choice)"});
+  specs.push_back({"no-rerank", false, "do not rerank, also where the collection reranks by default"});
+  specs.push_back({"reranker-model", true, "a Qwen3-Reranker (GGUF file or HuggingFace folder) for reranking"});
+  specs.push_back({"rerank-candidates", true, "reranking: candidates retrieved and scored (default 50, at most 1000)"});
+  const std::optional<Args> parsed = parse_kb_args(
+      specs, argc, argv,
+      "qembed kb search --db PATH --collection NAME --model M [--mode hybrid|vector|keyword] [--top-k K] "
+      "[--rerank --reranker-model R [--rerank-candidates N]] QUERY",
+      true);
   if (!parsed) return 0;  // --help
   const Args& args = *parsed;
   kb::SearchRequest request;
@@ -54,6 +62,12 @@ int kb_search(int argc, char** argv) {
   request.keyword_weight = weight_flag(args, "keyword-weight");
   request.exact = args.has("exact");
   request.ef = static_cast<size_t>(args.get_int("ef", 0, 1, 1 << 20));
+  if (args.has("rerank") && args.has("no-rerank")) throw Error("flags --rerank and --no-rerank contradict each other");
+  if (args.has("rerank")) request.rerank = true;
+  if (args.has("no-rerank")) request.rerank = false;
+  request.rerank_candidates = static_cast<int32_t>(args.get_int("rerank-candidates", 50, 1, 1000));
+  // Before any model loads; a collection that reranks by default is checked by the search itself.
+  if (request.rerank.value_or(false) && !args.has("reranker-model")) throw Error(kb::kNoRerankerMessage);
   for (const std::string& v : args.get_all("document")) {
     char* end = nullptr;
     const long long id = std::strtoll(v.c_str(), &end, 10);

@@ -26,7 +26,12 @@ OpenKb open_kb(const Args& args, bool need_model, bool model_optional) {
     service::ServiceOptions options = service_options_from_args(args);
     out.service = open_service(args, options);
   }
-  out.kb = kb::open_knowledge_base(db, out.service.get());
+  if (const std::optional<std::string> path = args.get("reranker-model")) {
+    service::ServiceOptions options = service_options_from_args(args);
+    options.reranker = true;
+    out.reranker = service::EmbeddingService::load(*path, options);
+  }
+  out.kb = kb::open_knowledge_base(db, out.service.get(), {}, out.reranker.get());
   return out;
 }
 

@@ -23,10 +23,12 @@ std::vector<FlagSpec> kb_base_flags(bool with_model);
 //! knowledge base, whose ingestion threads use it).
 struct OpenKb {
   std::unique_ptr<service::EmbeddingService> service;
+  std::unique_ptr<service::EmbeddingService> reranker;  //!< --reranker-model, when given
   std::unique_ptr<kb::KnowledgeBase> kb;
 };
 
-//! Opens --db; loads --model when `need_model` (required) or when given and `model_optional`.
+//! Opens --db; loads --model when `need_model` (required) or when given and `model_optional`, and
+//! --reranker-model (as a reranker, with the same service flags) when given.
 OpenKb open_kb(const Args& args, bool need_model, bool model_optional = false);
 
 //! One JSON value on its own line on stdout, flushed (a consumer reads results as they come).

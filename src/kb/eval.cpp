@@ -57,6 +57,8 @@ std::vector<std::string> rank_documents(KnowledgeBase& kb, const Collection& col
     request.query = query;
     request.mode = mode;
     request.top_k = top_k;
+    // Retrieval is what is measured (kb eval loads no reranker): a collection's rerank default does not apply.
+    request.rerank = false;
     const SearchResults results = kb.search(collection, request);
     std::vector<ScoredDocument> documents = documents_of_hits(results.hits, shared);
     const bool collection_exhausted = results.hits.size() < static_cast<size_t>(top_k);

@@ -16,6 +16,7 @@ json collection_json(const Collection& c) {
               {"chunk_overlap", s.overlap_tokens},
               {"prepend_title", s.prepend_title},
               {"query_instruction", s.query_instruction},
+              {"rerank", s.rerank},
               {"created_ms", c.created_ms}};
 }
 
@@ -69,6 +70,8 @@ json hit_json(const SearchHit& h) {
   if (h.keyword_score) out["keyword_score"] = *h.keyword_score;
   if (h.vector_rank) out["vector_rank"] = *h.vector_rank;
   if (h.keyword_rank) out["keyword_rank"] = *h.keyword_rank;
+  if (h.rerank_score) out["rerank_score"] = *h.rerank_score;
+  if (h.retrieval_rank) out["retrieval_rank"] = *h.retrieval_rank;
   return out;
 }
 

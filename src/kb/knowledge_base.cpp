@@ -42,16 +42,18 @@ void check_collection_model(const Collection& collection, const ModelIdentity& m
 }
 
 std::unique_ptr<KnowledgeBase> open_knowledge_base(const std::string& db_path, service::EmbeddingService* service,
-                                                   const KnowledgeBaseOptions& options) {
+                                                   const KnowledgeBaseOptions& options,
+                                                   service::EmbeddingService* reranker) {
   std::shared_ptr<Store> store = SqliteStore::open(db_path);
   return std::make_unique<KnowledgeBase>(std::move(store), db_path == ":memory:" ? std::string() : db_path, service,
-                                         options);
+                                         options, reranker);
 }
 
 KnowledgeBase::KnowledgeBase(std::shared_ptr<Store> store, std::string db_path, service::EmbeddingService* service,
-                             const KnowledgeBaseOptions& options)
+                             const KnowledgeBaseOptions& options, service::EmbeddingService* reranker)
     : store_(std::move(store)), db_path_(std::move(db_path)), service_(service), options_(options) {
-  searcher_ = std::make_unique<Searcher>(*store_, db_path_, service_, options_.index, options_.search_threads);
+  searcher_ =
+      std::make_unique<Searcher>(*store_, db_path_, service_, options_.index, options_.search_threads, reranker);
   ingestion_ = std::make_unique<Ingestion>(*store_, service_, options_.limits, options_.max_inflight_tokens);
 }
 
@@ -81,6 +83,7 @@ Collection KnowledgeBase::create_collection(const CollectionRequest& request) {
   settings.prepend_title = request.prepend_title;
   settings.query_instruction =
       request.query_instruction.empty() ? std::string(service::kDefaultQueryTask) : request.query_instruction;
+  settings.rerank = request.rerank;
   return store_->create_collection(settings);
 }
 

@@ -45,6 +45,7 @@ struct CollectionRequest {
   int32_t overlap_tokens = 64;
   bool prepend_title = true;
   std::string query_instruction;  //!< "" = Qwen3's default web-search task
+  bool rerank = false;            //!< searches rerank by default (SearchRequest::rerank overrides)
 };
 
 //! The model a service serves, as a collection records it.
@@ -70,16 +71,19 @@ struct ImportedDocument {
 
 class KnowledgeBase;
 //! Opens (creating when missing) the SQLite store at `db_path` and a knowledge base on it. Errors: kIo naming the
-//! file (unreadable, another application's file, a newer schema).
+//! file (unreadable, another application's file, a newer schema). `reranker` (nullable): a service loaded as a
+//! Qwen3-Reranker, for searches that rerank (kb/rerank_stage.hpp).
 std::unique_ptr<KnowledgeBase> open_knowledge_base(const std::string& db_path, service::EmbeddingService* service,
-                                                   const KnowledgeBaseOptions& options = {});
+                                                   const KnowledgeBaseOptions& options = {},
+                                                   service::EmbeddingService* reranker = nullptr);
 
 class KnowledgeBase {
  public:
   //! `db_path`: where the store lives (vector index files go beside it); "" for an in-memory store (tests).
-  //! `service` may be null for store-only work (list, rm, check): ingestion and search then throw.
+  //! `service` may be null for store-only work (list, rm, check): ingestion and search then throw. `reranker` may
+  //! be null: searches that ask for reranking then throw.
   KnowledgeBase(std::shared_ptr<Store> store, std::string db_path, service::EmbeddingService* service,
-                const KnowledgeBaseOptions& options = {});
+                const KnowledgeBaseOptions& options = {}, service::EmbeddingService* reranker = nullptr);
   //! Stops ingestion: documents in flight stay pending (resumed on the next start).
   ~KnowledgeBase();
   KnowledgeBase(const KnowledgeBase&) = delete;
@@ -89,6 +93,7 @@ class KnowledgeBase {
   const std::string& db_path() const { return db_path_; }
   const KnowledgeBaseOptions& options() const { return options_; }
   bool has_service() const { return service_ != nullptr; }
+  bool has_reranker() const { return searcher_->reranker() != nullptr; }
 
   // --- collections
   //! Creates a collection for the loaded model. Errors (kInvalidInput): name taken, settings out of range.

@@ -7,6 +7,7 @@
 #include <unordered_map>
 
 #include "common/error.hpp"
+#include "kb/rerank_stage.hpp"
 #include "kb/text/keyword_terms.hpp"
 #include "kb/text/utf8_offsets.hpp"
 #include "service/embedding_service.hpp"
@@ -64,8 +65,13 @@ struct Searcher::Slot {
 };
 
 Searcher::Searcher(Store& store, std::string db_path, service::EmbeddingService* service,
-                   const VectorIndexOptions& options, int threads)
-    : store_(store), db_path_(std::move(db_path)), service_(service), options_(options), threads_(std::max(threads, 1)) {}
+                   const VectorIndexOptions& options, int threads, service::EmbeddingService* reranker)
+    : store_(store),
+      db_path_(std::move(db_path)),
+      service_(service),
+      reranker_(reranker),
+      options_(options),
+      threads_(std::max(threads, 1)) {}
 
 Searcher::~Searcher() = default;
 
@@ -115,6 +121,9 @@ void check_request(const SearchRequest& request) {
       !std::isfinite(request.keyword_weight) || request.vector_weight + request.keyword_weight <= 0) {
     throw Error("vector_weight and keyword_weight must be finite, at least 0, and not both 0");
   }
+  if (request.rerank_candidates < 1 || request.rerank_candidates > 1000) {
+    throw Error("rerank_candidates " + std::to_string(request.rerank_candidates) + " is out of range (1 to 1000)");
+  }
 }
 
 //! The query's distinct keyword terms, as Store::keyword_search takes them.
@@ -157,6 +166,8 @@ std::vector<VectorHit> Searcher::search_vector(const Collection& collection, std
 
 SearchResults Searcher::search(const Collection& collection, const SearchRequest& request) {
   check_request(request);
+  // Before the query is embedded: a request that cannot be answered costs nothing.
+  if (reranks(collection, request) && !reranker_) throw Error(kNoRerankerMessage);
   if (request.mode == SearchMode::kKeyword) return search_with_vector(collection, request, {});
   if (!service_) throw Error("vector search needs a model (this knowledge base was opened without one)");
   const auto t0 = std::chrono::steady_clock::now();
@@ -182,6 +193,20 @@ SearchResults Searcher::search(const Collection& collection, const SearchRequest
 SearchResults Searcher::search_with_vector(const Collection& collection, const SearchRequest& request,
                                            std::span<const float> query_vector) {
   check_request(request);
+  if (!reranks(collection, request)) return retrieve(collection, request, query_vector);
+  if (!reranker_) throw Error(kNoRerankerMessage);
+  SearchRequest candidates = request;
+  candidates.top_k = std::max(request.rerank_candidates, request.top_k);
+  SearchResults results = retrieve(collection, candidates, query_vector);
+  const RerankStats stats = rerank_hits(*reranker_, request.query, results.hits, static_cast<size_t>(request.top_k));
+  results.reranked = true;
+  results.rerank_ms = stats.ms;
+  results.rerank_tokens = stats.tokens;
+  return results;
+}
+
+SearchResults Searcher::retrieve(const Collection& collection, const SearchRequest& request,
+                                 std::span<const float> query_vector) {
   SearchResults results;
   const size_t k = static_cast<size_t>(request.top_k);
   // Fusion needs deeper lists than the answer: a passage ranked 30th by both lists beats one ranked 5th by one.

@@ -41,6 +41,10 @@ struct SearchRequest {
   //! Vector search breadth (HNSW ef); 0: the index's default.
   size_t ef = 0;
   bool exact = false;  //!< vector: the exact scan even when a graph exists (the reference)
+  //! Rerank the retrieved candidates with the reranker (kb/rerank_stage.hpp); nullopt: the collection's default.
+  std::optional<bool> rerank;
+  //! Reranking: candidates retrieved (with `mode`) and scored, max(rerank_candidates, top_k); 1..1000.
+  int32_t rerank_candidates = 50;
 };
 
 //! One passage.
@@ -49,6 +53,10 @@ struct SearchHit {
   double score = 0;  //!< vector: cosine; keyword: BM25 (higher is better); hybrid: the fused score
   std::optional<double> vector_score, keyword_score;
   std::optional<int32_t> vector_rank, keyword_rank;  //!< 1-based places in each list (hybrid)
+  //! Reranked searches: the reranker's P(relevant) in [0, 1] (hits are in its order; `score` stays the retrieval
+  //! score) and the hit's place before reranking.
+  std::optional<double> rerank_score;
+  std::optional<int32_t> retrieval_rank;
   int64_t chunk_id = 0;
   int64_t document_id = 0;
   std::string document;  //!< the document name
@@ -66,6 +74,9 @@ struct SearchResults {
   std::vector<SearchHit> hits;
   int64_t query_tokens = 0;  //!< tokens of the embedded query (0 for keyword mode)
   double embed_ms = 0, search_ms = 0;
+  bool reranked = false;       //!< the hits were reranked (kb/rerank_stage.hpp)
+  double rerank_ms = 0;        //!< the rerank stage (0 without one)
+  int64_t rerank_tokens = 0;   //!< tokens through the reranker
 };
 
 //! Reciprocal rank fusion: each list contributes weight / (kRrfK + rank) for the ids it has (rank from 1).
@@ -80,17 +91,24 @@ std::vector<FusedId> fuse_ranks(const std::vector<int64_t>& list_a, double weigh
 
 class Searcher {
  public:
+  //! `reranker` (nullable): a service loaded as a Qwen3-Reranker, for requests that rerank.
   Searcher(Store& store, std::string db_path, service::EmbeddingService* service, const VectorIndexOptions& options,
-           int threads);
+           int threads, service::EmbeddingService* reranker = nullptr);
   ~Searcher();
 
-  //! Searches a collection. Errors (kInvalidInput): empty query, top_k out of range, bad weights; the service's
-  //! errors for the query (kLimit when busy).
+  //! Searches a collection, reranking the candidates when the request (or else the collection) says so. Errors
+  //! (kInvalidInput): empty query, top_k or rerank_candidates out of range, bad weights, reranking without a
+  //! reranker (kNoRerankerMessage); the services' errors for the query (kLimit when busy).
   SearchResults search(const Collection& collection, const SearchRequest& request);
   //! The same with the query's vector already computed (the collection's dimensions, L2-normalised): for callers
   //! that embed elsewhere, and benchmarks that time the search alone. Keyword mode ignores it.
   SearchResults search_with_vector(const Collection& collection, const SearchRequest& request,
                                    std::span<const float> query_vector);
+  //! Whether `request` reranks on `collection` (its own choice, else the collection's default).
+  static bool reranks(const Collection& collection, const SearchRequest& request) {
+    return request.rerank.value_or(collection.settings.rerank);
+  }
+  service::EmbeddingService* reranker() const { return reranker_; }
   //! Vector search with a ready query vector (benchmarks, precomputed queries).
   std::vector<VectorHit> search_vector(const Collection& collection, std::span<const float> query,
                                        const SearchRequest& request);
@@ -109,9 +127,13 @@ class Searcher {
  private:
   struct Slot;
   Slot& slot(int64_t collection_id);
+  //! Retrieval alone: the best request.top_k hits of `mode`.
+  SearchResults retrieve(const Collection& collection, const SearchRequest& request,
+                         std::span<const float> query_vector);
   Store& store_;
   std::string db_path_;
   service::EmbeddingService* service_;
+  service::EmbeddingService* reranker_;
   VectorIndexOptions options_;
   int threads_;
   mutable std::mutex mutex_;

@@ -37,12 +37,13 @@ int64_t vector_index_bytes_per_vector(int64_t dims, kb::VectorType type, size_t 
   return point + level0_links + label + level + link_list_pointer + lock + label_map_entry + upper_levels;
 }
 
-KnowledgeBaseHost::KnowledgeBaseHost(const ServerOptions& options, service::EmbeddingService& service)
+KnowledgeBaseHost::KnowledgeBaseHost(const ServerOptions& options, service::EmbeddingService& service,
+                                     service::EmbeddingService* reranker)
     : options_(options), service_(service) {
   kb::KnowledgeBaseOptions kb_options;
   // A file the upload route accepted must not fail extraction for its size.
   kb_options.limits.max_input_bytes = std::max<int64_t>(kb_options.limits.max_input_bytes, options.max_upload_bytes);
-  kb_ = kb::open_knowledge_base(options.kb_path, &service, kb_options);
+  kb_ = kb::open_knowledge_base(options.kb_path, &service, kb_options, reranker);
   const fs::path db = fs::absolute(options.kb_path);
   upload_dir_ = db.parent_path().string();
   upload_prefix_ = db.filename().string() + ".upload-";

@@ -43,8 +43,10 @@ struct KbMemoryEstimate {
 class KnowledgeBaseHost {
  public:
   //! Opens the knowledge base at options.kb_path on `service` (Error naming the file when it cannot), and removes
-  //! temporary upload files a killed process left beside it.
-  KnowledgeBaseHost(const ServerOptions& options, service::EmbeddingService& service);
+  //! temporary upload files a killed process left beside it. `reranker` (nullable, outliving the host): a service
+  //! loaded as a Qwen3-Reranker, for searches that rerank.
+  KnowledgeBaseHost(const ServerOptions& options, service::EmbeddingService& service,
+                    service::EmbeddingService* reranker = nullptr);
   //! Stops the background thread, then closes the knowledge base (documents in flight stay pending).
   ~KnowledgeBaseHost();
   KnowledgeBaseHost(const KnowledgeBaseHost&) = delete;

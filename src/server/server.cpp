@@ -431,8 +431,8 @@ int run_server(const ServerOptions& given) {
   std::unique_ptr<KnowledgeBaseHost> kb;
   if (!options.kb_path.empty() && embedder) {
     try {
-      // TODO(merge srv-rerank + kb reranker): pass `reranker` (nullable) as KnowledgeBaseHost's reranker argument.
-      kb = std::make_unique<KnowledgeBaseHost>(options, *embedder);
+      // Searches that rerank (a request's or a collection's choice) use the reranker; without one they are a 400.
+      kb = std::make_unique<KnowledgeBaseHost>(options, *embedder, reranker);
       kb->start();
     } catch (...) {
       http.stop();

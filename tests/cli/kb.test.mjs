@@ -314,3 +314,44 @@ test("kill -9 during an ingestion: indexed stays searchable, the rest resumes, c
   assert.equal(clean.status, 0, clean.stderr);
   assert.equal(clean.report.pending_sources, 0);
 });
+
+test("search --rerank: the reranker's order and score beside the retrieval score; a collection's default", () => {
+  const RERANKER = model("rr-tiny-F32.gguf", ["--shape", "tiny", "--format", "gguf", "--type", "F32", "--reranker",
+    "--seed", "5"]);
+  const db = freshDb();
+  assert.equal(create(db).rerank, false);
+  assert.equal(add(db, [docsDir]).status, 0);
+  const query = "liability for a breach of contract";
+  const retrieved = search(db, query, ["--top-k", "8"]);
+  assert.ok(retrieved.length >= 4, "enough chunks for a rerank to matter");
+  for (const h of retrieved) assert.equal(h.rerank_score, undefined);
+  const reranked = search(db, query, ["--top-k", "3", "--rerank", "--rerank-candidates", "8",
+    "--reranker-model", RERANKER]);
+  assert.equal(reranked.length, 3);
+  reranked.forEach((h, i) => {
+    assert.equal(h.rank, i + 1);
+    assert.ok(h.rerank_score >= 0 && h.rerank_score <= 1, `rerank_score ${h.rerank_score}`);
+    if (i > 0) assert.ok(h.rerank_score <= reranked[i - 1].rerank_score, "ordered by rerank score");
+    // score and retrieval_rank: the hit as retrieval alone placed it.
+    const before = retrieved[h.retrieval_rank - 1];
+    assert.equal(before.text, h.text);
+    assert.equal(before.score, h.score);
+  });
+  assertCleanError(assert, qembed(["kb", "search", "--db", db, "--collection", "docs", "--model", MODEL, "--rerank",
+    query]), /reranking needs a reranker model: start with --reranker-model/);
+  assertCleanError(assert, qembed(["kb", "search", "--db", db, "--collection", "docs", "--model", MODEL, "--rerank",
+    "--reranker-model", RERANKER, "--rerank-candidates", "0", query]), /--rerank-candidates/);
+
+  // A collection that reranks by default: searched with the reranker it reranks, --no-rerank turns it off, and
+  // without a reranker model it is the same clear error.
+  assert.equal(create(db, "ranked", ["--rerank"]).rerank, true);
+  assert.equal(add(db, [path.join(docsDir, "contract.md")], [], "ranked").status, 0);
+  const byDefault = search(db, query, ["--reranker-model", RERANKER], "ranked");
+  assert.ok(byDefault.length >= 1);
+  for (const h of byDefault) assert.equal(typeof h.rerank_score, "number");
+  for (const h of search(db, query, ["--no-rerank"], "ranked")) assert.equal(h.rerank_score, undefined);
+  assertCleanError(assert, qembed(["kb", "search", "--db", db, "--collection", "ranked", "--model", MODEL, query]),
+    /reranking needs a reranker model/);
+  const listed = ok(["kb", "list", "--db", db]);
+  assert.equal(listed.find((c) => c.name === "ranked").rerank, true);
+});

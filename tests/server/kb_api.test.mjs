@@ -7,6 +7,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
+import { model } from "../cli/helpers.mjs";
 import { assertApiError, get, rawConnection, sleep, startServer } from "./server_helpers.mjs";
 
 const KEYS = { admin: "kb-admin-key", embed: "kb-embed-key", search: "kb-search-key" };
@@ -201,6 +202,27 @@ test("search: hybrid, vector and keyword hits carry citations", async () => {
   assertApiError(assert, await call("POST", "/v1/kb/collections/docs/search", { body: { query: "x", filter: { x: 1 } } }),
     400, /filter/);
   assertApiError(assert, await call("POST", "/v1/kb/collections/nope/search", { body: { query: "x" } }), 404);
+});
+
+test("rerank without a reranker: 400 naming the flag; a collection's rerank default is stored and overridable", async () => {
+  const created = await call("POST", "/v1/kb/collections", { body: { name: "ranked", rerank: true } });
+  assert.equal(created.status, 201, created.text);
+  assert.equal(created.body.rerank, true);
+  assert.equal((await call("GET", "/v1/kb/collections/docs")).body.rerank, false);
+  const message = /reranking needs a reranker model: start with --reranker-model/;
+  const searchRoute = (c) => `/v1/kb/collections/${c}/search`;
+  assertApiError(assert, await call("POST", searchRoute("docs"), { body: { query: "x", rerank: true } }), 400, message);
+  assertApiError(assert, await call("POST", searchRoute("ranked"), { body: { query: "x" } }), 400, message);
+  const off = await search("ranked", "x", { rerank: false });
+  assert.equal(off.reranked, false);
+  const plain = await search("docs", "zebrafish", { rerank: false });
+  assert.equal(plain.timings.rerank_ms, 0);
+  for (const h of plain.hits) assert.equal(h.rerank_score, undefined);
+  assertApiError(assert, await call("POST", searchRoute("docs"), { body: { query: "x", rerank: "yes" } }), 400, /rerank/);
+  assertApiError(assert, await call("POST", searchRoute("docs"), { body: { query: "x", rerank_candidates: 0 } }), 400,
+    /rerank_candidates/);
+  assertApiError(assert, await call("POST", "/v1/kb/collections", { body: { name: "y", rerank: 1 } }), 400, /rerank/);
+  assert.equal((await call("DELETE", "/v1/kb/collections/ranked")).status, 200);
 });
 
 test("JSON text upload, ?wait=true: 200 with final statuses; metadata filters search", async () => {
@@ -569,3 +591,55 @@ test("a kb add from the command line while the server has the same file open is 
   assert.equal(vector.hits.length, 1);
   assert.equal(vector.hits[0].document, file);
 });
+
+// The knowledge base with a reranker (`serve --reranker-model`): searches rerank their candidates, the scores are the
+// reranker's own (the same as POST /v1/rerank gives each passage), and retrieval_rank is the place before.
+test("with --reranker-model: reranked hits, rerank_score as /v1/rerank gives it, retrieval_rank, rerank_ms",
+  async () => {
+    const reranker = model("rr-tiny-F32.gguf", ["--shape", "tiny", "--format", "gguf", "--type", "F32", "--reranker",
+      "--seed", "5"]);
+    const rrDir = fs.mkdtempSync(path.join(os.tmpdir(), "qembed-kb-rr-"));
+    const s = await startServer(["--kb", path.join(rrDir, "kb.db"), "--reranker-model", reranker]);
+    try {
+      const post = async (route, body) => {
+        const res = await fetch(`${s.url}${route}`, { method: "POST", headers: { "content-type": "application/json" },
+          body: JSON.stringify(body) });
+        return { status: res.status, body: await res.json() };
+      };
+      const models = await (await fetch(`${s.url}/v1/models`)).json();
+      assert.ok(models.data.some((m) => m.role === "reranker"), JSON.stringify(models));
+      const created = await post("/v1/kb/collections", { name: "ranked", rerank: true, chunk_tokens: 16, chunk_overlap: 2 });
+      assert.equal(created.status, 201, JSON.stringify(created.body));
+      const texts = ["The supplier is liable for any breach of contract, capped at the annual fee.",
+        "Invoices are payable within thirty days of delivery of the goods.",
+        "A breach of the contract by either party allows the other to end it with notice.",
+        "The goods carry a warranty of two years against defects in material and work.",
+        "Meeting notes: the supplier asked about liability caps and payment terms."];
+      const up = await post("/v1/kb/collections/ranked/documents?wait=true",
+        { documents: texts.map((text, i) => ({ name: `d${i}.txt`, text })) });
+      assert.equal(up.status, 200, JSON.stringify(up.body));
+      const query = "who is liable for a breach?";
+      const retrieved = await post("/v1/kb/collections/ranked/search", { query, rerank: false, top_k: 50 });
+      assert.equal(retrieved.status, 200);
+      assert.equal(retrieved.body.reranked, false);
+      const r = await post("/v1/kb/collections/ranked/search", { query, top_k: 3, rerank_candidates: 50 });
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      assert.equal(r.body.reranked, true, "the collection's default");
+      assert.equal(typeof r.body.timings.rerank_ms, "number");
+      assert.ok(r.body.usage.rerank_tokens > 0);
+      assert.equal(r.body.hits.length, 3);
+      const direct = await post("/v1/rerank", { query, documents: r.body.hits.map((h) => h.text) });
+      assert.equal(direct.status, 200, JSON.stringify(direct.body));
+      r.body.hits.forEach((h, i) => {
+        assert.equal(h.rank, i + 1);
+        if (i > 0) assert.ok(h.rerank_score <= r.body.hits[i - 1].rerank_score, "ordered by rerank score");
+        const before = retrieved.body.hits[h.retrieval_rank - 1];
+        assert.equal(before.chunk_id ?? before.text, h.chunk_id ?? h.text);
+        assert.equal(before.score, h.score, "score stays the retrieval score");
+        assert.equal(direct.body.results.find((x) => x.index === i).relevance_score, h.rerank_score);
+      });
+    } finally {
+      assert.equal((await s.stop()).code, 0);
+      fs.rmSync(rrDir, { recursive: true, force: true });
+    }
+  });

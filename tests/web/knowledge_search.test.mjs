@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { makePdf } from "../cli/kb_docs.mjs";
 import { makeDocx } from "./web_docs.mjs";
+import { model } from "../cli/helpers.mjs";
 import { dropFiles, launchBrowser, openPage, startKbServer } from "./web_helpers.mjs";
 
 let server;
@@ -44,6 +45,7 @@ test("create a collection, upload three formats, search with citations, open, de
   await page.waitForSelector('#nav a[data-page="knowledge"]');
   assert.match(await page.title(), /qembed/);
 
+  assert.equal(await page.locator('form[data-form="create-collection"] input[name="rerank"]').count(), 1);
   await page.fill('form[data-form="create-collection"] input[name="name"]', "handbook");
   await page.fill('form[data-form="create-collection"] input[name="chunk_tokens"]', "32");
   await page.fill('form[data-form="create-collection"] input[name="chunk_overlap"]', "4");
@@ -69,6 +71,14 @@ test("create a collection, upload three formats, search with citations, open, de
   assert.match(await first.locator(".citation").textContent(), /manual\.pdf · p\. 2/);
   assert.equal((await first.locator(".hit-text mark").first().textContent()).toLowerCase(), "zeppelin");
   assert.match(await first.locator(".score").textContent(), /score \d/);
+  // No reranker on this server: the Rerank toggle is there, disabled and unchecked, and its tooltip says why.
+  const rerank = page.locator('form[data-form="search"] input[name="rerank"]');
+  assert.equal(await rerank.count(), 1);
+  assert.equal(await rerank.isDisabled(), true);
+  assert.equal(await rerank.isChecked(), false);
+  assert.match(await page.getAttribute('form[data-form="search"] label[data-field="rerank"]', "title"),
+    /needs a reranker model.*--reranker-model/);
+  assert.equal(await page.locator(".hit .rerank-score").count(), 0);
 
   // Opening it shows the passage in its place in the document's text.
   await first.locator('[data-action="open"]').click();
@@ -157,3 +167,40 @@ test("documents are listed 50 a page, with Next and Previous", async () => {
   assert.equal((await rows())[0], "note-050.txt");
   assert.deepEqual(page.errors, []);
 });
+
+// With a reranker on the server the toggle is enabled, starts checked for a collection that reranks by default, and
+// each hit shows the rerank score beside the score; unchecked, the search does not rerank.
+test("with a reranker: the Rerank toggle follows the collection's default and hits show the rerank score",
+  async () => {
+    const reranker = model("rr-tiny-F32.gguf", ["--shape", "tiny", "--format", "gguf", "--type", "F32", "--reranker",
+      "--seed", "5"]);
+    const rr = await startKbServer(["--reranker-model", reranker]);
+    try {
+      const post = (p, body) => fetch(rr.url + p, { method: "POST", headers: { "content-type": "application/json" },
+        body: JSON.stringify(body) });
+      assert.equal((await post("/v1/kb/collections", { name: "ranked", rerank: true })).status, 201);
+      assert.equal((await post("/v1/kb/collections/ranked/documents?wait=true", { documents: [
+        { name: "a.txt", text: "The quokka smiles at visitors on the island." },
+        { name: "b.txt", text: "A quokka eats leaves at night." }] })).status, 200);
+      const page = await openPage(browser, rr.url);
+      await page.click('#nav a[data-page="search"]');
+      const rerank = page.locator('form[data-form="search"] input[name="rerank"]');
+      await page.waitForFunction(() => {
+        const box = document.querySelector('form[data-form="search"] input[name="rerank"]');
+        return box && !box.disabled && box.checked;
+      });
+      await page.selectOption('select[name="mode"]', "keyword");
+      await page.fill('input[name="query"]', "quokka");
+      await page.click('form[data-form="search"] button[type="submit"]');
+      await page.waitForSelector(".results ol");
+      assert.equal(await page.locator(".hit").count(), 2);
+      assert.match(await page.locator(".hit .rerank-score").first().textContent(), /rerank 0\.\d{4}|rerank 1\.0000/);
+      await rerank.uncheck();
+      await page.click('form[data-form="search"] button[type="submit"]');
+      await page.waitForFunction(() => document.querySelectorAll(".hit").length === 2 &&
+        document.querySelectorAll(".hit .rerank-score").length === 0);
+      assert.deepEqual(page.errors, []);
+    } finally {
+      await rr.stop();
+    }
+  });

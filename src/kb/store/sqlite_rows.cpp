@@ -37,7 +37,7 @@ void bind_params(Stmt& stmt, const FilterSql& filter, int first_param) {
 
 const char* const kCollectionColumns =
     "id, name, model_name, model_fingerprint, model_dimensions, dimensions, vector_type, chunk_tokens, "
-    "overlap_tokens, prepend_title, query_instruction, created_ms";
+    "overlap_tokens, prepend_title, query_instruction, created_ms, rerank";
 
 Collection read_collection(const Stmt& s) {
   Collection c;
@@ -53,6 +53,7 @@ Collection read_collection(const Stmt& s) {
   c.settings.prepend_title = s.i64(9) != 0;
   c.settings.query_instruction = s.text(10);
   c.created_ms = s.i64(11);
+  c.settings.rerank = s.i64(12) != 0;
   return c;
 }
 

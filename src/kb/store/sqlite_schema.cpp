@@ -120,6 +120,10 @@ CREATE TABLE relevance_labels (
   PRIMARY KEY (collection_id, query, document_name)
 );
 )sql",
+    // 3 -> 4: whether searches of the collection rerank their candidates by default (a request may say otherwise).
+    R"sql(
+ALTER TABLE collections ADD COLUMN rerank INTEGER NOT NULL DEFAULT 0;
+)sql",
 };
 
 static_assert(sizeof(kSqliteMigrations) / sizeof(kSqliteMigrations[0]) == SqliteStore::kSchemaVersion,

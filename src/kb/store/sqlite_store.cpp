@@ -103,8 +103,8 @@ Collection SqliteStore::create_collection(const CollectionSettings& settings) {
   const int64_t created = now_ms();
   db_->prepare(
          "INSERT INTO collections (name, model_name, model_fingerprint, model_dimensions, dimensions, vector_type, "
-         "chunk_tokens, overlap_tokens, prepend_title, query_instruction, created_ms) "
-         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)")
+         "chunk_tokens, overlap_tokens, prepend_title, query_instruction, created_ms, rerank) "
+         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)")
       .bind(1, settings.name)
       .bind(2, settings.model.name)
       .bind(3, settings.model.fingerprint)
@@ -116,6 +116,7 @@ Collection SqliteStore::create_collection(const CollectionSettings& settings) {
       .bind(9, static_cast<int64_t>(settings.prepend_title))
       .bind(10, settings.query_instruction)
       .bind(11, created)
+      .bind(12, static_cast<int64_t>(settings.rerank))
       .run();
   Collection c{db_->last_insert_rowid(), settings, created};
   txn.commit();

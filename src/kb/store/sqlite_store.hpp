@@ -29,7 +29,7 @@ struct SqliteStoreOptions {
 class SqliteStore final : public Store {
  public:
   //! The schema version this binary writes. Version history: 1 = first; 2 = contents.title.
-  static constexpr int kSchemaVersion = 3;
+  static constexpr int kSchemaVersion = 4;
 
   //! Opens or creates the store at `path`. Errors (kIo, naming the file): not a database or corrupt, a schema
   //! newer than kSchemaVersion, a SQLite file that is not a qembed knowledge base, unreadable.

@@ -48,6 +48,7 @@ struct CollectionSettings {
   int32_t overlap_tokens = 64;    //!< overlap between consecutive chunks (0 <= overlap < chunk_tokens)
   bool prepend_title = true;      //!< whether title/section path is prepended to each chunk before embedding
   std::string query_instruction;  //!< the `Instruct:` task for queries against this collection
+  bool rerank = false;            //!< searches rerank their candidates unless the request says otherwise
 };
 
 struct Collection {

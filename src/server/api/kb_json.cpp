@@ -73,7 +73,8 @@ int32_t parse_reindex_request(const json& body) {
 kb::CollectionRequest parse_collection_request(const json& body) {
   reject_unknown_fields(
       body,
-      {"name", "dimensions", "vector_type", "chunk_tokens", "chunk_overlap", "prepend_title", "query_instruction"},
+      {"name", "dimensions", "vector_type", "chunk_tokens", "chunk_overlap", "prepend_title", "query_instruction",
+       "rerank"},
       "the collection");
   kb::CollectionRequest r;
   const std::optional<std::string> name = opt_string(body, "name");
@@ -100,11 +101,14 @@ kb::CollectionRequest parse_collection_request(const json& body) {
   }
   r.prepend_title = opt_bool(body, "prepend_title").value_or(r.prepend_title);
   r.query_instruction = opt_string(body, "query_instruction").value_or("");
+  r.rerank = opt_bool(body, "rerank").value_or(false);
   return r;
 }
 
 kb::SearchRequest parse_search_request(const json& body) {
-  reject_unknown_fields(body, {"query", "mode", "top_k", "vector_weight", "keyword_weight", "filter", "exact"},
+  reject_unknown_fields(body,
+                        {"query", "mode", "top_k", "vector_weight", "keyword_weight", "filter", "exact", "rerank",
+                         "rerank_candidates"},
                         "the search");
   kb::SearchRequest r;
   const std::optional<std::string> query = opt_string(body, "query");
@@ -137,6 +141,8 @@ kb::SearchRequest parse_search_request(const json& body) {
     }
   }
   r.exact = opt_bool(body, "exact").value_or(false);
+  r.rerank = opt_bool(body, "rerank");  // absent or null: the collection's default
+  r.rerank_candidates = int_in_range(body, "rerank_candidates", r.rerank_candidates, 1, 1000);
   return r;
 }
 

@@ -21,12 +21,12 @@ nlohmann::json collection_api_json(const kb::Collection& c, const kb::DocumentCo
 nlohmann::json job_api_json(const kb::JobProgress& job, const std::string& collection_name, bool with_documents);
 
 //! POST /v1/kb/collections: {name, dimensions?, vector_type?, chunk_tokens?, chunk_overlap?, prepend_title?,
-//! query_instruction?}.
+//! query_instruction?, rerank?}.
 //! {"dimensions"?}: the dimensions a reindex stores (0: keep them). ApiError for anything else.
 int32_t parse_reindex_request(const nlohmann::json& body);
 kb::CollectionRequest parse_collection_request(const nlohmann::json& body);
 //! POST .../search: {query, mode?, top_k?, vector_weight?, keyword_weight?, filter?: {document_ids?, formats?,
-//! metadata?: {key: scalar}}, exact?}.
+//! metadata?: {key: scalar}}, exact?, rerank? (absent: the collection's default), rerank_candidates?}.
 kb::SearchRequest parse_search_request(const nlohmann::json& body);
 //! A label request {query, document, start?, end?, relevant} (its collection_id left 0 for the caller to set).
 kb::RelevanceLabel parse_label_request(const nlohmann::json& body);

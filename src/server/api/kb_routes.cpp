@@ -256,8 +256,13 @@ void search(ApiEnv& env, const CallPtr& call, Request& req) {
        {"collection", c.settings.name},
        {"mode", kb::search_mode_name(request.mode)},
        {"hits", std::move(hits)},
-       {"usage", {{"query_tokens", results.query_tokens}}},
-       {"timings", {{"embed_ms", results.embed_ms}, {"search_ms", results.search_ms}, {"total_ms", total_s * 1000}}}});
+       {"reranked", results.reranked},
+       {"usage", {{"query_tokens", results.query_tokens}, {"rerank_tokens", results.rerank_tokens}}},
+       {"timings",
+        {{"embed_ms", results.embed_ms},
+         {"search_ms", results.search_ms},
+         {"rerank_ms", results.rerank_ms},
+         {"total_ms", total_s * 1000}}}});
 }
 
 // --- relevance labels

@@ -220,7 +220,8 @@ constexpr const char* kKbOpenApi = R"json({
         "chunk_tokens": {"type": "integer", "description": "tokens per chunk (default 512)"},
         "chunk_overlap": {"type": "integer", "description": "tokens repeated between chunks (default 64)"},
         "prepend_title": {"type": "boolean", "description": "embed each chunk with its title and section path (default true)"},
-        "query_instruction": {"type": "string", "description": "the Instruct: task for queries; empty: Qwen3's default"}
+        "query_instruction": {"type": "string", "description": "the Instruct: task for queries; empty: Qwen3's default"},
+        "rerank": {"type": "boolean", "description": "searches rerank their candidates by default (default false; needs --reranker-model)"}
       }
     },
     "KbCollection": {
@@ -231,7 +232,7 @@ constexpr const char* kKbOpenApi = R"json({
         "model_matches": {"type": "boolean", "description": "built with the loaded model (else uploads and searches answer 409)"},
         "dimensions": {"type": "integer"}, "vector_type": {"type": "string"},
         "chunk_tokens": {"type": "integer"}, "chunk_overlap": {"type": "integer"}, "prepend_title": {"type": "boolean"},
-        "query_instruction": {"type": "string"}, "created_ms": {"type": "integer"},
+        "query_instruction": {"type": "string"}, "rerank": {"type": "boolean"}, "created_ms": {"type": "integer"},
         "documents": {"type": "object", "properties": {"pending": {"type": "integer"}, "indexed": {"type": "integer"}, "failed": {"type": "integer"}}},
         "chunks": {"type": "integer", "nullable": true, "description": "searchable chunks; null until its vector index is open"}
       }
@@ -306,6 +307,8 @@ constexpr const char* kKbOpenApi = R"json({
         "top_k": {"type": "integer", "description": "1 to 1000 (default 10)"},
         "vector_weight": {"type": "number"}, "keyword_weight": {"type": "number"},
         "exact": {"type": "boolean", "description": "vector: the exact scan even when a graph exists"},
+        "rerank": {"type": "boolean", "description": "rerank the candidates with the server's reranker; absent: the collection's default; 400 without --reranker-model"},
+        "rerank_candidates": {"type": "integer", "description": "reranking: candidates retrieved and scored, max(this, top_k); 1 to 1000 (default 50)"},
         "filter": {"type": "object", "properties": {
           "document_ids": {"type": "array", "items": {"type": "integer"}},
           "formats": {"type": "array", "items": {"type": "string"}},
@@ -324,9 +327,13 @@ constexpr const char* kKbOpenApi = R"json({
           "end": {"type": "integer"},
           "highlights": {"type": "array", "items": {"type": "array", "items": {"type": "integer"}}, "description": "[start, end) code points inside text"},
           "vector_score": {"type": "number"}, "keyword_score": {"type": "number"},
-          "vector_rank": {"type": "integer"}, "keyword_rank": {"type": "integer"}, "metadata": {"type": "object"}}}},
-        "usage": {"type": "object", "properties": {"query_tokens": {"type": "integer"}}},
-        "timings": {"type": "object", "properties": {"embed_ms": {"type": "number"}, "search_ms": {"type": "number"}, "total_ms": {"type": "number"}}}
+          "vector_rank": {"type": "integer"}, "keyword_rank": {"type": "integer"},
+          "rerank_score": {"type": "number", "description": "reranked: the reranker's P(relevant), 0 to 1; hits are in its order"},
+          "retrieval_rank": {"type": "integer", "description": "reranked: the place before reranking"},
+          "metadata": {"type": "object"}}}},
+        "reranked": {"type": "boolean"},
+        "usage": {"type": "object", "properties": {"query_tokens": {"type": "integer"}, "rerank_tokens": {"type": "integer"}}},
+        "timings": {"type": "object", "properties": {"embed_ms": {"type": "number"}, "search_ms": {"type": "number"}, "rerank_ms": {"type": "number"}, "total_ms": {"type": "number"}}}
       }
     }
   },

@@ -49,6 +49,31 @@ TEST(SqliteStore, NewFileGetsTheCurrentSchemaVersion) {
   EXPECT_EQ(again->schema_version(), SqliteStore::kSchemaVersion);
 }
 
+TEST(SqliteStore, AVersion3FileMigratesAndItsCollectionsDoNotRerank) {
+  TempDir dir;
+  const std::string path = dir.file("kb.db");
+  std::string v3;  // the schema as qembed wrote it before collections had a rerank default
+  for (int v = 0; v < 3; ++v) v3 += kSqliteMigrations[v];
+  raw_exec(path, v3 +
+                     "INSERT INTO collections (name, model_name, model_fingerprint, model_dimensions, dimensions, "
+                     "vector_type, chunk_tokens, overlap_tokens, prepend_title, query_instruction, created_ms) "
+                     "VALUES ('old', 'm', 'f', 64, 64, 'f32', 512, 64, 1, '', 1); PRAGMA user_version = 3;");
+  {
+    auto store = SqliteStore::open(path);
+    EXPECT_EQ(store->schema_version(), SqliteStore::kSchemaVersion);
+    const std::optional<Collection> old = store->find_collection("old");
+    ASSERT_TRUE(old);
+    EXPECT_FALSE(old->settings.rerank);
+    EXPECT_EQ(old->settings.chunk_tokens, 512);
+    CollectionSettings settings = test_settings("new");
+    settings.rerank = true;
+    EXPECT_TRUE(store->create_collection(settings).settings.rerank);
+  }
+  auto again = SqliteStore::open(path);
+  EXPECT_TRUE(again->find_collection("new")->settings.rerank) << "stored";
+  EXPECT_FALSE(again->find_collection("old")->settings.rerank);
+}
+
 TEST(SqliteStore, ANewerSchemaIsAClearError) {
   TempDir dir;
   SqliteStore::open(dir.file("kb.db"));
