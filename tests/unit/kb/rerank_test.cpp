@@ -19,6 +19,13 @@
 namespace qembed::kb {
 namespace {
 
+IngestItem text_item(std::string name, std::string text) {
+  IngestItem item;
+  item.name = std::move(name);
+  item.bytes = std::move(text);
+  return item;
+}
+
 namespace fs = std::filesystem;
 
 service::ServiceOptions small_options() {
@@ -76,7 +83,7 @@ struct Fixture {
     request.rerank = rerank;
     const Collection c = base->create_collection(request);
     std::vector<IngestItem> items;
-    for (const auto& [file, text] : kDocuments) items.push_back(IngestItem{.name = file, .bytes = text});
+    for (const auto& [file, text] : kDocuments) items.push_back(text_item(file, text));
     base->ingestion().wait(base->ingestion().submit(c, std::move(items), [](const IngestOutcome& o) {
       EXPECT_EQ(o.status, IngestStatus::kIndexed) << o.name << ": " << o.error;
     }));
@@ -131,7 +138,9 @@ TEST(KbRerank, HitsComeInTheRerankersOrderWithItsExactScoresBesideTheRetrievalSc
     // The best three of the eight, by the reranker alone, with the very score it gives the chunk alone.
     EXPECT_EQ(h.chunk_id, alone[i].second) << "place " << i + 1;
     EXPECT_EQ(*h.rerank_score, alone_score[h.chunk_id]) << "place " << i + 1;
-    if (i > 0) EXPECT_LE(*h.rerank_score, *reranked.hits[i - 1].rerank_score);
+    if (i > 0) {
+      EXPECT_LE(*h.rerank_score, *reranked.hits[i - 1].rerank_score);
+    }
     // score and retrieval_rank are the hit's retrieval score and place.
     const SearchHit& before = retrieved.hits.at(static_cast<size_t>(*h.retrieval_rank - 1));
     EXPECT_EQ(before.chunk_id, h.chunk_id);
@@ -178,7 +187,7 @@ TEST(KbRerank, AskingWithoutARerankerIsAClearError) {
   request.name = "reranking";
   request.rerank = true;
   const Collection c = base->create_collection(request);
-  base->ingestion().wait(base->ingestion().submit(c, {IngestItem{.name = "a.txt", .bytes = kDocuments[3][1]}}, {}));
+  base->ingestion().wait(base->ingestion().submit(c, {text_item("a.txt", kDocuments[3][1])}, {}));
   for (std::optional<bool> rerank : {std::optional<bool>(true), std::optional<bool>()}) {
     try {
       base->search(c, query(rerank, 3));
