@@ -45,20 +45,6 @@ struct Group {
   std::future<service::EmbedResult> result;
 };
 
-std::future<service::EmbedResult> submit(service::EmbeddingService& svc, service::EncodedRequest req) {
-  auto promise = std::make_shared<std::promise<service::EmbedResult>>();
-  std::future<service::EmbedResult> future = promise->get_future();
-  const service::Admission a = svc.submit(std::move(req), [promise](service::EmbedResult result, const Error* error) {
-    if (error) {
-      promise->set_exception(std::make_exception_ptr(Error(error->what(), error->kind())));
-    } else {
-      promise->set_value(std::move(result));
-    }
-  });
-  if (a != service::Admission::kQueued) throw InternalError("the embedding service refused a group of inputs");
-  return future;
-}
-
 }  // namespace
 
 int cmd_embed(int argc, char** argv) {
@@ -126,7 +112,7 @@ int cmd_embed(int argc, char** argv) {
     }
     if (g.objs.empty()) break;
     next_index += static_cast<int64_t>(g.objs.size());
-    g.result = submit(*svc, std::move(*req));
+    g.result = submit_group(*svc, std::move(*req));
     in_flight.push_back(std::move(g));
     if (in_flight.size() > 1) write_oldest();
   }

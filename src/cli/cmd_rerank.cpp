@@ -74,20 +74,6 @@ std::string score_line(int64_t index, const nlohmann::json& carried, const servi
   return out.dump();
 }
 
-std::future<service::EmbedResult> submit(service::EmbeddingService& svc, service::EncodedRequest req) {
-  auto promise = std::make_shared<std::promise<service::EmbedResult>>();
-  std::future<service::EmbedResult> future = promise->get_future();
-  const service::Admission a = svc.submit(std::move(req), [promise](service::EmbedResult result, const Error* error) {
-    if (error) {
-      promise->set_exception(std::make_exception_ptr(Error(error->what(), error->kind())));
-    } else {
-      promise->set_value(std::move(result));
-    }
-  });
-  if (a != service::Admission::kQueued) throw InternalError("the rerank service refused a group of documents");
-  return future;
-}
-
 }  // namespace
 
 int cmd_rerank(int argc, char** argv) {
@@ -175,7 +161,7 @@ int cmd_rerank(int argc, char** argv) {
     }
     g.truncated = req->truncated;
     if (args.has("tokens")) g.tokens = req->encoded.seqs;
-    g.result = submit(*svc, std::move(req->encoded));
+    g.result = submit_group(*svc, std::move(req->encoded));
     in_flight.push_back(std::move(g));
     if (in_flight.size() > 1) write_oldest();
   }

@@ -76,6 +76,20 @@ std::unique_ptr<service::EmbeddingService> open_service(const Args& args, const 
   return svc;
 }
 
+std::future<service::EmbedResult> submit_group(service::EmbeddingService& svc, service::EncodedRequest req) {
+  auto promise = std::make_shared<std::promise<service::EmbedResult>>();
+  std::future<service::EmbedResult> future = promise->get_future();
+  const service::Admission a = svc.submit(std::move(req), [promise](service::EmbedResult result, const Error* error) {
+    if (error) {
+      promise->set_exception(std::make_exception_ptr(Error(error->what(), error->kind())));
+    } else {
+      promise->set_value(std::move(result));
+    }
+  });
+  if (a != service::Admission::kQueued) throw InternalError("the service refused a group of inputs");
+  return future;
+}
+
 void check_environment() {
   if (const std::string e = simd_env_error(); !e.empty()) throw Error(e);
   if (const char* level = std::getenv("QEMBED_LOG_LEVEL"); level && *level) {

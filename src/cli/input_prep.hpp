@@ -3,6 +3,7 @@
 // happens: every flag is checked (unknown flags, numbers, mutually exclusive prompt flags, prompt names,
 // --truncation-direction, --dimensions syntax) before the model is loaded. The rules themselves live in the
 // service (src/service); this file only parses.
+#include <future>
 #include <memory>
 #include <string>
 #include <vector>
@@ -28,6 +29,10 @@ service::ServiceOptions service_options_from_args(const Args& args);
 
 //! Loads --model and starts the service, logging what was loaded and how long it took.
 std::unique_ptr<service::EmbeddingService> open_service(const Args& args, const service::ServiceOptions& options);
+
+//! Submits one group of a streamed command's inputs (the CLI lifts the queue bounds, so it is always admitted) and
+//! returns its result to come; the future rethrows what the service reported.
+std::future<service::EmbedResult> submit_group(service::EmbeddingService& svc, service::EncodedRequest req);
 
 //! Environment the commands read, checked before any work: QEMBED_SIMD and QEMBED_LOG_LEVEL.
 void check_environment();
