@@ -204,7 +204,8 @@ std::string Metrics::render() const {
   gauge(out, "qembed_prefix_cache_bytes", "bytes of keys/values held by the prefix cache", sv(&S::prefix_cache_bytes));
   gauge(out, "qembed_prefix_cache_entries", "prompts held by the prefix cache", sv(&S::prefix_cache_entries));
   // Embedding cache: per input, the local level first, then Redis for the local misses.
-  header(out, "qembed_cache_hits_total", "counter", "inputs whose pooled vector came from the embedding cache, by level");
+  header(out, "qembed_cache_hits_total", "counter",
+         "inputs whose pooled vector came from the embedding cache, by level");
   out += "qembed_cache_hits_total{level=\"local\"} " + fmt(sv(&S::cache_hits_local_total)) + "\n";
   out += "qembed_cache_hits_total{level=\"redis\"} " + fmt(sv(&S::cache_hits_redis_total)) + "\n";
   header(out, "qembed_cache_misses_total", "counter",

@@ -251,17 +251,17 @@ int64_t print_ready(const service::EmbeddingService& primary, const service::Emb
   std::snprintf(
       line, sizeof line,
       "memory bound %.0f MiB = weights %.0f + activations %.0f (a batch of %lld tokens) + prefix cache %.0f "
-      "+ embedding cache %.0f + queue %.0f (%lld tokens, %lld inputs)%s + request bodies %.0f (%lld x %lld bytes) + request work %.0f "
-      "(%d workers x %lld bytes) + responses %.0f (--max-response-buffer-mb) + connections %.0f (%lld x %lld KiB) "
+      "+ embedding cache %.0f + queue %.0f (%lld tokens, %lld inputs)%s + request bodies %.0f (%lld x %lld bytes) "
+      "+ request work %.0f (%d workers x %lld bytes) + responses %.0f (--max-response-buffer-mb) + connections %.0f (%lld x %lld KiB) "
       "+ runtime %.0f (resident at ready, besides weights)%s",
       mib(mem.total()), mib(mem.model.weights), mib(mem.model.activations),
       static_cast<long long>(std::max(so.max_batch_tokens, so.max_input_tokens)), mib(mem.model.prefix_cache),
-      mib(mem.model.embedding_cache), mib(mem.model.queue), static_cast<long long>(so.max_queue_tokens), static_cast<long long>(so.max_queue_inputs),
-      reranker_bound_text(mem.reranker).c_str(), mib(mem.bodies), static_cast<long long>(o.max_concurrent_requests),
-      static_cast<long long>(o.payload_limit_bytes), mib(mem.work), std::max(1, o.tokenization_workers),
-      static_cast<long long>(kWorkBytesPerBodyByte * o.payload_limit_bytes), mib(mem.responses), mib(mem.connections),
-      static_cast<long long>(o.max_connections), static_cast<long long>(kConnectionBytes / 1024), mib(mem.runtime),
-      kb_bound_text(mem.kb).c_str());
+      mib(mem.model.embedding_cache), mib(mem.model.queue), static_cast<long long>(so.max_queue_tokens),
+      static_cast<long long>(so.max_queue_inputs), reranker_bound_text(mem.reranker).c_str(), mib(mem.bodies),
+      static_cast<long long>(o.max_concurrent_requests), static_cast<long long>(o.payload_limit_bytes), mib(mem.work),
+      std::max(1, o.tokenization_workers), static_cast<long long>(kWorkBytesPerBodyByte * o.payload_limit_bytes),
+      mib(mem.responses), mib(mem.connections), static_cast<long long>(o.max_connections),
+      static_cast<long long>(kConnectionBytes / 1024), mib(mem.runtime), kb_bound_text(mem.kb).c_str());
   log::info(line);
   if (metrics_http) {
     log::info("metrics on http://" + metrics_http->url_host() + ":" + std::to_string(metrics_http->port()) +

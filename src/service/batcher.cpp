@@ -456,7 +456,7 @@ void Batcher::finish_batch(Running& r, std::vector<float> pooled, const Error* f
     Job& job = *r.items[k].first;
     const size_t i = r.items[k].second;
     std::vector<int32_t> ids;
-    ids.swap(job.req.seqs[i]);  // the ids are not needed after their batch (but by the cache, below)
+    ids.swap(job.req.seqs[i]);    // the ids are not needed after their batch (but by the cache, below)
     if (job.completed) continue;  // failed on an earlier input of this batch
     try {
       const std::span<const float> out(pooled.data() + static_cast<int64_t>(k) * width, static_cast<size_t>(width));

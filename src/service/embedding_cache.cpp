@@ -8,7 +8,8 @@ namespace {
 constexpr int64_t kEntryOverheadBytes = 160;
 }  // namespace
 
-EmbeddingCache::EmbeddingCache(int64_t budget_bytes, ServiceStats* stats) : budget_bytes_(budget_bytes), stats_(stats) {}
+EmbeddingCache::EmbeddingCache(int64_t budget_bytes, ServiceStats* stats)
+    : budget_bytes_(budget_bytes), stats_(stats) {}
 
 int64_t EmbeddingCache::entry_bytes(size_t key_bytes, size_t n_floats) {
   return static_cast<int64_t>(key_bytes + n_floats * sizeof(float)) + kEntryOverheadBytes;

@@ -45,7 +45,7 @@ class EmbeddingCache {
   const int64_t budget_bytes_;
   ServiceStats* stats_;
   mutable std::mutex mu_;
-  std::list<Entry> lru_;  // most recently used first
+  std::list<Entry> lru_;                                                    // most recently used first
   std::unordered_map<std::string_view, std::list<Entry>::iterator> index_;  // views into lru_'s keys
   int64_t bytes_ = 0;
   int64_t evictions_ = 0;

@@ -165,7 +165,8 @@ std::string EmbeddingService::prompt_text(const EmbedParams& params) const {
 
 EncodedRequest EmbeddingService::encode(const EmbedInputs& inputs, const EmbedParams& params) const {
   if (options_.reranker) {
-    throw Error("the model '" + info_.id + "' is a reranker: it scores documents against a query and does not "
+    throw Error("the model '" + info_.id +
+                "' is a reranker: it scores documents against a query and does not "
                 "compute embeddings");
   }
   const std::string prompt = prompt_text(params);  // checked for token inputs too, which carry no prompt

@@ -15,7 +15,7 @@ namespace {
 
 //! A request answered in part by the cache: the finished vectors of its hits, waiting for its misses.
 struct PartialResult {
-  EmbedResult result;         // every input's n_tokens and total_tokens; vectors of hits filled in
+  EmbedResult result;          // every input's n_tokens and total_tokens; vectors of hits filled in
   std::vector<size_t> misses;  // input positions computed by the batcher, in its order
   EmbedDone done;
 };

@@ -193,7 +193,8 @@ struct RedisCache::State {
   std::thread writer;
   redisContext* write_ctx = nullptr;  // the writer's own
 
-  State(const RedisCacheOptions& options, ServiceStats& s) : o(options), addr(RedisAddress::parse(options.url)), stats(s) {}
+  State(const RedisCacheOptions& options, ServiceStats& s)
+      : o(options), addr(RedisAddress::parse(options.url)), stats(s) {}
 
   bool available() {
     std::lock_guard lock(backoff_mu);
@@ -376,7 +377,8 @@ std::vector<std::optional<std::vector<float>>> RedisCache::get(const std::vector
     freeReplyObject(r);
     s.give_back(c, false);
   }
-  if (s.stats.on_cache_redis_lookup) s.stats.on_cache_redis_lookup(std::chrono::duration<double>(Clock::now() - t0).count());
+  if (s.stats.on_cache_redis_lookup)
+    s.stats.on_cache_redis_lookup(std::chrono::duration<double>(Clock::now() - t0).count());
   return out;
 }
 

@@ -24,20 +24,20 @@
 namespace qembed::service {
 
 struct RedisCacheOptions {
-  std::string url;                   //!< redis://[:password@]host[:port][/db] or unix:///path[?db=N]; "" -> off
-  int64_t ttl_s = 86400;             //!< expiry of each written vector
-  std::string prefix = "qembed:";    //!< before every key (several deployments may share one Redis)
-  int64_t timeout_ms = 20;           //!< connect and command timeout of a lookup
+  std::string url;                    //!< redis://[:password@]host[:port][/db] or unix:///path[?db=N]; "" -> off
+  int64_t ttl_s = 86400;              //!< expiry of each written vector
+  std::string prefix = "qembed:";     //!< before every key (several deployments may share one Redis)
+  int64_t timeout_ms = 20;            //!< connect and command timeout of a lookup
   int64_t max_pending_writes = 4096;  //!< vectors waiting for the writer; past it a write is dropped
-  int max_connections = 4;           //!< lookup connections at once; a lookup finding none free is a miss
+  int max_connections = 4;            //!< lookup connections at once; a lookup finding none free is a miss
 };
 
 //! Where a URL points. Throws Error naming the URL and what is wrong.
 struct RedisAddress {
-  std::string host;        //!< "" for a unix socket
+  std::string host;  //!< "" for a unix socket
   int port = 6379;
-  std::string unix_path;   //!< "" for TCP
-  std::string password;    //!< "" -> no AUTH
+  std::string unix_path;  //!< "" for TCP
+  std::string password;   //!< "" -> no AUTH
   int db = 0;
   static RedisAddress parse(const std::string& url);
 };

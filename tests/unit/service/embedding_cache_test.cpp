@@ -79,10 +79,10 @@ TEST(RedisCacheFormat, ValueRoundTripsBitForBit) {
 TEST(RedisCacheFormat, GarbageIsRefused) {
   const std::vector<float> v = vec(1, 4);
   const std::string good = RedisCache::encode_value(v);
-  EXPECT_FALSE(RedisCache::decode_value(good, 5));                    // other dims
-  EXPECT_FALSE(RedisCache::decode_value(good.substr(0, 20), 4));      // truncated
-  EXPECT_FALSE(RedisCache::decode_value("hello", 4));                 // not a value
-  EXPECT_FALSE(RedisCache::decode_value(good + "x", 4));              // trailing bytes
+  EXPECT_FALSE(RedisCache::decode_value(good, 5));                // other dims
+  EXPECT_FALSE(RedisCache::decode_value(good.substr(0, 20), 4));  // truncated
+  EXPECT_FALSE(RedisCache::decode_value("hello", 4));             // not a value
+  EXPECT_FALSE(RedisCache::decode_value(good + "x", 4));          // trailing bytes
   std::string bad_magic = good;
   bad_magic[0] = 'X';
   EXPECT_FALSE(RedisCache::decode_value(bad_magic, 4));

@@ -123,8 +123,8 @@ TEST(EmbeddingServiceCache, OffByDefaultAndNotForRerankers) {
 
 TEST(EmbeddingServiceCache, RedisDownOnlyCostsMisses) {
   ServiceOptions o = cached_options();
-  o.cache_bytes = 0;                             // Redis as the only level
-  o.cache_redis.url = "redis://127.0.0.1:1";     // nothing listens on port 1: connections are refused
+  o.cache_bytes = 0;                          // Redis as the only level
+  o.cache_redis.url = "redis://127.0.0.1:1";  // nothing listens on port 1: connections are refused
   auto reference = make_service(tiny_model());
   auto svc = make_service(tiny_model(), o);
   expect_same_bits(svc->embed(texts(kTexts), {}), reference->embed(texts(kTexts), {}));
