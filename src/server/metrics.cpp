@@ -73,7 +73,13 @@ Metrics::Metrics(const TransportStats& transport, const ConcurrencyLimiter& limi
       input_length_(powers_of_two(65536)),
       batch_size_(powers_of_two(4096)),
       batch_tokens_(powers_of_two(1 << 20)),
-      kb_search_duration_(seconds_buckets()) {}
+      kb_search_duration_(seconds_buckets()),
+      cache_redis_latency_({0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1}) {}
+
+void Metrics::cache_redis_lookup(double seconds) {
+  std::lock_guard lock(mu_);
+  cache_redis_latency_.observe(seconds);
+}
 
 void Metrics::kb_search(const std::string& mode, double duration_s) {
   std::lock_guard lock(mu_);
@@ -197,6 +203,27 @@ std::string Metrics::render() const {
         sv(&S::prefix_evictions_total), "counter");
   gauge(out, "qembed_prefix_cache_bytes", "bytes of keys/values held by the prefix cache", sv(&S::prefix_cache_bytes));
   gauge(out, "qembed_prefix_cache_entries", "prompts held by the prefix cache", sv(&S::prefix_cache_entries));
+  // Embedding cache: per input, the local level first, then Redis for the local misses.
+  header(out, "qembed_cache_hits_total", "counter",
+         "inputs whose pooled vector came from the embedding cache, by level");
+  out += "qembed_cache_hits_total{level=\"local\"} " + fmt(sv(&S::cache_hits_local_total)) + "\n";
+  out += "qembed_cache_hits_total{level=\"redis\"} " + fmt(sv(&S::cache_hits_redis_total)) + "\n";
+  header(out, "qembed_cache_misses_total", "counter",
+         "inputs not found in the embedding cache, by level (a redis miss includes Redis down or too slow)");
+  out += "qembed_cache_misses_total{level=\"local\"} " + fmt(sv(&S::cache_misses_local_total)) + "\n";
+  out += "qembed_cache_misses_total{level=\"redis\"} " + fmt(sv(&S::cache_misses_redis_total)) + "\n";
+  gauge(out, "qembed_cache_evictions_total", "embedding cache entries evicted to stay within --cache-mb",
+        sv(&S::cache_evictions_total), "counter");
+  gauge(out, "qembed_cache_bytes", "bytes held by the in-process embedding cache", sv(&S::cache_bytes));
+  gauge(out, "qembed_cache_entries", "vectors held by the in-process embedding cache", sv(&S::cache_entries));
+  gauge(out, "qembed_cache_redis_errors_total",
+        "Redis failures (connect, timeout, error reply, undecodable value); each is served as a miss",
+        sv(&S::cache_redis_errors_total), "counter");
+  gauge(out, "qembed_cache_redis_dropped_writes_total",
+        "vectors not written to Redis (writer queue full, or Redis unavailable)",
+        sv(&S::cache_redis_dropped_writes_total), "counter");
+  header(out, "qembed_cache_redis_latency_seconds", "histogram", "time of one Redis lookup (one MGET per request)");
+  cache_redis_latency_.render(out, "qembed_cache_redis_latency_seconds");
   gauge(out, "qembed_resident_memory_bytes", "resident set size of the process", static_cast<double>(resident_bytes()));
   if (const service::ServiceStats* r = reranker_.load(std::memory_order_acquire)) render_reranker(out, *r);
   if (kb_gauges_) render_kb(out);

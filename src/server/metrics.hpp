@@ -66,6 +66,8 @@ class Metrics {
   //! One embedding request that reached the queue: its timings.
   void embed_timings(double tokenize_s, double queue_s, double inference_s);
   void input_length(int64_t n_tokens);
+  //! One Redis lookup of the embedding cache (one MGET), on the submitting thread.
+  void cache_redis_lookup(double seconds);
   //! One forward batch (called on the service's worker).
   void batch(int64_t n_inputs, int64_t n_tokens);
   //! One request answered 429 by a per-client rate limit.
@@ -100,6 +102,7 @@ class Metrics {
   std::function<KbGauges()> kb_gauges_;
   std::map<std::string, uint64_t> kb_searches_;  // mode -> count
   Histogram kb_search_duration_;
+  Histogram cache_redis_latency_;
 };
 
 //! A Prometheus label value with `\`, `"` and newlines escaped.

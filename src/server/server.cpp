@@ -141,8 +141,8 @@ int64_t runtime_resident_bytes(int64_t prepared_weight_bytes) {
 //! One model's terms of the memory bound: the backend's plan (weights as it holds them, one batch of
 //! max(max-batch-tokens, max-input-tokens)), its prompt cache and its admitted work.
 struct ModelBound {
-  int64_t weights = 0, activations = 0, prefix_cache = 0, queue = 0;
-  int64_t total() const { return weights + activations + prefix_cache + queue; }
+  int64_t weights = 0, activations = 0, prefix_cache = 0, queue = 0, embedding_cache = 0;
+  int64_t total() const { return weights + activations + prefix_cache + queue + embedding_cache; }
 };
 
 ModelBound model_bound(const service::EmbeddingService& svc) {
@@ -156,6 +156,12 @@ ModelBound model_bound(const service::EmbeddingService& svc) {
   // Admitted work: token ids, then one pooled vector and its finished copy per input (the text they become is in
   // the response budget). A reranker's result is 2 floats an input: counting n_embd errs on the safe side.
   b.queue = so.max_queue_tokens * 4 + so.max_queue_inputs * m.n_embd * (4 + 4);
+  // Cached pooled vectors, entries' overhead included (--cache-mb; a reranker caches nothing). The Redis writer's
+  // queue: at most max_pending_writes values of a header and n_embd floats, with their ~100-byte keys.
+  if (!so.reranker) {
+    b.embedding_cache = so.cache_bytes;
+    if (!so.cache_redis.url.empty()) b.embedding_cache += so.cache_redis.max_pending_writes * (m.n_embd * 4 + 128);
+  }
   return b;
 }
 
@@ -245,17 +251,17 @@ int64_t print_ready(const service::EmbeddingService& primary, const service::Emb
   std::snprintf(
       line, sizeof line,
       "memory bound %.0f MiB = weights %.0f + activations %.0f (a batch of %lld tokens) + prefix cache %.0f "
-      "+ queue %.0f (%lld tokens, %lld inputs)%s + request bodies %.0f (%lld x %lld bytes) + request work %.0f "
-      "(%d workers x %lld bytes) + responses %.0f (--max-response-buffer-mb) + connections %.0f (%lld x %lld KiB) "
+      "+ embedding cache %.0f + queue %.0f (%lld tokens, %lld inputs)%s + request bodies %.0f (%lld x %lld bytes) "
+      "+ request work %.0f (%d workers x %lld bytes) + responses %.0f (--max-response-buffer-mb) + connections %.0f (%lld x %lld KiB) "
       "+ runtime %.0f (resident at ready, besides weights)%s",
       mib(mem.total()), mib(mem.model.weights), mib(mem.model.activations),
       static_cast<long long>(std::max(so.max_batch_tokens, so.max_input_tokens)), mib(mem.model.prefix_cache),
-      mib(mem.model.queue), static_cast<long long>(so.max_queue_tokens), static_cast<long long>(so.max_queue_inputs),
-      reranker_bound_text(mem.reranker).c_str(), mib(mem.bodies), static_cast<long long>(o.max_concurrent_requests),
-      static_cast<long long>(o.payload_limit_bytes), mib(mem.work), std::max(1, o.tokenization_workers),
-      static_cast<long long>(kWorkBytesPerBodyByte * o.payload_limit_bytes), mib(mem.responses), mib(mem.connections),
-      static_cast<long long>(o.max_connections), static_cast<long long>(kConnectionBytes / 1024), mib(mem.runtime),
-      kb_bound_text(mem.kb).c_str());
+      mib(mem.model.embedding_cache), mib(mem.model.queue), static_cast<long long>(so.max_queue_tokens),
+      static_cast<long long>(so.max_queue_inputs), reranker_bound_text(mem.reranker).c_str(), mib(mem.bodies),
+      static_cast<long long>(o.max_concurrent_requests), static_cast<long long>(o.payload_limit_bytes), mib(mem.work),
+      std::max(1, o.tokenization_workers), static_cast<long long>(kWorkBytesPerBodyByte * o.payload_limit_bytes),
+      mib(mem.responses), mib(mem.connections), static_cast<long long>(o.max_connections),
+      static_cast<long long>(kConnectionBytes / 1024), mib(mem.runtime), kb_bound_text(mem.kb).c_str());
   log::info(line);
   if (metrics_http) {
     log::info("metrics on http://" + metrics_http->url_host() + ":" + std::to_string(metrics_http->port()) +
@@ -423,6 +429,9 @@ int run_server(const ServerOptions& given) {
       s->stats().on_batch = [&metrics](int64_t n_inputs, int64_t n_tokens, double) {
         metrics.batch(n_inputs, n_tokens);
       };
+  }
+  if (embedder) {
+    embedder->stats().on_cache_redis_lookup = [&metrics](double seconds) { metrics.cache_redis_lookup(seconds); };
   }
   metrics.set_service_stats(embedder ? &embedder->stats() : nullptr);
   metrics.set_reranker_stats(reranker ? &reranker->stats() : nullptr);

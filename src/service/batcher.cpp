@@ -455,16 +455,19 @@ void Batcher::finish_batch(Running& r, std::vector<float> pooled, const Error* f
   for (size_t k = 0; k < r.items.size(); ++k) {
     Job& job = *r.items[k].first;
     const size_t i = r.items[k].second;
-    std::vector<int32_t>().swap(job.req.seqs[i]);  // the ids are not needed after their batch
-    if (job.completed) continue;                   // failed on an earlier input of this batch
+    std::vector<int32_t> ids;
+    ids.swap(job.req.seqs[i]);    // the ids are not needed after their batch (but by the cache, below)
+    if (job.completed) continue;  // failed on an earlier input of this batch
     try {
       const std::span<const float> out(pooled.data() + static_cast<int64_t>(k) * width, static_cast<size_t>(width));
-      const int64_t index = job.req.first_index + static_cast<int64_t>(i);
+      const int64_t index =
+          job.req.input_indices.empty() ? job.req.first_index + static_cast<int64_t>(i) : job.req.input_indices[i];
       if (rank) {
         rank_score(out, index);  // checks the logits are finite; the front end reads the score from them
         job.result.vectors[i].assign(out.begin(), out.end());
       } else {
         job.result.vectors[i] = finalize_embedding(out, job.req.dimensions, job.req.normalize, index);
+        if (options_.on_pooled) options_.on_pooled(ids, out);  // finite: finalize_embedding checked it
       }
     } catch (const Error& e) {
       complete(job, &e);

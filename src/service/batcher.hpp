@@ -24,6 +24,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <thread>
 #include <vector>
 
@@ -47,6 +48,9 @@ struct BatcherOptions {
   double max_step_ms = 100;              //!< bulk batches run in steps of about this long; 0: a whole layer per step
   double max_batch_ms = 2000;  //!< a bulk batch holds about this much work at the measured rate; 0: tokens only
   CostModel cost;              //!< the model's cost per token (set from its shape by the service)
+  //! Called on the worker with each computed embedding's ids and pooled vector (before dimensions/normalization),
+  //! once it finished without error: the embedding cache's insert. Empty: none. Not called for rank logits.
+  std::function<void(std::span<const int32_t> ids, std::span<const float> pooled)> on_pooled;
 };
 
 class Batcher {

@@ -11,6 +11,7 @@
 #include "engine/engine.hpp"
 #include "model/model.hpp"
 #include "service/batcher.hpp"
+#include "service/embedding_cache.hpp"
 #include "service/model_fingerprint.hpp"
 
 namespace qembed::service {
@@ -66,6 +67,7 @@ EmbeddingService::EmbeddingService(std::unique_ptr<Model> model, const ServiceOp
   check_option(o.interactive_max_tokens >= 0, "interactive_max_tokens must not be negative");
   check_option(o.max_step_ms >= 0 && o.max_batch_ms >= 0, "max_step_ms and max_batch_ms must not be negative");
   check_option(o.prefix_cache_bytes >= 0, "prefix_cache_bytes must not be negative");
+  check_option(o.cache_bytes >= 0, "cache_bytes must not be negative");
   check_option(o.max_input_tokens >= 0 && o.max_input_tokens <= c.n_ctx,
                "max_input_tokens " + std::to_string(o.max_input_tokens) + " is out of range: this model's context is " +
                    std::to_string(c.n_ctx) + " tokens");
@@ -132,6 +134,17 @@ EmbeddingService::EmbeddingService(std::unique_ptr<Model> model, const ServiceOp
   batcher_options.max_step_ms = o.max_step_ms;
   batcher_options.max_batch_ms = o.max_batch_ms;
   batcher_options.cost = cost;
+  // The embedding cache: pooled vectors of embedding models only (a reranker's logits depend on the whole pair and
+  // are cheap to recompute next to the cost of keeping them consistent).
+  if (!o.reranker) {
+    if (o.cache_bytes > 0) cache_ = std::make_unique<EmbeddingCache>(o.cache_bytes, stats_.get());
+    if (!o.cache_redis.url.empty()) redis_ = std::make_unique<RedisCache>(o.cache_redis, c.n_embd, *stats_);
+    if (cache_ || redis_) {
+      batcher_options.on_pooled = [this](std::span<const int32_t> ids, std::span<const float> pooled) {
+        remember_pooled(ids, pooled);
+      };
+    }
+  }
   batcher_ = std::make_unique<Batcher>(std::move(engine), batcher_options, *stats_);
 }
 
@@ -152,7 +165,8 @@ std::string EmbeddingService::prompt_text(const EmbedParams& params) const {
 
 EncodedRequest EmbeddingService::encode(const EmbedInputs& inputs, const EmbedParams& params) const {
   if (options_.reranker) {
-    throw Error("the model '" + info_.id + "' is a reranker: it scores documents against a query and does not "
+    throw Error("the model '" + info_.id +
+                "' is a reranker: it scores documents against a query and does not "
                 "compute embeddings");
   }
   const std::string prompt = prompt_text(params);  // checked for token inputs too, which carry no prompt
@@ -210,6 +224,7 @@ EncodedRequest EmbeddingService::encode(const EmbedInputs& inputs, const EmbedPa
 
 Admission EmbeddingService::submit(EncodedRequest request, EmbedDone done,
                                    std::shared_ptr<std::atomic<bool>> cancelled) {
+  if (cache_ || redis_) return submit_cached(std::move(request), std::move(done), std::move(cancelled));
   return batcher_->submit(std::move(request), std::move(done), std::move(cancelled));
 }
 

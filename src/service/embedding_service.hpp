@@ -15,6 +15,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,7 @@
 #include "common/error.hpp"
 #include "service/cache_key.hpp"
 #include "service/embedding_rules.hpp"
+#include "service/redis_cache.hpp"
 #include "service/rerank_rules.hpp"
 #include "service/service_stats.hpp"
 
@@ -33,6 +35,7 @@ class Engine;
 namespace qembed::service {
 
 class Batcher;
+class EmbeddingCache;
 
 // TruncationSide (kRight keeps the first tokens, kLeft the last; EOS stays last) is in service/embedding_rules.hpp.
 
@@ -74,6 +77,9 @@ struct EncodedRequest {
   int64_t dimensions = 0;
   bool normalize = true;
   int64_t first_index = 0;  //!< EmbedInputs::first_index: names inputs in the worker's errors
+  //! When not empty, the index of each seq in errors (the misses of a request the cache answered in part);
+  //! else first_index + position.
+  std::vector<int64_t> input_indices;
   Priority priority = Priority::kAuto;
 };
 
@@ -119,6 +125,10 @@ struct ServiceOptions {
   std::string default_prompt_name;                  //!< applied when a request names none ("" -> none)
   std::map<std::string, std::string> prompts;       //!< name -> text prepended verbatim (besides query/document)
   std::string served_name;                          //!< the model id clients use; "" -> derived from the path
+  //! Embedding cache (service/embedding_cache.hpp): bytes of pooled vectors kept in process; 0: off. Embedding
+  //! services only (a reranker's scores are not cached).
+  int64_t cache_bytes = 0;
+  RedisCacheOptions cache_redis;  //!< the shared second level (service/redis_cache.hpp); url "" -> none
 };
 
 //! What front ends show about the model being served.
@@ -222,6 +232,8 @@ class EmbeddingService {
   //! Queues an encoded request. `cancelled` (optional) is polled before each batch: once set, the request's
   //! remaining inputs are dropped and `done` gets a kLimit error. Stopping still finishes admitted requests; a front
   //! end that must answer sooner sets their `cancelled`, and they end at the next batch boundary.
+  //! With the embedding cache, inputs found there are finished from it and only the others are queued; a request
+  //! found whole completes at once, `done` called on this thread (see docs/server.md, "Cache").
   Admission submit(EncodedRequest request, EmbedDone done, std::shared_ptr<std::atomic<bool>> cancelled = nullptr);
   //! The work of a request in token-equivalents (engine/cost_model.hpp), as admission counts it against
   //! ServiceOptions::max_queue_work.
@@ -267,7 +279,14 @@ class EmbeddingService {
   ServiceOptions options_;
   ModelInfo info_;
   std::unique_ptr<ServiceStats> stats_;
-  std::unique_ptr<Batcher> batcher_;  // owns the Engine on its worker thread
+  std::unique_ptr<EmbeddingCache> cache_;  // null: no local level
+  std::unique_ptr<RedisCache> redis_;      // null: no shared level
+  std::unique_ptr<Batcher> batcher_;       // owns the Engine on its worker thread; after the caches (it calls them)
+
+  //! submit() through the cache levels (service/embedding_service_cache.cpp).
+  Admission submit_cached(EncodedRequest request, EmbedDone done, std::shared_ptr<std::atomic<bool>> cancelled);
+  //! The batcher's insert of one computed pooled vector.
+  void remember_pooled(std::span<const int32_t> ids, std::span<const float> pooled);
 };
 
 }  // namespace qembed::service

@@ -33,9 +33,23 @@ struct ServiceStats {
   std::atomic<int64_t> prefix_evictions_total{0};      //!< entries evicted to stay within the budget
   std::atomic<int64_t> prefix_cache_bytes{0};          //!< bytes held by the cache now
   std::atomic<int64_t> prefix_cache_entries{0};        //!< entries held now
+  // Embedding cache (service/embedding_cache.hpp, service/redis_cache.hpp): pooled vectors by CacheKey, counted per
+  // input. A local miss is looked up in Redis (when configured), so redis lookups = local misses.
+  std::atomic<int64_t> cache_hits_local_total{0};
+  std::atomic<int64_t> cache_misses_local_total{0};
+  std::atomic<int64_t> cache_hits_redis_total{0};
+  std::atomic<int64_t> cache_misses_redis_total{0};  //!< absent, unreadable, or Redis unavailable / too slow
+  std::atomic<int64_t> cache_evictions_total{0};     //!< local entries evicted to stay within the byte budget
+  std::atomic<int64_t> cache_bytes{0};               //!< bytes held by the local cache now
+  std::atomic<int64_t> cache_entries{0};             //!< vectors held by the local cache now
+  std::atomic<int64_t> cache_redis_errors_total{0};  //!< failed commands, timeouts, refused connections, bad values
+  std::atomic<int64_t> cache_redis_dropped_writes_total{0};  //!< vectors not written: queue full or Redis down
 
   //! Called on the worker after each forward batch (e.g. to feed histograms); may be empty.
   std::function<void(int64_t n_inputs, int64_t n_tokens, double seconds)> on_batch;
+  //! Called after each Redis lookup (one MGET) that was attempted, on the submitting thread; may be empty. Set before
+  //! the first submit().
+  std::function<void(double seconds)> on_cache_redis_lookup;
 };
 
 }  // namespace qembed::service

@@ -64,8 +64,9 @@ test("--interactive-max-tokens 0 puts every request in one class (the query wait
 
 test("admission counts the work of long inputs: --max-queue-work gives 429 while tokens would fit, 413 when never", async () => {
   // One 3,960-token input weighs about 3x its tokens on the tiny shape; the work bound leaves room for one.
+  // No embedding cache: a cached LONG would not be queued, and this is about the work that is.
   const s = await startServer([
-    "--max-queue-tokens", "1000000", "--max-queue-work", "15000", "--payload-limit", "20000000",
+    "--max-queue-tokens", "1000000", "--max-queue-work", "15000", "--payload-limit", "20000000", "--cache-mb", "0",
   ]);
   try {
     const first = post(`${s.url}/v1/embeddings`, { input: [LONG] });
