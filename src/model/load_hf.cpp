@@ -74,7 +74,9 @@ std::unique_ptr<Model> load_hf_model(const std::string& dir, ModelRole role) {
   const nlohmann::json& cfg = ckpt.config();
   std::string where = dir + "/config.json";
 
-  std::string model_type = cfg.value("model_type", std::string());
+  const auto type_it = cfg.find("model_type");
+  if (type_it != cfg.end() && !type_it->is_string()) throw Error(where + ": \"model_type\" must be a string");
+  const std::string model_type = type_it != cfg.end() ? type_it->get<std::string>() : std::string();
   if (model_type != "qwen3") {
     throw Error(where + ": unsupported model_type \"" + model_type + "\"; supported: qwen3");
   }

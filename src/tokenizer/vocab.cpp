@@ -93,7 +93,10 @@ void read_added_tokens(const json& root, const std::string& path, VocabData& v, 
         !t["content"].is_string()) {
       fail(path, field, "expected an object with integer \"id\" and string \"content\"");
     }
-    const bool special = t.value("special", false);
+    // t.value("special", false) would throw nlohmann's type_error for a non-bool: check the type ourselves.
+    const auto sp = t.find("special");
+    if (sp != t.end() && !sp->is_null() && !sp->is_boolean()) fail(path, field + ".special", "not a boolean");
+    const bool special = sp != t.end() && sp->is_boolean() && sp->get<bool>();
     place(v, path, field, t["id"].get<int64_t>(), t["content"].get<std::string>(),
           special ? TokenType::Control : TokenType::UserDefined, id_limit);
   }

@@ -92,6 +92,10 @@ TEST(VocabJson, ErrorsNameFileAndField) {
   // Sparse beyond reason: three tokens, one of them at id 14,000,000 (a fuzzer found it allocating 1.4 GB).
   check("sparse_id.json", R"({"model": {"vocab": {"a": 0, "b": 1, "c": 14000000}, "merges": []}})",
         "token id 14000000 out of range");
+  // A non-boolean "special" (a fuzzer's find: it escaped as nlohmann's type_error, not an Error).
+  check("special_not_bool.json",
+        R"({"model": {"vocab": {"a": 0}, "merges": []}, "added_tokens": [{"id": 1, "content": "b", "special": 3}]})",
+        "added_tokens[0].special");
   check("no_eos.json", R"({"model": {"vocab": {"a": 0}, "merges": []}, "added_tokens": []})", "<|endoftext|>");
   check("wordpiece.json", R"({"model": {"type": "WordPiece", "vocab": {}}})", "model.type");
 }
