@@ -2,6 +2,7 @@
 // and keyword search are in pg_store_search.cpp.
 #include "kb/store/pg_store.hpp"
 
+#include <poll.h>
 #include <spawn.h>
 #include <sys/wait.h>
 
@@ -557,6 +558,45 @@ std::optional<std::string> PgStore::pending_source(int64_t document_id) {
   if (r.rows() == 0) return std::nullopt;
   const auto bytes = r.raw(0, 0);
   return std::string(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+}
+
+// --- following other replicas
+
+bool PgStore::wait_for_change(int timeout_ms) {
+  std::lock_guard lock(listen_mutex_);
+  if (!listener_) {
+    listener_ = std::make_unique<PgConn>(url_);
+    listener_->exec("LISTEN qembed_kb_changes");
+  }
+  PGconn* c = listener_->handle();
+  auto drain = [&] {
+    bool any = false;
+    while (PGnotify* n = PQnotifies(c)) {
+      any = true;
+      PQfreemem(n);
+    }
+    return any;
+  };
+  if (PQconsumeInput(c) == 0) {
+    listener_.reset();  // reconnect (and LISTEN again) next time
+    throw LimitError("knowledge-base database " + display_url() + ": the change listener lost its connection; retry");
+  }
+  if (drain()) return true;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  for (;;) {
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
+    if (left <= 0) return false;
+    pollfd fd{PQsocket(c), POLLIN, 0};
+    if (poll(&fd, 1, static_cast<int>(left)) > 0) {
+      if (PQconsumeInput(c) == 0) {
+        listener_.reset();
+        throw LimitError("knowledge-base database " + display_url() +
+                         ": the change listener lost its connection; retry");
+      }
+      if (drain()) return true;
+    }
+  }
 }
 
 // --- maintenance

@@ -93,6 +93,11 @@ class PgStore final : public Store {
   void backup_to(const std::string& path) override;
   std::vector<std::string> check_integrity() override;
 
+  //! Waits up to `timeout_ms` for a change of any collection committed by any replica (LISTEN qembed_kb_changes on
+  //! a second connection, opened by the first call: changes before it are not reported). Returns whether one came;
+  //! a caller then compares change_seq() with what it has. Thread-safe; does not block the store's other calls.
+  bool wait_for_change(int timeout_ms);
+
   //! As SqliteStore's test hook.
   void fail_commit_after_chunks_for_testing(int n_chunks) { fail_after_chunks_ = n_chunks; }
 
@@ -108,6 +113,8 @@ class PgStore final : public Store {
   PgStoreOptions options_;
   std::mutex mutex_;
   int fail_after_chunks_ = -1;
+  std::mutex listen_mutex_;
+  std::unique_ptr<PgConn> listener_;
 };
 
 //! The migration steps: kPgMigrations[v] takes a database from version v to v + 1.
