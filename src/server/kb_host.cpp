@@ -50,7 +50,9 @@ KnowledgeBaseHost::KnowledgeBaseHost(const ServerOptions& options, service::Embe
   if (kb::is_database_url(options.kb_path)) {
     // A PostgreSQL knowledge base has no folder of its own: uploads go to the temporary folder.
     upload_dir_ = fs::temp_directory_path().string();
-    upload_prefix_ = "qembed-kb-pg.upload-" + std::to_string(getpid()) + "-";
+    upload_prefix_ = "qembed-kb-pg.upload-";
+    upload_prefix_ += std::to_string(getpid());
+    upload_prefix_ += '-';
   } else {
     const fs::path db = fs::absolute(options.kb_path);
     upload_dir_ = db.parent_path().string();
