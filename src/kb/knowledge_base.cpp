@@ -9,12 +9,12 @@
 #include "common/error.hpp"
 #include "kb/content_hash.hpp"
 #include "kb/document_prep.hpp"
+#include "kb/store/index_file.hpp"
+#include "kb/store/pg_store.hpp"
+#include "kb/store/pg_url.hpp"
+#include "kb/store/sqlite_store.hpp"
 #include "kb/text/keyword_terms.hpp"
 #include "kb/text/utf8_offsets.hpp"
-#include "kb/store/index_file.hpp"
-#include "kb/store/pg_url.hpp"
-#include "kb/store/pg_store.hpp"
-#include "kb/store/sqlite_store.hpp"
 #include "service/embedding_service.hpp"
 
 namespace qembed::kb {

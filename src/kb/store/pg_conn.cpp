@@ -28,9 +28,7 @@ std::string redact_pg_url(std::string_view url) {
   return out;
 }
 
-bool is_pg_url(std::string_view path) {
-  return path.starts_with("postgresql://") || path.starts_with("postgres://");
-}
+bool is_pg_url(std::string_view path) { return path.starts_with("postgresql://") || path.starts_with("postgres://"); }
 
 // --- parameters
 
@@ -266,8 +264,8 @@ PgResult PgConn::query(const std::string& sql, const PgParams& params, bool bina
   const auto values = params.pointers();
   const auto lengths = params.lengths();
   const auto formats = params.formats();
-  PGresult* r = PQexecPrepared(conn_, it->second.c_str(), params.size(), values.data(), lengths.data(),
-                               formats.data(), binary_result ? 1 : 0);
+  PGresult* r = PQexecPrepared(conn_, it->second.c_str(), params.size(), values.data(), lengths.data(), formats.data(),
+                               binary_result ? 1 : 0);
   const ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
   if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) fail(r, "query failed");
   return PgResult(r);

@@ -20,7 +20,6 @@
 
 namespace qembed::kb {
 
-
 //! Bound parameters of one statement: text values, SQL NULLs, or binary (bytea) values.
 class PgParams {
  public:
@@ -119,7 +118,7 @@ class PgTxn {
 };
 
 //! The advisory-lock keys the store uses.
-inline constexpr int64_t kPgWriteLockKey = 0x71656d6257;    // "qembW"
-inline constexpr int64_t kPgSchemaLockKey = 0x71656d6253;   // "qembS"
+inline constexpr int64_t kPgWriteLockKey = 0x71656d6257;   // "qembW"
+inline constexpr int64_t kPgSchemaLockKey = 0x71656d6253;  // "qembS"
 
 }  // namespace qembed::kb

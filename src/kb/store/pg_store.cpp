@@ -55,9 +55,7 @@ void validate_metadata(std::string_view metadata_json) {
   if (j.is_discarded() || !j.is_object()) throw Error("document metadata must be a JSON object");
 }
 
-std::span<const uint8_t> as_bytes(std::string_view s) {
-  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
-}
+std::span<const uint8_t> as_bytes(std::string_view s) { return {reinterpret_cast<const uint8_t*>(s.data()), s.size()}; }
 
 }  // namespace
 
@@ -100,8 +98,9 @@ void PgStore::migrate() {
   db_->exec("BEGIN");
   try {
     db_->query("SELECT pg_advisory_xact_lock($1::bigint)", PgParams().add(kPgSchemaLockKey));
-    const bool has_version_table = db_->scalar("SELECT count(*) FROM pg_catalog.pg_tables WHERE "
-                                               "schemaname = current_schema() AND tablename = 'qembed_schema'") > 0;
+    const bool has_version_table = db_->scalar(
+                                       "SELECT count(*) FROM pg_catalog.pg_tables WHERE "
+                                       "schemaname = current_schema() AND tablename = 'qembed_schema'") > 0;
     int64_t version = 0;
     if (has_version_table) {
       version = db_->scalar("SELECT version FROM qembed_schema");
@@ -405,9 +404,9 @@ Document PgStore::commit_document(int64_t document_id, const DocumentContent& co
   }
   std::optional<int64_t> old_content;
   {
-    PgResult r = db_->query(
-        "SELECT id, content_id FROM documents WHERE collection_id = $1 AND name = $2 AND status = 'indexed'",
-        PgParams().add(doc.collection_id).add(doc.name));
+    PgResult r =
+        db_->query("SELECT id, content_id FROM documents WHERE collection_id = $1 AND name = $2 AND status = 'indexed'",
+                   PgParams().add(doc.collection_id).add(doc.name));
     if (r.rows() > 0) {
       old_content = r.i64(0, 1);
       db_->query("DELETE FROM documents WHERE id = $1", PgParams().add(r.i64(0, 0)));

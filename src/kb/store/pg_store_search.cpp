@@ -55,8 +55,8 @@ std::vector<Chunk> PgStore::content_chunks(int64_t content_id) {
 std::vector<Chunk> PgStore::get_chunks(std::span<const int64_t> chunk_ids) {
   std::lock_guard lock(mutex_);
   db_->ensure_connected();
-  PgResult r = db_->query(std::string(pg::kChunkSelect) + "WHERE id = ANY($1::bigint[])",
-                          PgParams().add_int_array(chunk_ids));
+  PgResult r =
+      db_->query(std::string(pg::kChunkSelect) + "WHERE id = ANY($1::bigint[])", PgParams().add_int_array(chunk_ids));
   std::map<int64_t, Chunk> by_id;
   for (int i = 0; i < r.rows(); ++i) {
     Chunk c = pg::read_chunk(r, i);
@@ -98,10 +98,10 @@ std::vector<std::pair<int64_t, Document>> PgStore::documents_for_contents(std::s
   const std::string where = pg::filter_sql(filter, p);
   std::lock_guard lock(mutex_);
   db_->ensure_connected();
-  PgResult r = db_->query(std::string(pg::kDocumentSelect) +
-                              "WHERE d.content_id = ANY($1::bigint[]) AND d.status = 'indexed'" + where +
-                              " ORDER BY d.content_id, d.id",
-                          p);
+  PgResult r =
+      db_->query(std::string(pg::kDocumentSelect) + "WHERE d.content_id = ANY($1::bigint[]) AND d.status = 'indexed'" +
+                     where + " ORDER BY d.content_id, d.id",
+                 p);
   std::vector<std::pair<int64_t, Document>> out;
   for (int i = 0; i < r.rows(); ++i) {
     Document d = pg::read_document(r, i);
@@ -134,8 +134,8 @@ int64_t PgStore::scan_vectors(int64_t collection_id, const std::function<void(co
   std::lock_guard lock(mutex_);
   PgTxn txn(*db_, PgTxn::Kind::kRead);  // one snapshot: the vectors and the sequence agree
   require_collection(collection_id);
-  const int64_t seq = db_->scalar("SELECT coalesce(max(seq), 0) FROM changes WHERE collection_id = $1",
-                                  PgParams().add(collection_id));
+  const int64_t seq =
+      db_->scalar("SELECT coalesce(max(seq), 0) FROM changes WHERE collection_id = $1", PgParams().add(collection_id));
   // Pages by chunk id, so a large collection is not one result in memory.
   int64_t after = 0;
   for (;;) {
@@ -214,7 +214,8 @@ void PgStore::replace_vectors(int64_t collection_id, const ModelIdentity& model,
   }
   std::vector<int64_t> stored;
   {
-    PgResult r = db_->query("SELECT id FROM chunks WHERE collection_id = $1 ORDER BY id", PgParams().add(collection_id));
+    PgResult r =
+        db_->query("SELECT id FROM chunks WHERE collection_id = $1 ORDER BY id", PgParams().add(collection_id));
     for (int i = 0; i < r.rows(); ++i) stored.push_back(r.i64(i, 0));
   }
   std::vector<int64_t> given(chunk_ids.begin(), chunk_ids.end());
@@ -302,7 +303,7 @@ std::vector<KeywordHit> PgStore::keyword_search(int64_t collection_id, std::stri
   if (tokens.empty()) return {};
   PgParams fp;
   fp.add(int64_t{0}).add(int64_t{0}).add(int64_t{0}).add(int64_t{0});  // $1..$4: terms, idfs, collection, k
-  fp.add(0.0);                                                          // $5: average length
+  fp.add(0.0);                                                         // $5: average length
   const std::string where = pg::filter_sql(filter, fp);
   std::lock_guard lock(mutex_);
   PgTxn txn(*db_, PgTxn::Kind::kRead);
@@ -345,13 +346,12 @@ std::vector<KeywordHit> PgStore::keyword_search(int64_t collection_id, std::stri
   PgParams p;
   p.add_text_array(kept).add_float_array(idfs).add(collection_id).add(static_cast<int64_t>(k)).add(avg_len);
   pg::filter_sql(filter, p);
-  std::string sql =
-      "SELECT c.id, c.content_id, sum(q.idf * t.tf * " + std::to_string(kK1 + 1) + " / (t.tf + " +
-      std::to_string(kK1) + " * (1 - " + std::to_string(kB) + " + " + std::to_string(kB) +
-      " * f.n_terms / $5::float8))) AS score "
-      "FROM unnest($1::text[], $2::float8[]) AS q(term, idf) "
-      "JOIN keyword_terms t ON t.collection_id = $3 AND t.term = q.term "
-      "JOIN keyword_docs f ON f.chunk_id = t.chunk_id JOIN chunks c ON c.id = t.chunk_id";
+  std::string sql = "SELECT c.id, c.content_id, sum(q.idf * t.tf * " + std::to_string(kK1 + 1) + " / (t.tf + " +
+                    std::to_string(kK1) + " * (1 - " + std::to_string(kB) + " + " + std::to_string(kB) +
+                    " * f.n_terms / $5::float8))) AS score "
+                    "FROM unnest($1::text[], $2::float8[]) AS q(term, idf) "
+                    "JOIN keyword_terms t ON t.collection_id = $3 AND t.term = q.term "
+                    "JOIN keyword_docs f ON f.chunk_id = t.chunk_id JOIN chunks c ON c.id = t.chunk_id";
   if (!filter.empty()) {
     sql += " WHERE EXISTS (SELECT 1 FROM documents d WHERE d.content_id = c.content_id AND d.status = 'indexed'" +
            where + ")";

@@ -49,8 +49,7 @@ TEST_F(PgStoreTest, AReplicaSeesAnotherReplicasCommitWithinTwoSeconds) {
   EXPECT_TRUE(changes[0].added);
   EXPECT_EQ(b->keyword_search(coll.id, "beta", 10, {}).size(), 1u);
   size_t n = 0;
-  b->scan_vector_range(coll.id, changes[0].first_chunk_id, changes[0].last_chunk_id,
-                       [&](const StoredVector&) { ++n; });
+  b->scan_vector_range(coll.id, changes[0].first_chunk_id, changes[0].last_chunk_id, [&](const StoredVector&) { ++n; });
   EXPECT_EQ(n, 3u);
 }
 
