@@ -255,7 +255,8 @@ void PgConn::exec(const std::string& sql) {
 PgResult PgConn::query(const std::string& sql, const PgParams& params, bool binary_result) {
   auto it = prepared_.find(sql);
   if (it == prepared_.end()) {
-    const std::string name = "q" + std::to_string(prepared_.size() + 1);
+    std::string name = std::to_string(prepared_.size() + 1);
+    name.insert(0, 1, 'q');  // (not "q" + ...: GCC 12 -Wrestrict false positive)
     PGresult* r = PQprepare(conn_, name.c_str(), sql.c_str(), 0, nullptr);
     if (!r || PQresultStatus(r) != PGRES_COMMAND_OK) fail(r, "cannot prepare a statement");
     PQclear(r);

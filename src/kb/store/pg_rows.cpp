@@ -15,7 +15,11 @@ std::string unquote(const std::string& json_string) { return nlohmann::json::par
 
 std::string filter_sql(const SearchFilter& filter, PgParams& params) {
   std::string sql;
-  auto next = [&] { return "$" + std::to_string(params.size()); };
+  auto next = [&] {
+    std::string n = std::to_string(params.size());
+    n.insert(0, 1, '$');  // (not "$" + ...: GCC 12 -Wrestrict false positive)
+    return n;
+  };
   if (!filter.document_ids.empty()) {
     params.add_int_array(filter.document_ids);
     sql += " AND d.id = ANY(" + next() + "::bigint[])";
