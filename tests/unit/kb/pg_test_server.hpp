@@ -40,7 +40,7 @@ class PgTestServer {
 
   ~PgTestServer() {
     if (!started_) return;
-    run(pg_bin_ + "/pg_ctl -D " + dir_ + "/data -m immediate -w stop >/dev/null 2>&1");
+    run(as_user_ + pg_bin_ + "/pg_ctl -D " + dir_ + "/data -m immediate -w stop >/dev/null 2>&1");
     std::error_code ec;
     std::filesystem::remove_all(dir_, ec);
   }
