@@ -11,6 +11,8 @@ APT_PACKAGES=(build-essential cmake pkg-config nlohmann-json3-dev libicu-dev lib
               libboost-system-dev clang libclang-rt-14-dev
               # knowledge base: document extraction, storage, keyword and vector indexes
               libpoppler-cpp-dev libzip-dev libpugixml-dev libgumbo-dev libmd4c-dev libsqlite3-dev libhnswlib-dev libssl-dev
+              # the PostgreSQL knowledge-base store (libpq) and the throwaway server its tests start
+              libpq-dev postgresql-15
               # the embedding cache's shared level (hiredis; redis-server for its tests and benchmark)
               libhiredis-dev redis-server
               # the vector search benchmark's anchor (bench-kb-vectors; optional in CMake)

@@ -7,7 +7,7 @@ namespace qembed::cli {
 
 std::vector<FlagSpec> kb_base_flags(bool with_model) {
   std::vector<FlagSpec> f = {
-      {"db", true, "the knowledge base file (SQLite; created when missing)"},
+      {"db", true, "the knowledge base: a SQLite file (created when missing) or a postgresql:// URL"},
       {"help", false, "show this help"},
   };
   if (with_model) {

@@ -2,16 +2,19 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <set>
 
 #include "common/error.hpp"
 #include "kb/content_hash.hpp"
 #include "kb/document_prep.hpp"
+#include "kb/store/index_file.hpp"
+#include "kb/store/pg_store.hpp"
+#include "kb/store/pg_url.hpp"
+#include "kb/store/sqlite_store.hpp"
 #include "kb/text/keyword_terms.hpp"
 #include "kb/text/utf8_offsets.hpp"
-#include "kb/store/index_file.hpp"
-#include "kb/store/sqlite_store.hpp"
 #include "service/embedding_service.hpp"
 
 namespace qembed::kb {
@@ -41,9 +44,23 @@ void check_collection_model(const Collection& collection, const ModelIdentity& m
               ": load that model, or run `qembed kb reindex` to re-embed the collection with this one");
 }
 
+bool is_database_url(std::string_view location) { return is_pg_url(location); }
+std::string kb_display_location(std::string_view location) { return redact_pg_url(location); }
+
 std::unique_ptr<KnowledgeBase> open_knowledge_base(const std::string& db_path, service::EmbeddingService* service,
                                                    const KnowledgeBaseOptions& options,
                                                    service::EmbeddingService* reranker) {
+  if (is_pg_url(db_path)) {
+    // PostgreSQL: each replica keeps its vector indexes in memory, built from the database when first searched
+    // and kept current from its change log. QEMBED_KB_INDEX_DIR=<folder> keeps their files there instead (as
+    // SQLite keeps them beside the .db file), so a restart loads rather than rebuilds; one folder per database.
+    std::shared_ptr<Store> store = PgStore::open(db_path);
+    std::string index_base;
+    if (const char* dir = std::getenv("QEMBED_KB_INDEX_DIR"); dir && *dir) {
+      index_base = (std::filesystem::path(dir) / "kb").string();
+    }
+    return std::make_unique<KnowledgeBase>(std::move(store), index_base, service, options, reranker);
+  }
   std::shared_ptr<Store> store = SqliteStore::open(db_path);
   return std::make_unique<KnowledgeBase>(std::move(store), db_path == ":memory:" ? std::string() : db_path, service,
                                          options, reranker);

@@ -70,7 +70,12 @@ struct ImportedDocument {
 };
 
 class KnowledgeBase;
-//! Opens (creating when missing) the SQLite store at `db_path` and a knowledge base on it. Errors: kIo naming the
+//! Whether a knowledge-base location is a PostgreSQL URL (postgresql:// or postgres://) rather than a file.
+bool is_database_url(std::string_view location);
+//! The location as logs and messages may show it: a URL without its password; a path unchanged.
+std::string kb_display_location(std::string_view location);
+//! Opens (creating when missing) the SQLite store at `db_path` — or, for a `postgresql://` / `postgres://` URL, the
+//! PostgreSQL store there (kb/store/pg_store.hpp) — and a knowledge base on it. Errors: kIo naming the
 //! file (unreadable, another application's file, a newer schema). `reranker` (nullable): a service loaded as a
 //! Qwen3-Reranker, for searches that rerank (kb/rerank_stage.hpp).
 std::unique_ptr<KnowledgeBase> open_knowledge_base(const std::string& db_path, service::EmbeddingService* service,

@@ -1,5 +1,7 @@
 #include "server/kb_host.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
@@ -7,6 +9,7 @@
 
 #include "common/error.hpp"
 #include "common/log.hpp"
+#include "kb/knowledge_base.hpp"
 #include "service/embedding_service.hpp"
 
 namespace qembed::server {
@@ -44,9 +47,17 @@ KnowledgeBaseHost::KnowledgeBaseHost(const ServerOptions& options, service::Embe
   // A file the upload route accepted must not fail extraction for its size.
   kb_options.limits.max_input_bytes = std::max<int64_t>(kb_options.limits.max_input_bytes, options.max_upload_bytes);
   kb_ = kb::open_knowledge_base(options.kb_path, &service, kb_options, reranker);
-  const fs::path db = fs::absolute(options.kb_path);
-  upload_dir_ = db.parent_path().string();
-  upload_prefix_ = db.filename().string() + ".upload-";
+  if (kb::is_database_url(options.kb_path)) {
+    // A PostgreSQL knowledge base has no folder of its own: uploads go to the temporary folder.
+    upload_dir_ = fs::temp_directory_path().string();
+    upload_prefix_ = "qembed-kb-pg.upload-";
+    upload_prefix_ += std::to_string(getpid());
+    upload_prefix_ += '-';
+  } else {
+    const fs::path db = fs::absolute(options.kb_path);
+    upload_dir_ = db.parent_path().string();
+    upload_prefix_ = db.filename().string() + ".upload-";
+  }
   // Uploads' temporary files are unlinked right after they are created; one can only be left by a process killed
   // in between.
   std::error_code ec;

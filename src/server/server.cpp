@@ -19,6 +19,7 @@
 
 #include "common/error.hpp"
 #include "common/log.hpp"
+#include "kb/knowledge_base.hpp"
 #include "model/model.hpp"
 #include "server/admission.hpp"
 #include "server/api/auth.hpp"
@@ -449,7 +450,7 @@ int run_server(const ServerOptions& given) {
       throw;
     }
     metrics.set_kb_gauges([host = kb.get()] { return host->gauges(); });
-    log::info("knowledge base " + options.kb_path + ": REST API under /v1/kb/");
+    log::info("knowledge base " + kb::kb_display_location(options.kb_path) + ": REST API under /v1/kb/");
   }
   app.set_ready(embedder, reranker, kb.get());
   service::EmbeddingService& primary = embedder ? *embedder : *reranker;

@@ -3,7 +3,7 @@
 // text (stored once per content hash and shared by every document with that content), chunks, per-chunk vectors,
 // keyword rows, ingestion status, and a change log that in-memory indexes (and later, followers) replay.
 //
-// Implementations: SqliteStore (kb/store/sqlite_store.hpp). A PostgreSQL store implements the same contract and runs
+// Implementations: SqliteStore (kb/store/sqlite_store.hpp) and PgStore (kb/store/pg_store.hpp) implement it and run
 // the same tests (tests/unit/kb/store_*_test.cpp are written against `Store&`).
 //
 // Errors (qembed::Error, common/error.hpp):

@@ -17,6 +17,7 @@ using testing::test_settings;
 class StoreTest : public ::testing::TestWithParam<testing::StoreFactory> {
  protected:
   void SetUp() override {
+    if (const std::string why = GetParam().unavailable(); !why.empty()) GTEST_SKIP() << why;
     store_ = GetParam().open(dir_, "kb");
     coll_ = store_->create_collection(test_settings("docs"));
   }

@@ -12,8 +12,10 @@
 #include <string>
 #include <vector>
 
+#include "kb/store/pg_store.hpp"
 #include "kb/store/sqlite_store.hpp"
 #include "kb/store/store.hpp"
+#include "pg_test_server.hpp"
 
 namespace qembed::kb::testing {
 
@@ -39,12 +41,22 @@ struct StoreFactory {
   std::string name;
   //! Opens (creating) a store identified by `key` inside `dir`; opening the same key again reaches the same data.
   std::function<std::unique_ptr<Store>(const TempDir& dir, const std::string& key)> open;
+  //! Why this store cannot run here ("" when it can); tests GTEST_SKIP with it.
+  std::function<std::string()> unavailable = [] { return std::string(); };
 };
 
+//! SQLite, and PostgreSQL on a throwaway server (pg_test_server.hpp; skipped with a message where PostgreSQL's
+//! binaries are missing), one fresh database per (dir, key).
 inline std::vector<StoreFactory> store_factories() {
-  return {{"sqlite", [](const TempDir& dir, const std::string& key) -> std::unique_ptr<Store> {
+  return {{"sqlite",
+           [](const TempDir& dir, const std::string& key) -> std::unique_ptr<Store> {
              return SqliteStore::open(dir.file(key + ".db"));
-           }}};
+           }},
+          {"postgresql",
+           [](const TempDir& dir, const std::string& key) -> std::unique_ptr<Store> {
+             return PgStore::open(PgTestServer::instance().database_url(pg_test_database(dir.path(), key)));
+           },
+           [] { return PgTestServer::instance().unavailable(); }}};
 }
 
 //! A deterministic stand-in for sha256: 64 lowercase hex digits derived from `text`.
