@@ -225,12 +225,13 @@ void PgConn::ensure_connected() {
 }
 
 void PgConn::fail(PGresult* result, const std::string& what) {
+  // Copied before PQclear: the field and the message point into the result.
   const char* state = result ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : nullptr;
+  const std::string sqlstate = state ? state : "";
   std::string message = result ? PQresultErrorMessage(result) : "";
   if (message.empty()) message = PQerrorMessage(conn_);
   while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
   if (result) PQclear(result);
-  const std::string sqlstate = state ? state : "";
   const std::string prefix = "knowledge-base database " + display_ + ": ";
   if (PQstatus(conn_) != CONNECTION_OK || sqlstate.starts_with("08")) {
     prepared_.clear();
