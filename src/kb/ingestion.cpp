@@ -14,11 +14,16 @@ namespace qembed::kb {
 
 const char* ingest_status_name(IngestStatus status) {
   switch (status) {
-    case IngestStatus::kPending: return "pending";
-    case IngestStatus::kIndexed: return "indexed";
-    case IngestStatus::kDuplicate: return "duplicate";
-    case IngestStatus::kReplaced: return "replaced";
-    case IngestStatus::kFailed: return "failed";
+    case IngestStatus::kPending:
+      return "pending";
+    case IngestStatus::kIndexed:
+      return "indexed";
+    case IngestStatus::kDuplicate:
+      return "duplicate";
+    case IngestStatus::kReplaced:
+      return "replaced";
+    case IngestStatus::kFailed:
+      return "failed";
   }
   return "failed";
 }
@@ -107,6 +112,25 @@ struct Ingestion::Impl {
   std::chrono::steady_clock::time_point busy_since{};
   std::thread prepare_thread, commit_thread;
 
+  //! Runs `fn`, again while it fails with kLimit (the store is unreachable or busy: a database restarting), backing
+  //! off 100 ms doubling to 2 s for at most ~60 s or until stopping; then the last error is thrown. A document
+  //! acknowledged to its uploader is thus committed once the database is back, not left pending until a restart.
+  template <typename Fn>
+  auto retry_while_unavailable(Fn&& fn) -> decltype(fn()) {
+    auto delay = std::chrono::milliseconds(100);
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    for (;;) {
+      try {
+        return fn();
+      } catch (const Error& e) {
+        if (e.kind() != ErrorKind::kLimit || std::chrono::steady_clock::now() + delay > give_up) throw;
+        std::unique_lock lock(mutex);
+        if (changed.wait_for(lock, delay, [&] { return stopping; })) throw;
+      }
+      delay = std::min(delay * 2, std::chrono::milliseconds(2000));
+    }
+  }
+
   //! Makes an outcome final: job counters, the caller's callback (outside the lock).
   void finish(int64_t job_id, const IngestOutcome& outcome) {
     OutcomeFn callback;
@@ -119,11 +143,20 @@ struct Ingestion::Impl {
       ++p.finished;
       p.tokens += outcome.tokens;
       switch (outcome.status) {
-        case IngestStatus::kIndexed: ++p.indexed; break;
-        case IngestStatus::kDuplicate: ++p.duplicates; break;
-        case IngestStatus::kReplaced: ++p.replaced; break;
-        case IngestStatus::kFailed: ++p.failed; break;
-        case IngestStatus::kPending: break;
+        case IngestStatus::kIndexed:
+          ++p.indexed;
+          break;
+        case IngestStatus::kDuplicate:
+          ++p.duplicates;
+          break;
+        case IngestStatus::kReplaced:
+          ++p.replaced;
+          break;
+        case IngestStatus::kFailed:
+          ++p.failed;
+          break;
+        case IngestStatus::kPending:
+          break;
       }
       if (outcome.status == IngestStatus::kIndexed || outcome.status == IngestStatus::kReplaced) {
         if (outcome.tokens > 0) ++counters.documents_indexed_total;
@@ -223,7 +256,7 @@ void Ingestion::Impl::prepare_one(const Task& task) {
   };
   std::optional<std::string> source;
   try {
-    source = store.pending_source(task.document_id);
+    source = retry_while_unavailable([&] { return store.pending_source(task.document_id); });
   } catch (const Error& e) {
     return fail(e.what());
   }
@@ -243,8 +276,8 @@ void Ingestion::Impl::prepare_one(const Task& task) {
                                                       : extract_document_as(task.format, bytes, task.name, limits);
     set_phase(task.job_id, task.index, "chunking");
     source.reset();
-    inflight->prepared = prepare_document(std::move(extracted), task.sha256, model_tokenizer(*service),
-                                          task.collection.settings);
+    inflight->prepared =
+        prepare_document(std::move(extracted), task.sha256, model_tokenizer(*service), task.collection.settings);
   } catch (const Error& e) {
     return fail(e.what());
   } catch (const std::bad_alloc&) {
@@ -257,7 +290,8 @@ void Ingestion::Impl::prepare_one(const Task& task) {
   {
     // Back-pressure: wait until the chunks in flight leave room (one document always goes, however large).
     std::unique_lock lock(mutex);
-    changed.wait(lock, [&] { return stopping || inflight_tokens == 0 || inflight_tokens + tokens <= max_inflight_tokens; });
+    changed.wait(lock,
+                 [&] { return stopping || inflight_tokens == 0 || inflight_tokens + tokens <= max_inflight_tokens; });
     if (stopping) return;  // stays pending
     inflight_tokens += tokens;
     ++inflight_documents;
@@ -350,10 +384,9 @@ void Ingestion::Impl::prepare_one(const Task& task) {
       std::lock_guard lock(mutex);
       ++submitted_requests;
     }
-    const bool queued = submit_group(std::move(request), [group_done, first = first](service::EmbedResult r,
-                                                                                      const Error* e) {
-      group_done(first, std::move(r), e);
-    });
+    const bool queued = submit_group(
+        std::move(request),
+        [group_done, first = first](service::EmbedResult r, const Error* e) { group_done(first, std::move(r), e); });
     if (!queued) {
       Error stopped("ingestion stopped");
       group_done(first, {}, &stopped);
@@ -418,7 +451,8 @@ void Ingestion::Impl::commit_loop() {
     } else {
       set_phase(task.job_id, task.index, "committing");
       try {
-        const Document committed = store.commit_document(task.document_id, doc.prepared.content);
+        const Document committed =
+            retry_while_unavailable([&] { return store.commit_document(task.document_id, doc.prepared.content); });
         outcome.status = task.replacing ? IngestStatus::kReplaced : IngestStatus::kIndexed;
         outcome.chunks = committed.chunk_count;
         outcome.tokens = doc.tokens;
