@@ -14,16 +14,11 @@ namespace qembed::kb {
 
 const char* ingest_status_name(IngestStatus status) {
   switch (status) {
-    case IngestStatus::kPending:
-      return "pending";
-    case IngestStatus::kIndexed:
-      return "indexed";
-    case IngestStatus::kDuplicate:
-      return "duplicate";
-    case IngestStatus::kReplaced:
-      return "replaced";
-    case IngestStatus::kFailed:
-      return "failed";
+    case IngestStatus::kPending: return "pending";
+    case IngestStatus::kIndexed: return "indexed";
+    case IngestStatus::kDuplicate: return "duplicate";
+    case IngestStatus::kReplaced: return "replaced";
+    case IngestStatus::kFailed: return "failed";
   }
   return "failed";
 }
@@ -143,20 +138,11 @@ struct Ingestion::Impl {
       ++p.finished;
       p.tokens += outcome.tokens;
       switch (outcome.status) {
-        case IngestStatus::kIndexed:
-          ++p.indexed;
-          break;
-        case IngestStatus::kDuplicate:
-          ++p.duplicates;
-          break;
-        case IngestStatus::kReplaced:
-          ++p.replaced;
-          break;
-        case IngestStatus::kFailed:
-          ++p.failed;
-          break;
-        case IngestStatus::kPending:
-          break;
+        case IngestStatus::kIndexed: ++p.indexed; break;
+        case IngestStatus::kDuplicate: ++p.duplicates; break;
+        case IngestStatus::kReplaced: ++p.replaced; break;
+        case IngestStatus::kFailed: ++p.failed; break;
+        case IngestStatus::kPending: break;
       }
       if (outcome.status == IngestStatus::kIndexed || outcome.status == IngestStatus::kReplaced) {
         if (outcome.tokens > 0) ++counters.documents_indexed_total;
@@ -276,8 +262,8 @@ void Ingestion::Impl::prepare_one(const Task& task) {
                                                       : extract_document_as(task.format, bytes, task.name, limits);
     set_phase(task.job_id, task.index, "chunking");
     source.reset();
-    inflight->prepared =
-        prepare_document(std::move(extracted), task.sha256, model_tokenizer(*service), task.collection.settings);
+    inflight->prepared = prepare_document(std::move(extracted), task.sha256, model_tokenizer(*service),
+                                          task.collection.settings);
   } catch (const Error& e) {
     return fail(e.what());
   } catch (const std::bad_alloc&) {
@@ -290,8 +276,7 @@ void Ingestion::Impl::prepare_one(const Task& task) {
   {
     // Back-pressure: wait until the chunks in flight leave room (one document always goes, however large).
     std::unique_lock lock(mutex);
-    changed.wait(lock,
-                 [&] { return stopping || inflight_tokens == 0 || inflight_tokens + tokens <= max_inflight_tokens; });
+    changed.wait(lock, [&] { return stopping || inflight_tokens == 0 || inflight_tokens + tokens <= max_inflight_tokens; });
     if (stopping) return;  // stays pending
     inflight_tokens += tokens;
     ++inflight_documents;
@@ -384,9 +369,10 @@ void Ingestion::Impl::prepare_one(const Task& task) {
       std::lock_guard lock(mutex);
       ++submitted_requests;
     }
-    const bool queued = submit_group(
-        std::move(request),
-        [group_done, first = first](service::EmbedResult r, const Error* e) { group_done(first, std::move(r), e); });
+    const bool queued = submit_group(std::move(request), [group_done, first = first](service::EmbedResult r,
+                                                                                      const Error* e) {
+      group_done(first, std::move(r), e);
+    });
     if (!queued) {
       Error stopped("ingestion stopped");
       group_done(first, {}, &stopped);
