@@ -15,6 +15,8 @@ APT_PACKAGES=(build-essential cmake pkg-config nlohmann-json3-dev libicu-dev lib
               libpq-dev postgresql-15
               # the embedding cache's shared level (hiredis; redis-server for its tests and benchmark)
               libhiredis-dev redis-server
+              # the deployment test (tests/deploy): nginx in front of replicas, python3-yaml to parse the manifests
+              nginx python3-yaml
               # the vector search benchmark's anchor (bench-kb-vectors; optional in CMake)
               libfaiss-dev
               # web UI tests (tests/web: headless chromium via playwright-core) and screenshots with Chinese text

@@ -6,7 +6,8 @@
 #   3. unit tests of every stage (ctest; kernels at every SIMD level vs their scalar references),
 #   4. parsers and tokenizer under AddressSanitizer + UBSan,
 #   5. fuzz: every parser of outside bytes under libFuzzer for a bounded time (scripts/run_fuzz.sh),
-#   6. CLI and server tests as a user runs qembed (node:test), and the web UI in headless chromium,
+#   6. CLI and server tests as a user runs qembed (node:test), replicas behind nginx (deploy/), and the web UI in
+#      headless chromium,
 #   7. oracle tests: token ids vs HF tokenizers, quant block layouts vs ggml, embeddings vs llama.cpp.
 # QEMBED_FUZZ_SECONDS (default 20) is the time per fuzz target.
 set -euo pipefail
@@ -68,6 +69,11 @@ node --test --test-concurrency=1 tests/cli/
 
 stage "server tests"
 node --test --test-concurrency=1 tests/server/
+
+stage "deploy: replicas behind nginx"
+# deploy/ as a user runs it: PostgreSQL, Redis, nginx (deploy/nginx/qembed.conf) and 3 replicas started with the
+# systemd unit's ExecStart; kill -9 of a replica, Redis and PostgreSQL restarts under load (docs/deploy.md).
+node --test --test-concurrency=1 tests/deploy/
 
 stage "web UI tests"
 # The UI in Debian's chromium (headless, playwright-core): knowledge, search, playground, server page, keys, Chinese.

@@ -107,6 +107,25 @@ struct Ingestion::Impl {
   std::chrono::steady_clock::time_point busy_since{};
   std::thread prepare_thread, commit_thread;
 
+  //! Runs `fn`, again while it fails with kLimit (the store is unreachable or busy: a database restarting), backing
+  //! off 100 ms doubling to 2 s for at most ~60 s or until stopping; then the last error is thrown. A document
+  //! acknowledged to its uploader is thus committed once the database is back, not left pending until a restart.
+  template <typename Fn>
+  auto retry_while_unavailable(Fn&& fn) -> decltype(fn()) {
+    auto delay = std::chrono::milliseconds(100);
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    for (;;) {
+      try {
+        return fn();
+      } catch (const Error& e) {
+        if (e.kind() != ErrorKind::kLimit || std::chrono::steady_clock::now() + delay > give_up) throw;
+        std::unique_lock lock(mutex);
+        if (changed.wait_for(lock, delay, [&] { return stopping; })) throw;
+      }
+      delay = std::min(delay * 2, std::chrono::milliseconds(2000));
+    }
+  }
+
   //! Makes an outcome final: job counters, the caller's callback (outside the lock).
   void finish(int64_t job_id, const IngestOutcome& outcome) {
     OutcomeFn callback;
@@ -223,7 +242,7 @@ void Ingestion::Impl::prepare_one(const Task& task) {
   };
   std::optional<std::string> source;
   try {
-    source = store.pending_source(task.document_id);
+    source = retry_while_unavailable([&] { return store.pending_source(task.document_id); });
   } catch (const Error& e) {
     return fail(e.what());
   }
@@ -418,7 +437,8 @@ void Ingestion::Impl::commit_loop() {
     } else {
       set_phase(task.job_id, task.index, "committing");
       try {
-        const Document committed = store.commit_document(task.document_id, doc.prepared.content);
+        const Document committed =
+            retry_while_unavailable([&] { return store.commit_document(task.document_id, doc.prepared.content); });
         outcome.status = task.replacing ? IngestStatus::kReplaced : IngestStatus::kIndexed;
         outcome.chunks = committed.chunk_count;
         outcome.tokens = doc.tokens;

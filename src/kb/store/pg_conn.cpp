@@ -233,7 +233,10 @@ void PgConn::fail(PGresult* result, const std::string& what) {
   while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
   if (result) PQclear(result);
   const std::string prefix = "knowledge-base database " + display_ + ": ";
-  if (PQstatus(conn_) != CONNECTION_OK || sqlstate.starts_with("08")) {
+  // No SQLSTATE on a failed result: the error is libpq's own, not the server's — the connection broke ("server
+  // closed the connection unexpectedly" when the server was killed or restarted, before libpq marks it bad).
+  if (PQstatus(conn_) != CONNECTION_OK || sqlstate.starts_with("08") || (result && sqlstate.empty()) ||
+      sqlstate == "57P01" || sqlstate == "57P02" || sqlstate == "57P03") {
     prepared_.clear();
     throw LimitError(prefix + "connection lost (" + message + "); retry");
   }
