@@ -2,7 +2,8 @@
 # Knowledge-base vector search benchmark (issue 10): N stored 1024-dim unit vectors from a seeded Gaussian mixture,
 # imported into a SQLite store per stored type (f32, f16, int8); index build and reopen times, bytes per vector,
 # exact and HNSW search latency (p50/p99, one query at a time) and recall@10 against exact search at several ef;
-# FAISS IndexHNSWFlat (Debian's libfaiss-dev) on the same vectors in the same process as the anchor.
+# FAISS (Debian's libfaiss-dev: IndexIVFFlat by default, --faiss-index hnsw) on the same vectors in the same
+# process as the anchor, searched one query at a time on one thread like qembed.
 #
 #   scripts/bench_kb_vectors.sh [--n 1000000] [--queries 1000] [--types f32,f16,int8] [--ef 10,20,...]
 #                               [--threads 2] [--dir /tmp/qembed-bench-kb] [--no-faiss] [...]
