@@ -16,7 +16,7 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/bench_common.sh"
 
-case "${1:-}" in -h|--help) sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;; esac
+case "${1:-}" in -h|--help) sed -n '2,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;; esac
 
 if [[ ! -x "$BUILD_DIR/bench-kb-vectors" ]] || [[ -n "$(find "$ROOT/src/kb/store" "$ROOT/tools/bench_kb_vectors.cpp" \
       -newer "$BUILD_DIR/bench-kb-vectors" -print -quit)" ]]; then
