@@ -4,6 +4,7 @@
 # the issue asks for at most 2x.
 #
 #   scripts/bench_kb_search_latency.sh [--type Q8_0] [--threads 2] [--docs 300] [--words 250] [--think-ms 500]
+#                                      [--store sqlite|postgresql]   (postgresql: a throwaway PostgreSQL 15)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/bench_common.sh"
 
@@ -11,8 +12,8 @@ TYPE="Q8_0"; PASS=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --type) TYPE="$2"; shift 2 ;;
-    --threads|--docs|--words|--think-ms|--idle-queries) PASS+=("$1" "$2"); shift 2 ;;
-    -h|--help) sed -n '2,6p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --threads|--docs|--words|--think-ms|--idle-queries|--store) PASS+=("$1" "$2"); shift 2 ;;
+    -h|--help) sed -n '2,7p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown argument '$1'" ;;
   esac
 done

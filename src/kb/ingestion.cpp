@@ -25,6 +25,9 @@ const char* ingest_status_name(IngestStatus status) {
 
 namespace {
 
+//! A failure the same call may get past later: the database unreachable or restarting, or busy.
+bool retryable(const Error& e) { return e.kind() == ErrorKind::kUnavailable || e.kind() == ErrorKind::kLimit; }
+
 int64_t unix_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
@@ -107,8 +110,8 @@ struct Ingestion::Impl {
   std::chrono::steady_clock::time_point busy_since{};
   std::thread prepare_thread, commit_thread;
 
-  //! Runs `fn`, again while it fails with kLimit (the store is unreachable or busy: a database restarting), backing
-  //! off 100 ms doubling to 2 s for at most ~60 s or until stopping; then the last error is thrown. A document
+  //! Runs `fn`, again while it fails with kUnavailable or kLimit (the database restarting, or busy), backing off
+  //! 100 ms doubling to 2 s for at most ~60 s or until stopping; then the last error is thrown. A document
   //! acknowledged to its uploader is thus committed once the database is back, not left pending until a restart.
   template <typename Fn>
   auto retry_while_unavailable(Fn&& fn) -> decltype(fn()) {
@@ -118,7 +121,7 @@ struct Ingestion::Impl {
       try {
         return fn();
       } catch (const Error& e) {
-        if (e.kind() != ErrorKind::kLimit || std::chrono::steady_clock::now() + delay > give_up) throw;
+        if (!retryable(e) || std::chrono::steady_clock::now() + delay > give_up) throw;
         std::unique_lock lock(mutex);
         if (changed.wait_for(lock, delay, [&] { return stopping; })) throw;
       }
@@ -437,15 +440,24 @@ void Ingestion::Impl::commit_loop() {
     } else {
       set_phase(task.job_id, task.index, "committing");
       try {
-        const Document committed =
-            retry_while_unavailable([&] { return store.commit_document(task.document_id, doc.prepared.content); });
+        bool tried = false;
+        const Document committed = retry_while_unavailable([&] {
+          if (tried) {
+            // The last try lost its connection, possibly during COMMIT, so it may have landed: then this document
+            // is indexed with this content, and a second commit would wrongly report it failed ("not pending").
+            std::optional<Document> now = store.get_document(task.document_id);
+            if (now && now->status == DocumentStatus::kIndexed && now->sha256 == task.sha256) return *now;
+          }
+          tried = true;
+          return store.commit_document(task.document_id, doc.prepared.content);
+        });
         outcome.status = task.replacing ? IngestStatus::kReplaced : IngestStatus::kIndexed;
         outcome.chunks = committed.chunk_count;
         outcome.tokens = doc.tokens;
       } catch (const Error& e) {
         outcome.status = IngestStatus::kFailed;
         outcome.error = e.what();
-        if (e.kind() != ErrorKind::kLimit) {
+        if (!retryable(e)) {
           try {
             store.fail_document(task.document_id, e.what());
           } catch (const Error&) {
@@ -626,6 +638,8 @@ int64_t Ingestion::submit(const Collection& collection, std::vector<IngestItem> 
       if (e.kind() == ErrorKind::kInvalidInput && !impl_->store.find_collection(collection.settings.name)) throw;
       outcome.status = IngestStatus::kFailed;
       outcome.error = e.what();
+      // Not recorded (the database was unreachable): the uploader should send it again.
+      outcome.unavailable = e.kind() == ErrorKind::kUnavailable;
       impl_->finish(job_id, outcome);
     }
   }

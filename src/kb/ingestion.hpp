@@ -61,6 +61,9 @@ struct IngestOutcome {
   int32_t chunks = 0;
   int64_t tokens = 0;  //!< tokens embedded for it (0 for duplicates and shared content)
   std::string error;   //!< kFailed: why
+  //! kFailed because the database was unreachable when the file was to be recorded: nothing of it was kept, and
+  //! the same upload may succeed later (the HTTP API answers 503 when every file of an upload failed so).
+  bool unavailable = false;
   //! While pending, where it is: "queued", "extracting", "chunking", "embedding" (`embedded` of `chunks` done),
   //! "committing"; empty once final.
   std::string phase;

@@ -43,6 +43,7 @@ json outcome_json(const IngestOutcome& o) {
   json out{{"file", o.name}, {"document_id", o.document_id}, {"status", ingest_status_name(o.status)},
            {"chunks", o.chunks}};
   if (!o.error.empty()) out["error"] = o.error;
+  if (o.unavailable) out["error_status"] = 503;  // as a refused file's 413: this file may be sent again
   if (o.status == IngestStatus::kPending && !o.phase.empty()) {
     out["phase"] = o.phase;
     if (o.phase == "embedding") out["embedded"] = o.embedded;

@@ -1,18 +1,20 @@
-// Processes for the deployment test: a throwaway PostgreSQL, redis-server, nginx running deploy/nginx/qembed.conf,
-// and qembed replicas started with deploy/systemd/qembed@.service's ExecStart. Everything listens on loopback (or
-// a unix socket in a temporary folder) and is stopped by the test.
-import { execFileSync, spawn, spawnSync } from "node:child_process";
+// Processes for the deployment test: nginx running deploy/nginx/qembed.conf and qembed replicas started with
+// deploy/systemd/qembed@.service's ExecStart (PostgreSQL and redis-server come from tests/server/backing_services.mjs).
+// Everything listens on loopback (or a unix socket in a temporary folder) and is stopped by the test.
+import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { QEMBED } from "../cli/helpers.mjs";
-import { until, sleep, get } from "../server/server_helpers.mjs";
+import { sleep, get } from "../server/server_helpers.mjs";
+import { PG_BIN, Postgres, freePort, startRedis } from "../server/backing_services.mjs";
+
+export { Postgres, freePort, startRedis };
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 export const DEPLOY = path.join(ROOT, "deploy");
-const PG_BIN = process.env.QEMBED_PG_BIN ?? "/usr/lib/postgresql/15/bin";
 
 /** Why this test cannot run here ("" when it can). */
 export function missingTools() {
@@ -23,14 +25,6 @@ export function missingTools() {
   if (process.getuid?.() === 0 && spawnSync("id", ["postgres"]).status !== 0) missing.push("a `postgres` user");
   if (!fs.existsSync(QEMBED)) missing.push(QEMBED);
   return missing.length ? `not installed: ${missing.join(", ")} (scripts/setup.sh installs them)` : "";
-}
-
-export async function freePort() {
-  const srv = net.createServer();
-  await new Promise((r) => srv.listen(0, "127.0.0.1", r));
-  const { port } = srv.address();
-  await new Promise((r) => srv.close(r));
-  return port;
 }
 
 async function accepts(port) {
@@ -48,67 +42,6 @@ export async function waitAccepting(port, ms, what) {
     await sleep(50);
   }
 }
-
-// --- PostgreSQL (as tests/unit/kb/pg_test_server.hpp: initdb in a temporary folder, unix socket there only; run
-// as `postgres` when root). synchronous_commit stays on: an immediate stop must not lose an acknowledged commit.
-
-export class Postgres {
-  constructor() {
-    this.dir = fs.mkdtempSync(path.join(os.tmpdir(), "qembed-deploy-pg-"));
-    this.asUser = [];
-    if (process.getuid?.() === 0) {
-      execFileSync("chown", ["postgres:postgres", this.dir]);
-      this.asUser = ["runuser", "-u", "postgres", "--"];
-    }
-    this.port = 5432;  // a unix socket in our own folder: no clash with another server
-    this.log = path.join(this.dir, "server.log");
-  }
-  run(bin, args) {
-    const argv = [...this.asUser, path.join(PG_BIN, bin), ...args];
-    const r = spawnSync(argv[0], argv.slice(1), { encoding: "utf8", timeout: 120_000 });
-    if (r.status !== 0) throw new Error(`${bin} ${args.join(" ")} failed (${r.status}):\n${r.stdout}${r.stderr}\n` +
-      (fs.existsSync(this.log) ? fs.readFileSync(this.log, "utf8").slice(-4000) : ""));
-    return r.stdout;
-  }
-  init() {
-    this.run("initdb", ["-D", `${this.dir}/data`, "-U", "qembed", "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"]);
-    this.start();
-    this.run("createdb", ["-h", this.dir, "-p", String(this.port), "-U", "qembed", "kb"]);
-  }
-  start() {
-    const options = `-k ${this.dir} -p ${this.port} -c listen_addresses='' -c fsync=off -c max_connections=200`;
-    this.run("pg_ctl", ["-D", `${this.dir}/data`, "-l", this.log, "-w", "-t", "60", "-o", options, "start"]);
-  }
-  /** mode "immediate" is a crash as far as clients see it (connections dropped, recovery at start). */
-  stop(mode = "fast") {
-    this.run("pg_ctl", ["-D", `${this.dir}/data`, "-m", mode, "-w", "stop"]);
-  }
-  url() {
-    return `postgresql:///kb?host=${this.dir}&port=${this.port}&user=qembed`;
-  }
-  destroy() {
-    try {
-      this.stop("immediate");
-    } catch {}
-    fs.rmSync(this.dir, { recursive: true, force: true });
-  }
-}
-
-// --- Redis
-
-export async function startRedis(port) {
-  const proc = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-    { stdio: ["ignore", "pipe", "pipe"] });
-  let out = "";
-  proc.stdout.on("data", (d) => (out += d.toString()));
-  proc.stderr.on("data", (d) => (out += d.toString()));
-  const exited = new Promise((r) => proc.on("exit", r));
-  await until(() => /Ready to accept connections/.test(out) || proc.exitCode !== null, 10_000, "redis-server");
-  if (proc.exitCode !== null) throw new Error(`redis-server exited:\n${out}`);
-  return { proc, exited, kill: async (sig = "SIGTERM") => (proc.exitCode === null && proc.kill(sig), exited) };
-}
-
-// --- qembed replicas from the systemd unit
 
 export const UNIT = path.join(DEPLOY, "systemd", "qembed@.service");
 

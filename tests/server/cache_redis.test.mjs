@@ -3,33 +3,12 @@
 // run, garbage under a key, a listener that never answers — costs misses and counted errors, never a request.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync, spawn, spawnSync } from "node:child_process";
-import net from "node:net";
+import { execFileSync, spawnSync } from "node:child_process";
 import { startServer, post, get, until, sleep } from "./server_helpers.mjs";
+import { freePort, startRedis } from "./backing_services.mjs";
 
 const HAVE_REDIS = spawnSync("redis-server", ["--version"]).status === 0;
 const SKIP = HAVE_REDIS ? false : "redis-server is not installed (apt install redis-server; scripts/setup.sh does)";
-
-async function freePort() {
-  const srv = net.createServer();
-  await new Promise((r) => srv.listen(0, "127.0.0.1", r));
-  const { port } = srv.address();
-  await new Promise((r) => srv.close(r));
-  return port;
-}
-
-/** A throwaway redis-server on 127.0.0.1:port, no persistence; resolves once it accepts connections. */
-async function startRedis(port) {
-  const proc = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-    { stdio: ["ignore", "pipe", "pipe"] });
-  let out = "";
-  proc.stdout.on("data", (d) => (out += d.toString()));
-  proc.stderr.on("data", (d) => (out += d.toString()));
-  const exited = new Promise((r) => proc.on("exit", r));
-  await until(() => /Ready to accept connections/.test(out) || proc.exitCode !== null, 10_000, "redis-server");
-  if (proc.exitCode !== null) throw new Error(`redis-server exited:\n${out}`);
-  return { proc, exited, kill: async (sig = "SIGTERM") => (proc.exitCode === null && proc.kill(sig), exited) };
-}
 
 function redisCli(port, ...args) {
   return execFileSync("redis-cli", ["-p", String(port), ...args], { encoding: "utf8" }).trim();

@@ -6,22 +6,26 @@
 //   3. ingestion: a large upload (--docs documents of ~--words words, JSON text) is accepted, and while its job runs
 //      the same searches go on, one at a time with --think-ms between them (a person reading results).
 // Also prints the ingestion rate with and without the searches (tokens from the job, time from its progress).
+// --store postgresql runs the same against a throwaway PostgreSQL 15 (fsync on, as in production) instead of a
+// SQLite file: a replica's figures for docs/scaling.md.
 //
 //   node tests/server/kb_search_latency.mjs --model M.gguf [--threads 2] [--docs 300] [--words 250]
-//        [--think-ms 500] [--idle-queries 20]
+//        [--think-ms 500] [--idle-queries 20] [--store sqlite|postgresql]
 // Last stdout line: JSON with every figure and whether the target (p50 ratio <= 2) was met.
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { get, post, sleep, startServer } from "./server_helpers.mjs";
+import { Postgres } from "./backing_services.mjs";
 
-const opts = { model: "", threads: 2, docs: 300, words: 250, "think-ms": 500, "idle-queries": 20 };
+const opts = { model: "", threads: 2, docs: 300, words: 250, "think-ms": 500, "idle-queries": 20, store: "sqlite" };
 for (let i = 2; i < process.argv.length; i += 2) {
   const key = process.argv[i].replace(/^--/, "");
   if (!(key in opts)) throw new Error(`unknown flag --${key}`);
   opts[key] = typeof opts[key] === "number" ? Number(process.argv[i + 1]) : process.argv[i + 1];
 }
 if (!opts.model) throw new Error("--model is required");
+if (!["sqlite", "postgresql"].includes(opts.store)) throw new Error(`--store is sqlite or postgresql, got ${opts.store}`);
 
 const QUERIES = [
   "what does the contract say about liability for breach",
@@ -57,8 +61,14 @@ const percentile = (xs, p) => {
 };
 
 const dbDir = fs.mkdtempSync(path.join(os.tmpdir(), "qembed-kb-latency-"));
-const server = await startServer(["--kb", path.join(dbDir, "kb.db"), "--threads", String(opts.threads)],
-  { model: opts.model });
+let pg = null;
+if (opts.store === "postgresql") {
+  pg = new Postgres({ fsync: true });
+  pg.init();
+}
+const kb = pg ? pg.url() : path.join(dbDir, "kb.db");
+const server = await startServer(["--kb", kb, "--threads", String(opts.threads)],
+  { model: opts.model, env: pg ? { QEMBED_KB_INDEX_DIR: dbDir } : {} });
 try {
   const base = `${server.url}/v1/kb/collections`;
   let r = await post(base, { name: "bench" });
@@ -104,6 +114,13 @@ try {
   if (during.length < 5) throw new Error(`the ingestion ended after ${during.length} searches: use more --docs`);
   const idle_p50 = percentile(idle, 0.5);
   const during_p50 = percentile(during, 0.5);
+  // What the store holds per chunk after the run (for sizing a database): the whole database or file, indexes and
+  // keyword rows included, over the chunks /metrics counts.
+  const chunks = Number((await get(`${server.url}/metrics`)).text.match(/^qembed_kb_chunks\{[^}]*\} (\d+)/m)?.[1] ?? 0);
+  const store_bytes = pg
+    ? Number(pg.run("psql", ["-h", pg.dir, "-p", String(pg.port), "-U", "qembed", "-d", "kb", "-Atc",
+      "SELECT pg_database_size('kb') - (SELECT pg_database_size('template1'))"]).trim())
+    : ["kb.db", "kb.db-wal"].reduce((s, f) => s + (fs.existsSync(path.join(dbDir, f)) ? fs.statSync(path.join(dbDir, f)).size : 0), 0);
   const summary = {
     idle_queries: idle.length,
     idle_p50_ms: +idle_p50.toFixed(1),
@@ -117,7 +134,11 @@ try {
     ingest_seconds: +ingest_s.toFixed(1),
     ingest_tok_per_s: +(job.tokens / ingest_s).toFixed(1),
     target_p50_ratio_le_2: during_p50 <= 2 * idle_p50,
+    store: opts.store,
+    chunks,
+    store_bytes_per_chunk: chunks ? Math.round(store_bytes / chunks) : null,
   };
+  console.log(`store: ${opts.store}, ${chunks} chunks, ${summary.store_bytes_per_chunk} bytes per chunk`);
   console.log(`idle: p50 ${summary.idle_p50_ms} ms over ${idle.length} searches`);
   console.log(`during ingestion of ${opts.docs} documents (${job.tokens} tokens in ${summary.ingest_seconds} s): ` +
     `p50 ${summary.ingest_p50_ms} ms, p99 ${summary.ingest_p99_ms} ms over ${during.length} searches ` +
@@ -125,5 +146,6 @@ try {
   console.log(JSON.stringify(summary));
 } finally {
   await server.stop();
+  pg?.destroy();
   fs.rmSync(dbDir, { recursive: true, force: true });
 }

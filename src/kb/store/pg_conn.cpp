@@ -201,8 +201,8 @@ PgConn::PgConn(std::string url) : url_(std::move(url)), display_(redact_pg_url(u
     const std::string message = conn_ ? PQerrorMessage(conn_) : "out of memory";
     if (conn_) PQfinish(conn_);
     conn_ = nullptr;
-    throw LimitError("cannot connect to the knowledge-base database " + display_ + ": " + message +
-                     " (retry when the server is reachable)");
+    throw UnavailableError("cannot connect to the knowledge-base database " + display_ + ": " + message +
+                           " (retry when the server is reachable)");
   }
   PQsetClientEncoding(conn_, "UTF8");
   PgResult r(PQexec(conn_, "SET client_min_messages = warning"));
@@ -217,8 +217,8 @@ void PgConn::ensure_connected() {
   prepared_.clear();
   PQreset(conn_);
   if (PQstatus(conn_) != CONNECTION_OK) {
-    throw LimitError("the knowledge-base database " + display_ + " is unreachable: " + PQerrorMessage(conn_) +
-                     " (retry later)");
+    throw UnavailableError("the knowledge-base database " + display_ + " is unreachable: " + PQerrorMessage(conn_) +
+                           " (retry later)");
   }
   PQsetClientEncoding(conn_, "UTF8");
   PgResult r(PQexec(conn_, "SET client_min_messages = warning"));
@@ -238,7 +238,7 @@ void PgConn::fail(PGresult* result, const std::string& what) {
   if (PQstatus(conn_) != CONNECTION_OK || sqlstate.starts_with("08") || (result && sqlstate.empty()) ||
       sqlstate == "57P01" || sqlstate == "57P02" || sqlstate == "57P03") {
     prepared_.clear();
-    throw LimitError(prefix + "connection lost (" + message + "); retry");
+    throw UnavailableError(prefix + "connection lost (" + message + "); retry");
   }
   if (sqlstate == "40001" || sqlstate == "40P01" || sqlstate.starts_with("53") || sqlstate == "55P03" ||
       sqlstate.starts_with("57P")) {

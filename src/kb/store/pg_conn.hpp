@@ -2,7 +2,8 @@
 // A thin libpq layer for PgStore: one connection, statements prepared once per connection (by their SQL text) and
 // run with bound parameters (never spliced into SQL), results as RAII objects, transactions that roll back unless
 // committed, and PostgreSQL's SQLSTATEs mapped to the Store's error kinds:
-//   class 08 (connection), 40001/40P01 (serialization, deadlock), 53 (resources), 55P03, 57P0x -> kLimit ("retry")
+//   class 08 (connection) and 57P01-03 (the server shutting down or starting) -> kUnavailable ("retry");
+//   40001/40P01 (serialization, deadlock), 53 (resources), 55P03, other 57P -> kLimit ("retry later")
 //   class 22 (bad data, e.g. invalid UTF-8) and 23 (constraint violations)                       -> kInvalidInput
 //   anything else                                                                                -> kIo
 // Messages name the database by its URL without the password.
@@ -78,7 +79,7 @@ class PgResult {
 
 class PgConn {
  public:
-  //! Connects (errors: kLimit when the server cannot be reached, kIo otherwise, naming the redacted URL).
+  //! Connects (errors: kUnavailable when the server cannot be reached, kIo otherwise, naming the redacted URL).
   explicit PgConn(std::string url);
   ~PgConn();
   PgConn(const PgConn&) = delete;
@@ -91,7 +92,7 @@ class PgConn {
   PgResult query(const std::string& sql, const PgParams& params = {}, bool binary_result = false);
   //! The first column of the first row as an integer (0 when no row or NULL).
   int64_t scalar(const std::string& sql, const PgParams& params = {});
-  //! Reconnects when the connection was lost (between transactions). Error: kLimit when it cannot.
+  //! Reconnects when the connection was lost (between transactions). Error: kUnavailable when it cannot.
   void ensure_connected();
   PGconn* handle() { return conn_; }
 

@@ -578,7 +578,8 @@ bool PgStore::wait_for_change(int timeout_ms) {
   };
   if (PQconsumeInput(c) == 0) {
     listener_.reset();  // reconnect (and LISTEN again) next time
-    throw LimitError("knowledge-base database " + display_url() + ": the change listener lost its connection; retry");
+    throw UnavailableError("knowledge-base database " + display_url() +
+                           ": the change listener lost its connection; retry");
   }
   if (drain()) return true;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
@@ -590,8 +591,8 @@ bool PgStore::wait_for_change(int timeout_ms) {
     if (poll(&fd, 1, static_cast<int>(left)) > 0) {
       if (PQconsumeInput(c) == 0) {
         listener_.reset();
-        throw LimitError("knowledge-base database " + display_url() +
-                         ": the change listener lost its connection; retry");
+        throw UnavailableError("knowledge-base database " + display_url() +
+                               ": the change listener lost its connection; retry");
       }
       if (drain()) return true;
     }

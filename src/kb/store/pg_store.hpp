@@ -37,9 +37,9 @@ class PgStore final : public Store {
  public:
   static constexpr int kSchemaVersion = 1;
 
-  //! Connects to `url` and migrates its schema. Errors: kLimit when the server cannot be reached; kIo for a schema
-  //! newer than kSchemaVersion, a database with tables of its own that is not a qembed knowledge base, and other
-  //! failures (naming the URL without its password).
+  //! Connects to `url` and migrates its schema. Errors: kUnavailable when the server cannot be reached; kIo for a
+  //! schema newer than kSchemaVersion, a database with tables of its own that is not a qembed knowledge base, and
+  //! other failures (naming the URL without its password).
   static std::unique_ptr<PgStore> open(const std::string& url, const PgStoreOptions& options = {});
   ~PgStore() override;
 

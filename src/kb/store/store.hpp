@@ -10,6 +10,8 @@
 //   kInvalidInput  the caller's fault: unknown id/name, a name taken, a setting out of range, a chunk or vector that
 //                  does not fit its document or collection. Nothing was changed.
 //   kLimit         the store is busy (another process holds the write lock past the busy timeout): retry later.
+//   kUnavailable   the database server is unreachable or restarting (PostgreSQL): retry later. Nothing was done —
+//                  except that a write whose connection broke during its COMMIT may have landed: read it back.
 //   kIo            the storage failed: unreadable/corrupt file, disk full, a schema this binary does not know.
 // Every mutating call is atomic: it happens entirely or not at all (a failure rolls back).
 #include <cstdint>

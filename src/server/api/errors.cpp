@@ -181,6 +181,8 @@ ApiError from_service_error(const Error& e) {
       return ApiError(Failure::kServerFault, "the server failed to read its data; the server log has the details");
     case ErrorKind::kInternal:
       return ApiError(Failure::kServerFault, "internal error; the server log has the details");
+    case ErrorKind::kUnavailable:
+      return ApiError(Failure::kUnavailable, e.what());
   }
   return ApiError(Failure::kServerFault, "internal error");
 }

@@ -20,6 +20,12 @@ ApiError kb_error(const Error& e) {
     case ErrorKind::kInternal:
       log::error(std::string("knowledge base: ") + e.what());
       return ApiError(Failure::kServerFault, "internal error; the server log has the details");
+    case ErrorKind::kUnavailable: {
+      // The database is restarting or unreachable: 503 with Retry-After, which load balancers and clients retry.
+      ApiError out(Failure::kUnavailable, e.what());
+      out.retry_after_s = 2;
+      return out;
+    }
   }
   return ApiError(Failure::kServerFault, "internal error");
 }

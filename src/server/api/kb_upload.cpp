@@ -47,6 +47,24 @@ struct UploadProgress {
   std::string collection_name;
 };
 
+//! When no file of the upload was recorded because the database was unreachable (the others, if any, refused
+//! outright), the upload as a whole failed and may be sent again as it is: a 503 with Retry-After says so to
+//! clients and load balancers, where a 202 listing failed files would read as accepted.
+std::optional<ApiError> unavailable_failure(const std::vector<UploadEntry>& entries,
+                                            const std::vector<std::optional<kb::IngestOutcome>>& finals) {
+  std::string reason;
+  for (const UploadEntry& e : entries) {
+    if (e.refusal) continue;
+    const std::optional<kb::IngestOutcome>& o = finals[e.item];
+    if (!o || !o->unavailable) return std::nullopt;
+    if (reason.empty()) reason = o->error;
+  }
+  if (reason.empty()) return std::nullopt;
+  ApiError out(Failure::kUnavailable, "nothing of the upload was stored: " + reason + "; send it again");
+  out.retry_after_s = 2;
+  return out;
+}
+
 json upload_answer(const std::vector<UploadEntry>& entries, const std::vector<std::optional<kb::IngestOutcome>>& finals,
                    const std::optional<kb::JobProgress>& job, const std::string& collection) {
   json docs = json::array();
@@ -200,6 +218,7 @@ void answer_when_done(ApiEnv& env, const std::shared_ptr<UploadProgress>& progre
         std::lock_guard lock(progress->mu);
         finals = progress->finals;
       }
+      if (auto failure = unavailable_failure(progress->entries, finals)) throw *failure;
       kb_reply(env, call,
                upload_answer(progress->entries, finals, env.kb().kb().ingestion().job(progress->job_id),
                              progress->collection_name));
@@ -295,6 +314,7 @@ void upload_documents(ApiEnv& env, const CallPtr& call, Request& req) {
     }
     finals = progress->finals;
   }
+  if (auto failure = unavailable_failure(entries, finals)) throw *failure;
   kb_reply(env, call, upload_answer(entries, finals, env.kb().kb().ingestion().job(job_id), collection.settings.name),
            202);
 }

@@ -264,7 +264,7 @@ constexpr const char* kKbOpenApi = R"json({
         "status": {"type": "string", "enum": ["pending", "indexed", "duplicate", "replaced", "failed"]},
         "chunks": {"type": "integer"}, "tokens": {"type": "integer"},
         "error": {"type": "string"},
-        "error_status": {"type": "integer", "description": "for files refused at upload: 413 over --max-upload-mb, 400 a name with no name part"}
+        "error_status": {"type": "integer", "description": "for files refused at upload: 413 over --max-upload-mb, 400 a name with no name part; 503 when the database was unreachable and the file was not recorded (send it again)"}
       }
     },
     "KbJob": {

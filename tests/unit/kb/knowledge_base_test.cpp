@@ -1,7 +1,8 @@
 // The knowledge base joined to a real embedding service (a generated tiny model): stored vectors are exactly what
 // the service computes for each chunk's embed text, search scores are cosines against the instructed query,
 // rank fusion, the embed text rebuilt for reindexing, supersession while pending, and a stop that leaves
-// documents pending for the next start.
+// documents pending for the next start, and a database that drops its connection (nothing kept, or a commit read
+// back).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -14,6 +15,7 @@
 #include "../support/generated_models.hpp"
 #include "kb/document_prep.hpp"
 #include "kb/knowledge_base.hpp"
+#include "forwarding_store.hpp"
 #include "kb/store/sqlite_store.hpp"
 #include "service/embedding_service.hpp"
 
@@ -23,7 +25,7 @@ namespace {
 namespace fs = std::filesystem;
 
 std::string tiny_model() {
-  return testing::generated_model("kb-tiny-F32.gguf", "--shape tiny --format gguf --type F32 --seed 7");
+  return qembed::testing::generated_model("kb-tiny-F32.gguf", "--shape tiny --format gguf --type F32 --seed 7");
 }
 
 std::unique_ptr<service::EmbeddingService> open_service() {
@@ -295,6 +297,74 @@ TEST(KnowledgeBase, PendingDocumentsReportWhereTheyAre) {
   }
   EXPECT_GE(seen.size(), 2u) << "a 40-document job passes through several phases";
   EXPECT_EQ(base->ingestion().job(job)->indexed, 40);
+}
+
+}  // namespace
+}  // namespace qembed::kb
+
+// --- a database that drops its connection (PostgreSQL restarting), through a store that fails on cue
+
+namespace qembed::kb {
+namespace {
+
+//! Refuses to record uploads as a database that cannot be reached does; commits land, but the first one's
+//! connection breaks right after its COMMIT, so the caller cannot tell that it landed.
+class DroppingStore : public testing::ForwardingStore {
+ public:
+  using ForwardingStore::ForwardingStore;
+  bool refuse_registration = false;
+  int commits_lost = 0;
+
+  Registration register_document(int64_t collection_id, const DocumentDraft& draft) override {
+    if (refuse_registration) throw UnavailableError("knowledge-base database: connection lost (test); retry");
+    return ForwardingStore::register_document(collection_id, draft);
+  }
+  Document commit_document(int64_t id, const DocumentContent& content) override {
+    Document d = ForwardingStore::commit_document(id, content);
+    if (commits_lost++ == 0) throw UnavailableError("knowledge-base database: connection lost during COMMIT (test)");
+    return d;
+  }
+};
+
+TEST(KnowledgeBase, AnUnreachableDatabaseFailsTheFileAsUnavailableAndKeepsNothing) {
+  TempDb tmp;
+  auto svc = open_service();
+  auto base = open_knowledge_base(tmp.path(), svc.get());
+  CollectionRequest request;
+  request.name = "docs";
+  const Collection c = base->create_collection(request);
+  DroppingStore store(base->store());
+  store.refuse_registration = true;
+  Ingestion ingestion(store, svc.get(), ExtractLimits{}, 0);
+  const int64_t job = ingestion.submit(c, {item("a.txt", "Text that never reaches the database.")});
+  ingestion.wait(job);
+  const IngestOutcome o = ingestion.job(job)->outcomes.at(0);
+  EXPECT_EQ(o.status, IngestStatus::kFailed);
+  EXPECT_TRUE(o.unavailable) << o.error;
+  EXPECT_NE(o.error.find("connection lost"), std::string::npos) << o.error;
+  EXPECT_EQ(base->store().counts().documents, 0);
+}
+
+TEST(KnowledgeBase, ACommitThatLandedBeforeItsConnectionBrokeIsReportedIndexed) {
+  TempDb tmp;
+  auto svc = open_service();
+  auto base = open_knowledge_base(tmp.path(), svc.get());
+  CollectionRequest request;
+  request.name = "docs";
+  const Collection c = base->create_collection(request);
+  DroppingStore store(base->store());
+  Ingestion ingestion(store, svc.get(), ExtractLimits{}, 0);
+  const int64_t job = ingestion.submit(c, {item("contract.md", kContract)});
+  ingestion.wait(job);
+  const IngestOutcome o = ingestion.job(job)->outcomes.at(0);
+  EXPECT_EQ(o.status, IngestStatus::kIndexed) << o.error;
+  EXPECT_FALSE(o.unavailable);
+  EXPECT_GT(o.chunks, 0);
+  EXPECT_EQ(store.commits_lost, 1) << "read back, not committed a second time";
+  const std::vector<Document> docs = base->store().find_documents(c.id, "contract.md");
+  ASSERT_EQ(docs.size(), 1u);
+  EXPECT_EQ(docs[0].status, DocumentStatus::kIndexed);
+  EXPECT_TRUE(base->check(c).clean());
 }
 
 }  // namespace

@@ -1,9 +1,9 @@
-// Relevance labels in the SQLite store: saved, replaced by a later judgement of the same query and document,
-// listed oldest first per collection, refused when malformed, and gone with their collection.
+// Relevance labels in every store (store_factories(): SQLite, PostgreSQL): saved, replaced by a later judgement of
+// the same query and document, listed oldest first per collection, refused when malformed, and gone with their
+// collection.
 #include <gtest/gtest.h>
 
 #include "common/error.hpp"
-#include "kb/store/sqlite_store.hpp"
 #include "store_test_support.hpp"
 
 namespace qembed::kb {
@@ -17,9 +17,17 @@ RelevanceLabel label(int64_t collection_id, const std::string& query, const std:
   return {collection_id, query, document, 3, 9, grade, created_ms};
 }
 
-TEST(StoreLabels, SavedReplacedListedAndDeletedWithTheCollection) {
+class StoreLabels : public ::testing::TestWithParam<testing::StoreFactory> {
+ protected:
+  void SetUp() override {
+    if (const std::string why = GetParam().unavailable(); !why.empty()) GTEST_SKIP() << why;
+    store = GetParam().open(dir, "kb");
+  }
   TempDir dir;
-  auto store = SqliteStore::open(dir.file("kb.db"));
+  std::unique_ptr<Store> store;
+};
+
+TEST_P(StoreLabels, SavedReplacedListedAndDeletedWithTheCollection) {
   const Collection a = store->create_collection(test_settings("a"));
   const Collection b = store->create_collection(test_settings("b"));
   store->save_label(label(a.id, "refund", "refunds.md", 1, 100));
@@ -43,9 +51,7 @@ TEST(StoreLabels, SavedReplacedListedAndDeletedWithTheCollection) {
   EXPECT_EQ(store->list_labels(b.id).size(), 1u);
 }
 
-TEST(StoreLabels, MalformedLabelsAreRefused) {
-  TempDir dir;
-  auto store = SqliteStore::open(dir.file("kb.db"));
+TEST_P(StoreLabels, MalformedLabelsAreRefused) {
   const Collection c = store->create_collection(test_settings("c"));
   EXPECT_THROW(store->save_label(label(c.id, "", "a.md", 1, 1)), Error);
   EXPECT_THROW(store->save_label(label(c.id, "q", "", 1, 1)), Error);
@@ -53,6 +59,9 @@ TEST(StoreLabels, MalformedLabelsAreRefused) {
   EXPECT_THROW(store->save_label(label(c.id + 100, "q", "a.md", 1, 1)), Error);
   EXPECT_TRUE(store->list_labels(c.id).empty());
 }
+
+INSTANTIATE_TEST_SUITE_P(Stores, StoreLabels, ::testing::ValuesIn(testing::store_factories()),
+                         [](const auto& info) { return info.param.name; });
 
 }  // namespace
 }  // namespace qembed::kb

@@ -132,7 +132,7 @@ TEST(PgUrl, PasswordsNeverAppearInMessages) {
     PgStore::open("postgresql://alice:s3cret@127.0.0.1:1/kb?connect_timeout=2");
     FAIL() << "connected";
   } catch (const Error& e) {
-    EXPECT_EQ(e.kind(), ErrorKind::kLimit);
+    EXPECT_EQ(e.kind(), ErrorKind::kUnavailable);
     EXPECT_EQ(std::string(e.what()).find("s3cret"), std::string::npos) << e.what();
   }
 }

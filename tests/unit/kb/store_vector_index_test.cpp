@@ -231,10 +231,13 @@ TEST(VectorIndex, TheGraphGrowsPastItsCapacityAndIsRebuiltWhenMostlyDeleted) {
 
 // --- the index beside a store
 
-class IndexFileTest : public ::testing::Test {
+// For every store (store_factories()): the graph file lives beside a SQLite file, or in a folder of the replica's
+// for PostgreSQL (QEMBED_KB_INDEX_DIR); either way it is a path the test names.
+class IndexFileTest : public ::testing::TestWithParam<testing::StoreFactory> {
  protected:
   void SetUp() override {
-    store_ = SqliteStore::open(dir_.file("kb.db"));
+    if (const std::string why = GetParam().unavailable(); !why.empty()) GTEST_SKIP() << why;
+    store_ = GetParam().open(dir_, "kb");
     coll_ = store_->create_collection(test_settings("docs", 16));
     options_.hnsw_threshold = 1500;
     options_.hnsw_ef_construction = 64;
@@ -258,14 +261,17 @@ class IndexFileTest : public ::testing::Test {
     EXPECT_TRUE(report.clean()) << ::testing::PrintToString(report.problems);
   }
 
+  //! Another connection to the same store (think `qembed kb add` beside the server, or another replica).
+  std::unique_ptr<Store> other_connection() const { return GetParam().open(dir_, "kb"); }
+
   TempDir dir_;
-  std::unique_ptr<SqliteStore> store_;
+  std::unique_ptr<Store> store_;
   Collection coll_;
   VectorIndexOptions options_;
   std::string path_;
 };
 
-TEST_F(IndexFileTest, BuiltThenSavedThenLoadedGivesTheSameResults) {
+TEST_P(IndexFileTest, BuiltThenSavedThenLoadedGivesTheSameResults) {
   IndexOpenReport report;
   auto built = open_vector_index(*store_, coll_, path_, options_, &report);
   EXPECT_EQ(report.how, IndexOpenReport::How::kBuilt);
@@ -288,11 +294,11 @@ TEST_F(IndexFileTest, BuiltThenSavedThenLoadedGivesTheSameResults) {
   expect_agrees(*loaded);
 }
 
-TEST_F(IndexFileTest, AStaleGraphIsReconciledAndAnUnreadableOneRebuilt) {
+TEST_P(IndexFileTest, AStaleGraphIsReconciledAndAnUnreadableOneRebuilt) {
   open_vector_index(*store_, coll_, path_, options_);
   // Another connection (think `qembed kb add` beside the server) changes the collection.
   {
-    auto other = SqliteStore::open(dir_.file("kb.db"));
+    auto other = other_connection();
     other->delete_document(other->find_documents(coll_.id, "doc3")[0].id);
   }
   add_doc(100);
@@ -321,9 +327,9 @@ TEST_F(IndexFileTest, AStaleGraphIsReconciledAndAnUnreadableOneRebuilt) {
   expect_agrees(*index);
 }
 
-TEST_F(IndexFileTest, RefreshReplaysAnotherConnectionsChanges) {
+TEST_P(IndexFileTest, RefreshReplaysAnotherConnectionsChanges) {
   auto index = open_vector_index(*store_, coll_, path_, options_);
-  auto other = SqliteStore::open(dir_.file("kb.db"));
+  auto other = other_connection();
   add_document(*other, coll_, "late", "brand new words here");
   other->delete_document(other->find_documents(coll_.id, "doc0")[0].id);
   EXPECT_FALSE(check_consistency(*store_, coll_.id, index.get()).clean());  // behind: disagreement listed
@@ -332,7 +338,7 @@ TEST_F(IndexFileTest, RefreshReplaysAnotherConnectionsChanges) {
   EXPECT_EQ(refresh_vector_index(*store_, coll_.id, *index), 0u);
 }
 
-TEST_F(IndexFileTest, BelowTheThresholdSearchIsExactAndNothingIsSaved) {
+TEST_P(IndexFileTest, BelowTheThresholdSearchIsExactAndNothingIsSaved) {
   options_.hnsw_threshold = 100000;
   IndexOpenReport report;
   auto index = open_vector_index(*store_, coll_, path_, options_, &report);
@@ -341,6 +347,9 @@ TEST_F(IndexFileTest, BelowTheThresholdSearchIsExactAndNothingIsSaved) {
   EXPECT_FALSE(std::filesystem::exists(path_));
   expect_agrees(*index);
 }
+
+INSTANTIATE_TEST_SUITE_P(Stores, IndexFileTest, ::testing::ValuesIn(testing::store_factories()),
+                         [](const auto& info) { return info.param.name; });
 
 }  // namespace
 }  // namespace qembed::kb
