@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.hpp"
+#include "kb/store/write_rules.hpp"
 #include "kb/store/pg_conn.hpp"
 #include "kb/store/pg_rows.hpp"
 #include "kb/store/vector_codec.hpp"
@@ -295,14 +296,7 @@ Document PgStore::commit_document(int64_t document_id, const DocumentContent& co
   std::lock_guard lock(mutex_);
   PgTxn txn(*db_, PgTxn::Kind::kWrite);
   const Document doc = require_document(document_id);
-  if (doc.status != DocumentStatus::kPending) {
-    throw Error("document " + std::to_string(document_id) + " ('" + doc.name + "') is " +
-                document_status_name(doc.status) + ", not pending");
-  }
-  if (content.sha256 != doc.sha256) {
-    throw Error("document " + std::to_string(document_id) + " ('" + doc.name +
-                "') was superseded by a newer upload; this commit is dropped");
-  }
+  require_committable(doc, content);
   const Collection collection = require_collection(doc.collection_id);
   const size_t dims = static_cast<size_t>(collection.settings.dimensions);
   const VectorType type = collection.settings.vector_type;
@@ -314,11 +308,8 @@ Document PgStore::commit_document(int64_t document_id, const DocumentContent& co
     if (r.rows() > 0) content_id = r.i64(0, 0);
   }
   if (!content_id) {
+    require_content_fits(doc, content, dims);
     const size_t n_chunks = content.chunks.size();
-    if (content.vectors.size() != n_chunks * dims) {
-      throw Error("document '" + doc.name + "': " + std::to_string(content.vectors.size()) + " vector values for " +
-                  std::to_string(n_chunks) + " chunks of " + std::to_string(dims) + " dimensions");
-    }
     content_id = db_->scalar(
         "INSERT INTO contents (collection_id, sha256, text, pages, chunk_count, title) "
         "VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
@@ -330,20 +321,9 @@ Document PgStore::commit_document(int64_t document_id, const DocumentContent& co
             .add(static_cast<int64_t>(n_chunks))
             .add(content.title));
     int64_t first_chunk = 0, last_chunk = 0;
-    const auto text_bytes = static_cast<int64_t>(content.text.size());
     for (size_t i = 0; i < n_chunks; ++i) {
       const ChunkInput& c = content.chunks[i];
-      if (c.byte_start < 0 || c.byte_start > c.byte_end || c.byte_end > text_bytes || c.cp_start < 0 ||
-          c.cp_start > c.cp_end) {
-        throw Error("document '" + doc.name + "': chunk " + std::to_string(i) + " [" + std::to_string(c.byte_start) +
-                    ", " + std::to_string(c.byte_end) + ") lies outside its text of " + std::to_string(text_bytes) +
-                    " bytes");
-      }
       const std::span<const float> vec(content.vectors.data() + i * dims, dims);
-      for (float v : vec) {
-        if (!std::isfinite(v))
-          throw Error("document '" + doc.name + "': chunk " + std::to_string(i) + " has a non-finite vector value");
-      }
       if (static_cast<int>(i) == fail_after_chunks_) throw IoError("injected storage failure (test)");
       const int64_t chunk_id = db_->scalar(
           "INSERT INTO chunks (content_id, collection_id, ordinal, byte_start, byte_end, cp_start, cp_end, "

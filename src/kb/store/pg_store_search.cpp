@@ -11,6 +11,7 @@
 #include "kb/store/pg_rows.hpp"
 #include "kb/store/pg_store.hpp"
 #include "kb/store/vector_codec.hpp"
+#include "kb/store/write_rules.hpp"
 
 namespace qembed::kb {
 namespace {
@@ -200,30 +201,14 @@ void PgStore::replace_vectors(int64_t collection_id, const ModelIdentity& model,
   std::lock_guard lock(mutex_);
   PgTxn txn(*db_, PgTxn::Kind::kWrite);
   const Collection collection = require_collection(collection_id);
-  if (dimensions < 1 || dimensions > model.dimensions) {
-    throw Error("dimensions " + std::to_string(dimensions) + " is out of range for model " + model.name + " (1.." +
-                std::to_string(model.dimensions) + ")");
-  }
-  const auto dims = static_cast<size_t>(dimensions);
-  if (vectors.size() != chunk_ids.size() * dims) {
-    throw Error(std::to_string(vectors.size()) + " vector values for " + std::to_string(chunk_ids.size()) +
-                " chunks of " + std::to_string(dims) + " dimensions");
-  }
-  for (float v : vectors) {
-    if (!std::isfinite(v)) throw Error("a replacement vector has a non-finite value");
-  }
+  const size_t dims = require_replacement_fits(model, dimensions, chunk_ids, vectors);
   std::vector<int64_t> stored;
   {
     PgResult r =
         db_->query("SELECT id FROM chunks WHERE collection_id = $1 ORDER BY id", PgParams().add(collection_id));
     for (int i = 0; i < r.rows(); ++i) stored.push_back(r.i64(i, 0));
   }
-  std::vector<int64_t> given(chunk_ids.begin(), chunk_ids.end());
-  std::sort(given.begin(), given.end());
-  if (given != stored) {
-    throw Error("collection '" + collection.settings.name + "' has " + std::to_string(stored.size()) +
-                " chunks; the replacement does not name exactly those");
-  }
+  require_all_chunks_named(collection, stored, chunk_ids);
   const VectorType type = collection.settings.vector_type;
   for (size_t i = 0; i < chunk_ids.size(); ++i) {
     const std::span<const float> vec(vectors.data() + i * dims, dims);

@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "common/error.hpp"
+#include "kb/store/write_rules.hpp"
 #include "kb/store/sqlite_db.hpp"
 #include "kb/store/sqlite_rows.hpp"
 #include "kb/store/vector_codec.hpp"
@@ -271,14 +272,7 @@ Document SqliteStore::commit_document(int64_t document_id, const DocumentContent
   std::lock_guard lock(mutex_);
   Transaction txn(*db_, Transaction::Kind::kWrite);
   const Document doc = require_document(document_id);
-  if (doc.status != DocumentStatus::kPending) {
-    throw Error("document " + std::to_string(document_id) + " ('" + doc.name + "') is " +
-                document_status_name(doc.status) + ", not pending");
-  }
-  if (content.sha256 != doc.sha256) {
-    throw Error("document " + std::to_string(document_id) + " ('" + doc.name +
-                "') was superseded by a newer upload; this commit is dropped");
-  }
+  require_committable(doc, content);
   const Collection collection = require_collection(doc.collection_id);
   const size_t dims = static_cast<size_t>(collection.settings.dimensions);
   const VectorType type = collection.settings.vector_type;
@@ -289,11 +283,8 @@ Document SqliteStore::commit_document(int64_t document_id, const DocumentContent
     if (s.bind(1, doc.collection_id).bind(2, doc.sha256).step()) content_id = s.i64(0);
   }
   if (!content_id) {
+    require_content_fits(doc, content, dims);
     const size_t n_chunks = content.chunks.size();
-    if (content.vectors.size() != n_chunks * dims) {
-      throw Error("document '" + doc.name + "': " + std::to_string(content.vectors.size()) + " vector values for " +
-                  std::to_string(n_chunks) + " chunks of " + std::to_string(dims) + " dimensions");
-    }
     db_->prepare(
            "INSERT INTO contents (collection_id, sha256, text, pages, chunk_count, title) "
            "VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
@@ -306,20 +297,9 @@ Document SqliteStore::commit_document(int64_t document_id, const DocumentContent
         .run();
     content_id = db_->last_insert_rowid();
     int64_t first_chunk = 0, last_chunk = 0;
-    const auto text_bytes = static_cast<int64_t>(content.text.size());
     for (size_t i = 0; i < n_chunks; ++i) {
       const ChunkInput& c = content.chunks[i];
-      if (c.byte_start < 0 || c.byte_start > c.byte_end || c.byte_end > text_bytes || c.cp_start < 0 ||
-          c.cp_start > c.cp_end) {
-        throw Error("document '" + doc.name + "': chunk " + std::to_string(i) + " [" + std::to_string(c.byte_start) +
-                    ", " + std::to_string(c.byte_end) + ") lies outside its text of " + std::to_string(text_bytes) +
-                    " bytes");
-      }
       const std::span<const float> vec(content.vectors.data() + i * dims, dims);
-      for (float v : vec) {
-        if (!std::isfinite(v))
-          throw Error("document '" + doc.name + "': chunk " + std::to_string(i) + " has a non-finite vector value");
-      }
       if (static_cast<int>(i) == fail_after_chunks_) throw IoError("injected storage failure (test)");
       db_->prepare(
              "INSERT INTO chunks (content_id, collection_id, ordinal, byte_start, byte_end, cp_start, cp_end, "

@@ -10,6 +10,7 @@
 #include "kb/store/sqlite_rows.hpp"
 #include "kb/store/sqlite_store.hpp"
 #include "kb/store/vector_codec.hpp"
+#include "kb/store/write_rules.hpp"
 
 namespace qembed::kb {
 namespace {
@@ -151,30 +152,14 @@ void SqliteStore::replace_vectors(int64_t collection_id, const ModelIdentity& mo
   std::lock_guard lock(mutex_);
   Transaction txn(*db_, Transaction::Kind::kWrite);
   const Collection collection = require_collection(collection_id);
-  if (dimensions < 1 || dimensions > model.dimensions) {
-    throw Error("dimensions " + std::to_string(dimensions) + " is out of range for model " + model.name + " (1.." +
-                std::to_string(model.dimensions) + ")");
-  }
-  const auto dims = static_cast<size_t>(dimensions);
-  if (vectors.size() != chunk_ids.size() * dims) {
-    throw Error(std::to_string(vectors.size()) + " vector values for " + std::to_string(chunk_ids.size()) +
-                " chunks of " + std::to_string(dims) + " dimensions");
-  }
-  for (float v : vectors) {
-    if (!std::isfinite(v)) throw Error("a replacement vector has a non-finite value");
-  }
+  const size_t dims = require_replacement_fits(model, dimensions, chunk_ids, vectors);
   std::vector<int64_t> stored;
   {
     Stmt s = db_->prepare("SELECT id FROM chunks WHERE collection_id = ?1 ORDER BY id");
     s.bind(1, collection_id);
     while (s.step()) stored.push_back(s.i64(0));
   }
-  std::vector<int64_t> given(chunk_ids.begin(), chunk_ids.end());
-  std::sort(given.begin(), given.end());
-  if (given != stored) {
-    throw Error("collection '" + collection.settings.name + "' has " + std::to_string(stored.size()) +
-                " chunks; the replacement does not name exactly those");
-  }
+  require_all_chunks_named(collection, stored, chunk_ids);
   const VectorType type = collection.settings.vector_type;
   for (size_t i = 0; i < chunk_ids.size(); ++i) {
     const std::span<const float> vec(vectors.data() + i * dims, dims);

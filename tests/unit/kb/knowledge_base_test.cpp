@@ -326,45 +326,45 @@ class DroppingStore : public testing::ForwardingStore {
   }
 };
 
-TEST(KnowledgeBase, AnUnreachableDatabaseFailsTheFileAsUnavailableAndKeepsNothing) {
+//! A knowledge base with a "docs" collection, and an ingestion that writes through a DroppingStore over its store.
+class DroppingDatabase : public ::testing::Test {
+ protected:
+  IngestOutcome ingest(IngestItem file) {
+    const int64_t job = ingestion.submit(collection, {std::move(file)});
+    ingestion.wait(job);
+    return ingestion.job(job)->outcomes.at(0);
+  }
   TempDb tmp;
-  auto svc = open_service();
-  auto base = open_knowledge_base(tmp.path(), svc.get());
-  CollectionRequest request;
-  request.name = "docs";
-  const Collection c = base->create_collection(request);
-  DroppingStore store(base->store());
+  std::unique_ptr<service::EmbeddingService> svc = open_service();
+  std::unique_ptr<KnowledgeBase> base = open_knowledge_base(tmp.path(), svc.get());
+  Collection collection = base->create_collection([] {
+    CollectionRequest r;
+    r.name = "docs";
+    return r;
+  }());
+  DroppingStore store{base->store()};
+  Ingestion ingestion{store, svc.get(), ExtractLimits{}, 0};
+};
+
+TEST_F(DroppingDatabase, AnUnreachableDatabaseFailsTheFileAsUnavailableAndKeepsNothing) {
   store.refuse_registration = true;
-  Ingestion ingestion(store, svc.get(), ExtractLimits{}, 0);
-  const int64_t job = ingestion.submit(c, {item("a.txt", "Text that never reaches the database.")});
-  ingestion.wait(job);
-  const IngestOutcome o = ingestion.job(job)->outcomes.at(0);
+  const IngestOutcome o = ingest(item("a.txt", "Text that never reaches the database."));
   EXPECT_EQ(o.status, IngestStatus::kFailed);
   EXPECT_TRUE(o.unavailable) << o.error;
   EXPECT_NE(o.error.find("connection lost"), std::string::npos) << o.error;
   EXPECT_EQ(base->store().counts().documents, 0);
 }
 
-TEST(KnowledgeBase, ACommitThatLandedBeforeItsConnectionBrokeIsReportedIndexed) {
-  TempDb tmp;
-  auto svc = open_service();
-  auto base = open_knowledge_base(tmp.path(), svc.get());
-  CollectionRequest request;
-  request.name = "docs";
-  const Collection c = base->create_collection(request);
-  DroppingStore store(base->store());
-  Ingestion ingestion(store, svc.get(), ExtractLimits{}, 0);
-  const int64_t job = ingestion.submit(c, {item("contract.md", kContract)});
-  ingestion.wait(job);
-  const IngestOutcome o = ingestion.job(job)->outcomes.at(0);
+TEST_F(DroppingDatabase, ACommitThatLandedBeforeItsConnectionBrokeIsReportedIndexed) {
+  const IngestOutcome o = ingest(item("contract.md", kContract));
   EXPECT_EQ(o.status, IngestStatus::kIndexed) << o.error;
   EXPECT_FALSE(o.unavailable);
   EXPECT_GT(o.chunks, 0);
   EXPECT_EQ(store.commits_lost, 1) << "read back, not committed a second time";
-  const std::vector<Document> docs = base->store().find_documents(c.id, "contract.md");
+  const std::vector<Document> docs = base->store().find_documents(collection.id, "contract.md");
   ASSERT_EQ(docs.size(), 1u);
   EXPECT_EQ(docs[0].status, DocumentStatus::kIndexed);
-  EXPECT_TRUE(base->check(c).clean());
+  EXPECT_TRUE(base->check(collection).clean());
 }
 
 }  // namespace
