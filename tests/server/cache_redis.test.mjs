@@ -4,6 +4,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
+import net from "node:net";
 import { startServer, post, get, until, sleep } from "./server_helpers.mjs";
 import { freePort, startRedis } from "./backing_services.mjs";
 
