@@ -29,28 +29,6 @@ int64_t now_ms() {
       .count();
 }
 
-bool is_sha256_hex(std::string_view s) {
-  if (s.size() != 64) return false;
-  for (char c : s) {
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-  }
-  return true;
-}
-
-// The same checks and messages as SqliteStore's.
-void validate_settings(const CollectionSettings& s) {
-  if (s.name.empty() || s.name.size() > 128) throw Error("collection name must have 1 to 128 bytes");
-  if (s.model.dimensions <= 0) throw Error("collection '" + s.name + "': model dimensions must be positive");
-  if (s.dimensions <= 0 || s.dimensions > s.model.dimensions) {
-    throw Error("collection '" + s.name + "': dimensions must be 1.." + std::to_string(s.model.dimensions) + ", got " +
-                std::to_string(s.dimensions));
-  }
-  if (s.chunk_tokens <= 0) throw Error("collection '" + s.name + "': chunk size must be positive");
-  if (s.overlap_tokens < 0 || s.overlap_tokens >= s.chunk_tokens) {
-    throw Error("collection '" + s.name + "': overlap must be 0.." + std::to_string(s.chunk_tokens - 1));
-  }
-}
-
 void validate_metadata(std::string_view metadata_json) {
   const auto j = nlohmann::json::parse(metadata_json, nullptr, false);
   if (j.is_discarded() || !j.is_object()) throw Error("document metadata must be a JSON object");
@@ -131,7 +109,7 @@ void PgStore::migrate() {
 // --- collections
 
 Collection PgStore::create_collection(const CollectionSettings& settings) {
-  validate_settings(settings);
+  require_valid_settings(settings);
   std::lock_guard lock(mutex_);
   PgTxn txn(*db_, PgTxn::Kind::kWrite);
   if (db_->query("SELECT 1 FROM collections WHERE name = $1", PgParams().add(settings.name)).rows() > 0) {
@@ -212,10 +190,7 @@ void PgStore::drop_content_if_unreferenced(int64_t content_id) {
 }
 
 Registration PgStore::register_document(int64_t collection_id, const DocumentDraft& draft) {
-  if (draft.name.empty() || draft.name.size() > 1024) throw Error("document name must have 1 to 1024 bytes");
-  if (!is_sha256_hex(draft.sha256)) throw Error("document sha256 must be 64 lowercase hex digits");
-  if (draft.format.size() > 32) throw Error("document format must have at most 32 bytes");
-  if (draft.size_bytes < 0) throw Error("document size must not be negative");
+  require_valid_draft(draft);
   validate_metadata(draft.metadata_json);
   std::lock_guard lock(mutex_);
   PgTxn txn(*db_, PgTxn::Kind::kWrite);

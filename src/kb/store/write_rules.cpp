@@ -3,10 +3,42 @@
 #include <algorithm>
 #include <cmath>
 #include <string>
+#include <string_view>
 
 #include "common/error.hpp"
 
 namespace qembed::kb {
+namespace {
+
+bool is_sha256_hex(std::string_view s) {
+  if (s.size() != 64) return false;
+  for (char c : s) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+void require_valid_settings(const CollectionSettings& s) {
+  if (s.name.empty() || s.name.size() > 128) throw Error("collection name must have 1 to 128 bytes");
+  if (s.model.dimensions <= 0) throw Error("collection '" + s.name + "': model dimensions must be positive");
+  if (s.dimensions <= 0 || s.dimensions > s.model.dimensions) {
+    throw Error("collection '" + s.name + "': dimensions must be 1.." + std::to_string(s.model.dimensions) + ", got " +
+                std::to_string(s.dimensions));
+  }
+  if (s.chunk_tokens <= 0) throw Error("collection '" + s.name + "': chunk size must be positive");
+  if (s.overlap_tokens < 0 || s.overlap_tokens >= s.chunk_tokens) {
+    throw Error("collection '" + s.name + "': overlap must be 0.." + std::to_string(s.chunk_tokens - 1));
+  }
+}
+
+void require_valid_draft(const DocumentDraft& draft) {
+  if (draft.name.empty() || draft.name.size() > 1024) throw Error("document name must have 1 to 1024 bytes");
+  if (!is_sha256_hex(draft.sha256)) throw Error("document sha256 must be 64 lowercase hex digits");
+  if (draft.format.size() > 32) throw Error("document format must have at most 32 bytes");
+  if (draft.size_bytes < 0) throw Error("document size must not be negative");
+}
 
 void require_committable(const Document& doc, const DocumentContent& content) {
   if (doc.status != DocumentStatus::kPending) {

@@ -11,6 +11,14 @@
 
 namespace qembed::kb {
 
+//! A new collection's settings: a name of 1..128 bytes, dimensions within the model's, a positive chunk size and an
+//! overlap below it.
+void require_valid_settings(const CollectionSettings& settings);
+
+//! An upload's record: a name of 1..1024 bytes, a sha256 as 64 lowercase hex digits, a format of at most 32 bytes
+//! and a size that is not negative. (Its metadata is checked by each store, with its own JSON reader.)
+void require_valid_draft(const DocumentDraft& draft);
+
 //! The document is pending and `content` is what was registered for it (not superseded by a newer upload).
 void require_committable(const Document& doc, const DocumentContent& content);
 
