@@ -4,7 +4,7 @@
 //   kInvalidInput -> 400/422 (the client's fault: bad text, field, flag, file the user named)
 //   kLimit        -> 413/429/503 (a bound was hit: too many tokens, queue full, shutting down)
 //   kUnavailable  -> 503 + Retry-After (a service this one depends on — the knowledge-base database — is
-//                    unreachable or restarting; nothing was done, and the same request may succeed later)
+//                    unreachable or restarting; the same request may succeed later)
 //   kIo           -> 500 with a safe message (disk, database, network: never the client's fault)
 //   kInternal     -> 500, logged (a bug; the message is for the log, the client gets a generic one)
 // Broken internal invariants inside hot code still use assert.
