@@ -559,7 +559,8 @@ FaissResult run_faiss(const Args& args, const Mixture& mixture, const std::vecto
     double recall = 0;
     for (size_t q = 0; q < args.queries; ++q) {
       const auto t = Clock::now();
-      index->search(1, &queries[q * args.dims], static_cast<faiss::Index::idx_t>(args.k), distances.data(), labels.data());
+      index->search(1, &queries[q * args.dims], static_cast<faiss::Index::idx_t>(args.k), distances.data(),
+                    labels.data());
       ms.push_back(seconds_since(t) * 1e3);
       std::vector<uint32_t> rows;
       for (auto l : labels) rows.push_back(static_cast<uint32_t>(l));
