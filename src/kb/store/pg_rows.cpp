@@ -107,4 +107,15 @@ Chunk read_chunk(const PgResult& r, int row) {
   return c;
 }
 
+PgParams vector_row_params(int64_t chunk_id, const VectorRow& v) {
+  PgParams p;
+  p.add(chunk_id).add_bytes(v.data).add(static_cast<double>(v.scale));
+  if (v.original.empty()) {
+    p.add_null();
+  } else {
+    p.add_bytes(v.original);
+  }
+  return p;
+}
+
 }  // namespace qembed::kb::pg

@@ -5,6 +5,7 @@
 
 #include "kb/store/pg_conn.hpp"
 #include "kb/store/store.hpp"
+#include "kb/store/vector_codec.hpp"
 
 namespace qembed::kb::pg {
 
@@ -20,5 +21,8 @@ Document read_document(const PgResult& r, int row);
 
 extern const char* const kChunkSelect;
 Chunk read_chunk(const PgResult& r, int row);
+
+//! $1..$4 of a `vectors` row write: (chunk_id, data, scale, original or NULL). `v` must outlive the query.
+PgParams vector_row_params(int64_t chunk_id, const VectorRow& v);
 
 }  // namespace qembed::kb::pg

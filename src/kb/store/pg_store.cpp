@@ -319,18 +319,9 @@ Document PgStore::commit_document(int64_t document_id, const DocumentContent& co
               .add(c.keyword_text));
       if (i == 0) first_chunk = chunk_id;
       last_chunk = chunk_id;
-      float scale = 1;
-      const std::vector<uint8_t> data = encode_vector(type, vec, &scale);
-      PgParams vp;
-      vp.add(chunk_id).add_bytes(data).add(static_cast<double>(scale));
-      std::vector<uint8_t> original;
-      if (type == VectorType::kInt8) {
-        original = encode_f16(vec);
-        vp.add_bytes(original);
-      } else {
-        vp.add_null();
-      }
-      db_->query("INSERT INTO vectors (chunk_id, data, scale, original) VALUES ($1, $2, $3, $4::bytea)", vp);
+      const VectorRow v = encode_vector_row(type, vec);
+      db_->query("INSERT INTO vectors (chunk_id, data, scale, original) VALUES ($1, $2, $3, $4::bytea)",
+                 pg::vector_row_params(chunk_id, v));
       // Keyword rows: the chunk's length in terms and each term's frequency (FTS5's doclist, as rows).
       const std::vector<std::string> tokens = pg_keyword_tokens(c.keyword_text);
       std::map<std::string, int64_t> tf;

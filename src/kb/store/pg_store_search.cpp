@@ -183,11 +183,9 @@ std::vector<float> PgStore::load_vectors_f32(int64_t collection_id, std::span<co
     }
     const int row = it->second;
     const std::span<float> dst(out.data() + i * dims, dims);
-    if (!r.is_null(row, 3) && r.raw(row, 3).size() == dims * 2) {
-      decode_vector(VectorType::kF16, r.raw(row, 3), 1.0f, dst);
-    } else if (r.raw(row, 1).size() == encoded_vector_bytes(collection.settings.vector_type, dims)) {
-      decode_vector(collection.settings.vector_type, r.raw(row, 1), static_cast<float>(r.f64(row, 2)), dst);
-    } else {
+    const std::span<const uint8_t> original = r.is_null(row, 3) ? std::span<const uint8_t>() : r.raw(row, 3);
+    if (!decode_vector_row(collection.settings.vector_type, r.raw(row, 1), static_cast<float>(r.f64(row, 2)),
+                           original, dst)) {
       throw IoError("knowledge-base database " + display_url() + ": vector of chunk " + std::to_string(chunk_ids[i]) +
                     " has the wrong size");
     }
@@ -212,18 +210,9 @@ void PgStore::replace_vectors(int64_t collection_id, const ModelIdentity& model,
   const VectorType type = collection.settings.vector_type;
   for (size_t i = 0; i < chunk_ids.size(); ++i) {
     const std::span<const float> vec(vectors.data() + i * dims, dims);
-    float scale = 1;
-    const std::vector<uint8_t> data = encode_vector(type, vec, &scale);
-    PgParams p;
-    p.add(chunk_ids[i]).add_bytes(data).add(static_cast<double>(scale));
-    std::vector<uint8_t> original;
-    if (type == VectorType::kInt8) {
-      original = encode_f16(vec);
-      p.add_bytes(original);
-    } else {
-      p.add_null();
-    }
-    db_->query("UPDATE vectors SET data = $2, scale = $3, original = $4::bytea WHERE chunk_id = $1", p);
+    const VectorRow v = encode_vector_row(type, vec);
+    db_->query("UPDATE vectors SET data = $2, scale = $3, original = $4::bytea WHERE chunk_id = $1",
+               pg::vector_row_params(chunk_ids[i], v));
   }
   db_->query(
       "UPDATE collections SET model_name = $2, model_fingerprint = $3, model_dimensions = $4, dimensions = $5 "

@@ -102,4 +102,13 @@ Chunk read_chunk(const Stmt& s) {
   return c;
 }
 
+void bind_vector_row(Stmt& stmt, int64_t chunk_id, const VectorRow& v) {
+  stmt.bind(1, chunk_id).bind_blob(2, v.data).bind(3, static_cast<double>(v.scale));
+  if (v.original.empty()) {
+    stmt.bind_null(4);
+  } else {
+    stmt.bind_blob(4, v.original);
+  }
+}
+
 }  // namespace qembed::kb

@@ -6,6 +6,7 @@
 
 #include "kb/store/sqlite_db.hpp"
 #include "kb/store/store.hpp"
+#include "kb/store/vector_codec.hpp"
 
 namespace qembed::kb {
 
@@ -30,5 +31,8 @@ Document read_document(const Stmt& s, int first = 0);
 //! SELECT of a chunk, in read_chunk()'s order.
 extern const char* const kChunkSelect;
 Chunk read_chunk(const Stmt& s);
+
+//! Binds ?1..?4 of a `vectors` row write: (chunk_id, data, scale, original or NULL). `v` must outlive the run.
+void bind_vector_row(Stmt& stmt, int64_t chunk_id, const VectorRow& v);
 
 }  // namespace qembed::kb

@@ -297,15 +297,9 @@ Document SqliteStore::commit_document(int64_t document_id, const DocumentContent
       const int64_t chunk_id = db_->last_insert_rowid();
       if (i == 0) first_chunk = chunk_id;
       last_chunk = chunk_id;
-      float scale = 1;
-      const std::vector<uint8_t> data = encode_vector(type, vec, &scale);
+      const VectorRow v = encode_vector_row(type, vec);
       Stmt insert = db_->prepare("INSERT INTO vectors (chunk_id, data, scale, original) VALUES (?1, ?2, ?3, ?4)");
-      insert.bind(1, chunk_id).bind_blob(2, data).bind(3, static_cast<double>(scale));
-      if (type == VectorType::kInt8) {
-        insert.bind_blob(4, encode_f16(vec));
-      } else {
-        insert.bind_null(4);
-      }
+      bind_vector_row(insert, chunk_id, v);
       insert.run();
     }
     if (n_chunks > 0) {

@@ -134,11 +134,8 @@ std::vector<float> SqliteStore::load_vectors_f32(int64_t collection_id, std::spa
                   collection.settings.name + "'");
     }
     const std::span<float> row(out.data() + i * dims, dims);
-    if (!s.is_null(2) && s.blob(2).size() == dims * 2) {
-      decode_vector(VectorType::kF16, s.blob(2), 1.0f, row);
-    } else if (s.blob(0).size() == encoded_vector_bytes(collection.settings.vector_type, dims)) {
-      decode_vector(collection.settings.vector_type, s.blob(0), static_cast<float>(s.f64(1)), row);
-    } else {
+    const std::span<const uint8_t> original = s.is_null(2) ? std::span<const uint8_t>() : s.blob(2);
+    if (!decode_vector_row(collection.settings.vector_type, s.blob(0), static_cast<float>(s.f64(1)), original, row)) {
       throw IoError("knowledge-base database " + path_ + ": vector of chunk " + std::to_string(chunk_ids[i]) +
                     " has the wrong size");
     }
@@ -163,15 +160,9 @@ void SqliteStore::replace_vectors(int64_t collection_id, const ModelIdentity& mo
   const VectorType type = collection.settings.vector_type;
   for (size_t i = 0; i < chunk_ids.size(); ++i) {
     const std::span<const float> vec(vectors.data() + i * dims, dims);
-    float scale = 1;
-    const std::vector<uint8_t> data = encode_vector(type, vec, &scale);
+    const VectorRow v = encode_vector_row(type, vec);
     Stmt update = db_->prepare("UPDATE vectors SET data = ?2, scale = ?3, original = ?4 WHERE chunk_id = ?1");
-    update.bind(1, chunk_ids[i]).bind_blob(2, data).bind(3, static_cast<double>(scale));
-    if (type == VectorType::kInt8) {
-      update.bind_blob(4, encode_f16(vec));
-    } else {
-      update.bind_null(4);
-    }
+    bind_vector_row(update, chunk_ids[i], v);
     update.run();
   }
   db_->prepare(

@@ -59,6 +59,25 @@ std::vector<uint8_t> encode_f16(std::span<const float> values) {
   return out;
 }
 
+VectorRow encode_vector_row(VectorType type, std::span<const float> values) {
+  VectorRow row;
+  row.data = encode_vector(type, values, &row.scale);
+  if (type == VectorType::kInt8) row.original = encode_f16(values);
+  return row;
+}
+
+bool decode_vector_row(VectorType type, std::span<const uint8_t> data, float scale,
+                       std::span<const uint8_t> original, std::span<float> out) {
+  if (!original.empty() && original.size() == out.size() * 2) {
+    decode_vector(VectorType::kF16, original, 1.0f, out);
+  } else if (data.size() == encoded_vector_bytes(type, out.size())) {
+    decode_vector(type, data, scale, out);
+  } else {
+    return false;
+  }
+  return true;
+}
+
 std::vector<uint8_t> encode_vector(VectorType type, std::span<const float> values, float* scale) {
   *scale = 1.0f;
   switch (type) {

@@ -23,6 +23,19 @@ std::vector<uint8_t> encode_f16(std::span<const float> values);
 //! Decodes one stored vector to f32 (out.size() values).
 void decode_vector(VectorType type, std::span<const uint8_t> data, float scale, std::span<float> out);
 
+//! One vector as the stores keep it in their `vectors` rows: the collection type's encoding and scale, and for int8
+//! collections the f16 original that rescoring and reindexing read (empty for the other types).
+struct VectorRow {
+  std::vector<uint8_t> data;
+  float scale = 1;
+  std::vector<uint8_t> original;
+};
+VectorRow encode_vector_row(VectorType type, std::span<const float> values);
+//! A stored row back to f32 (out.size() values): the f16 original when it has the size, else the encoding. False
+//! when neither has the size for out.size() dimensions (a damaged row: the caller names it).
+bool decode_vector_row(VectorType type, std::span<const uint8_t> data, float scale,
+                       std::span<const uint8_t> original, std::span<float> out);
+
 //! Symmetric int8 quantization of one vector: returns the scale (0 for an all-zero vector).
 float quantize_int8(std::span<const float> values, std::span<int8_t> codes);
 
