@@ -20,6 +20,7 @@ formats      common formats
 kernels      common formats kernels
 tokenizer    common formats tokenizer
 model        common formats kernels tokenizer model
+convert      common formats kernels tokenizer model convert
 engine       common formats kernels engine model/qwen3_config.hpp
 backend      common formats kernels model engine backend
 service      common tokenizer model engine service backend/backend_factory.hpp
@@ -30,7 +31,7 @@ kb           common service kb/**
 server/http  common server/http
 server/api   common service server/api server/http server/*.hpp kb/*.hpp
 server       common service server/** kb/*.hpp model/model.hpp@src/server/server.cpp
-cli          common service server/server.hpp server/server_options.hpp cli kb/*.hpp kernels/cpu_features.hpp
+cli          common service server/server.hpp server/server_options.hpp cli kb/*.hpp kernels/cpu_features.hpp convert
 '
 # Notes: engine sees token ids, never the tokenizer nor model/model.hpp. service reaches backends only through
 # backend/backend_factory.hpp, never backend/cpu/... . server/api uses service, never model or backend. cli needs

@@ -16,7 +16,7 @@ namespace qembed::model_gen {
 namespace {
 
 constexpr const char* kUsage =
-    "usage: qembed-make-model --tokenizer PATH/tokenizer.json --shape tiny|small|0.6b|custom\n"
+    "usage: qembed-make-model --tokenizer PATH/tokenizer.json --shape tiny|small|0.6b|4b|8b|custom\n"
     "         [--layers N --hidden N --heads N --kv-heads N --head-dim N --ffn N --ctx N]\n"
     "         --format gguf|hf [--type F32|F16|BF16|Q8_0|Q4_0|Q4_1|Q5_0|Q5_1|Q4_K|Q5_K|Q6_K|Q4_K_M|Q5_K_M]\n"
     "         [--shards N] [--no-model-prefix] [--no-eos-flag] [--reranker [--untied-head]] [--threads N]\n"
@@ -96,14 +96,14 @@ Options parse_args(int argc, char** argv) {
     throw Error(std::string("--tokenizer, --seed and --out are required\n") + kUsage);
   }
   auto shape = shape_preset(o.shape_name);
-  if (!shape) throw Error("--shape: expected tiny, small, 0.6b or custom, got '" + o.shape_name + "'");
+  if (!shape) throw Error("--shape: expected tiny, small, 0.6b, 4b, 8b or custom, got '" + o.shape_name + "'");
   o.shape = *shape;
   if (!shape_flags.empty() && o.shape_name != "custom") throw Error("--layers/--hidden/...: only with --shape custom");
   for (const auto& [ov, v] : shape_flags) o.shape.*(ov->field) = v;
   if (o.shape.n_head % o.shape.n_head_kv != 0) throw Error("--heads must be a multiple of --kv-heads");
   if (o.shape.head_dim % 2 != 0) throw Error("--head-dim must be even (RoPE rotates pairs)");
 
-  auto type = parse_type_request(type_name);
+  auto type = convert::parse_quant_target(type_name);
   if (!type) throw Error("--type: unknown type '" + type_name + "'");
   o.type = *type;
   if (o.format == "hf") {

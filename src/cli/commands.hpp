@@ -6,6 +6,7 @@ int cmd_embed(int argc, char** argv);
 int cmd_tokenize(int argc, char** argv);
 int cmd_rerank(int argc, char** argv);  //!< qembed rerank (cmd_rerank.cpp)
 int cmd_info(int argc, char** argv);
+int cmd_quantize(int argc, char** argv);  //!< qembed quantize (cmd_quantize.cpp)
 int cmd_bench(int argc, char** argv);
 int cmd_serve(int argc, char** argv);
 int cmd_kb(int argc, char** argv);  //!< qembed kb SUBCOMMAND (cmd_kb.cpp)

@@ -25,6 +25,7 @@ void usage(FILE* out) {
                "  rerank     score JSONL documents against a query with a Qwen3-Reranker\n"
                "  tokenize   print the token ids the model sees for each text\n"
                "  info       describe a model file\n"
+               "  quantize   write a model as a GGUF file of another type (F16, Q8_0, Q4_K_M, ...)\n"
                "  bench      measure offline throughput on a JSONL file\n"
                "  serve      HTTP server: OpenAI, TEI and Ollama embedding APIs (and the knowledge base: --kb)\n"
                "  kb         knowledge base: create, add, search, list, rm, check, reindex, eval, ...\n"
@@ -41,6 +42,7 @@ Command find_command(const char* name) {
     Command run;
   } kCommands[] = {
       {"embed", qembed::cli::cmd_embed}, {"rerank", qembed::cli::cmd_rerank}, {"tokenize", qembed::cli::cmd_tokenize}, {"info", qembed::cli::cmd_info},
+      {"quantize", qembed::cli::cmd_quantize},
       {"bench", qembed::cli::cmd_bench}, {"serve", qembed::cli::cmd_serve},  {"kb", qembed::cli::cmd_kb},
   };
   for (const auto& c : kCommands) {

@@ -90,6 +90,79 @@ void GgufWriter::set_bool_array(const std::string& key, const std::vector<bool>&
   put_array(begin_kv(key, kArray), kBool, bytes);
 }
 
+namespace {
+
+// One scalar element of `type` from the reader's widened representation (unsigned -> uint64, signed -> int64,
+// floats -> double), narrowed back to its stored width.
+void put_scalar(std::vector<uint8_t>& out, uint32_t type, int64_t i, double f) {
+  switch (type) {
+    case kU8:
+    case kBool:
+      put<uint8_t>(out, static_cast<uint8_t>(i));
+      break;
+    case kI8:
+      put<int8_t>(out, static_cast<int8_t>(i));
+      break;
+    case kU16:
+      put<uint16_t>(out, static_cast<uint16_t>(i));
+      break;
+    case kI16:
+      put<int16_t>(out, static_cast<int16_t>(i));
+      break;
+    case kU32:
+      put<uint32_t>(out, static_cast<uint32_t>(i));
+      break;
+    case kI32:
+      put<int32_t>(out, static_cast<int32_t>(i));
+      break;
+    case kU64:
+      put<uint64_t>(out, static_cast<uint64_t>(i));
+      break;
+    case kI64:
+      put<int64_t>(out, i);
+      break;
+    case kF32:
+      put<float>(out, static_cast<float>(f));
+      break;
+    case kF64:
+      put<double>(out, f);
+      break;
+    default:
+      break;
+  }
+}
+
+}  // namespace
+
+void GgufWriter::set_value(const std::string& key, const GgufValue& value) {
+  const auto type = static_cast<uint32_t>(value.type);
+  if (value.type == GgufType::STRING) return set_string(key, std::get<std::string>(value.value));
+  if (value.type != GgufType::ARRAY) {
+    int64_t i = 0;
+    double f = 0;
+    if (auto* u = std::get_if<uint64_t>(&value.value)) i = static_cast<int64_t>(*u);
+    if (auto* s = std::get_if<int64_t>(&value.value)) i = *s;
+    if (auto* b = std::get_if<bool>(&value.value)) i = *b ? 1 : 0;
+    if (auto* d = std::get_if<double>(&value.value)) f = *d;
+    put_scalar(begin_kv(key, type), type, i, f);
+    return;
+  }
+  const auto elem = static_cast<uint32_t>(value.array_type);
+  if (auto* strings = std::get_if<std::vector<std::string>>(&value.value)) return set_string_array(key, *strings);
+  if (elem == kArray || elem == kString) throw Error("GGUF writer: metadata key '" + key + "' is an array of arrays");
+  auto& out = begin_kv(key, kArray);
+  put<uint32_t>(out, elem);
+  if (auto* ints = std::get_if<std::vector<int64_t>>(&value.value)) {
+    put<uint64_t>(out, ints->size());
+    for (int64_t v : *ints) put_scalar(out, elem, v, 0);
+  } else if (auto* floats = std::get_if<std::vector<double>>(&value.value)) {
+    put<uint64_t>(out, floats->size());
+    for (double v : *floats) put_scalar(out, elem, 0, v);
+  } else {
+    put<uint64_t>(out, 0);
+  }
+}
+
 void GgufWriter::set_alignment(uint32_t alignment) {
   assert(alignment != 0 && (alignment & (alignment - 1)) == 0);
   set_u32("general.alignment", alignment);

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "formats/ggml_types.hpp"
+#include "formats/gguf_reader.hpp"
 
 namespace qembed {
 
@@ -29,6 +30,9 @@ class GgufWriter {
   void set_f32_array(const std::string& key, const std::vector<float>& values);
   void set_u64_array(const std::string& key, const std::vector<uint64_t>& values);
   void set_bool_array(const std::string& key, const std::vector<bool>& values);
+  //! Any value as the reader holds it, written back with its own type (copying a file's metadata). Scalars and
+  //! arrays of every element type; Error for an array of arrays, which GGUF readers do not agree on.
+  void set_value(const std::string& key, const GgufValue& value);
   //! Sets general.alignment (a power of two) and pads the data section to it.
   void set_alignment(uint32_t alignment);
 

@@ -72,3 +72,16 @@ for (const type of ["F16", "BF16", "Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q4_K
     assert.ok(min >= t, `${type}: min cos ${min} < ${t} at input ${worst}`);
   });
 }
+
+// qembed quantize (HF folder in, GGUF out): the metadata comes from config.json and tokenizer.json, not from the
+// generator, so llama.cpp reads one such file itself.
+test("qembed quantize, HF folder -> Q4_K_M: llama.cpp reads it and agrees", () => {
+  const hf = model(`parity-hf-F32-${SEED}`, [...SHAPE, "--format", "hf", "--type", "F32", "--seed", SEED]);
+  const out = path.join(MODEL_DIR, "parity-quantize-hf-Q4_K_M.gguf");
+  const r = spawnSync(path.join(BUILD, "qembed"), ["quantize", "--model", hf, "--type", "Q4_K_M", "--out", out],
+    { encoding: "utf8" });
+  assert.equal(r.status, 0, r.stderr);
+  const { min, worst } = minCosine(out);
+  console.log(`parity qembed quantize HF -> Q4_K_M: min cos ${min.toFixed(7)} (input ${worst})`);
+  assert.ok(min >= threshold("Q4_K"), `min cos ${min} < ${threshold("Q4_K")} at input ${worst}`);
+});

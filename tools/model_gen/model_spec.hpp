@@ -24,7 +24,8 @@ struct ModelShape {
   float rms_eps = 1e-6f;
 };
 
-//! "tiny", "small", "0.6b"; "custom" starts from tiny and is overridden by flags.
+//! "tiny", "small", and the three Qwen3-Embedding sizes "0.6b", "4b", "8b"; "custom" starts from tiny and is
+//! overridden by flags.
 inline std::optional<ModelShape> shape_preset(const std::string& name) {
   ModelShape s;  // defaults are tiny: hidden a multiple of 256 so K-quants apply
   if (name == "tiny" || name == "custom") return s;
@@ -34,6 +35,16 @@ inline std::optional<ModelShape> shape_preset(const std::string& name) {
   }
   if (name == "0.6b") {
     s.n_layer = 28, s.n_embd = 1024, s.n_head = 16, s.n_head_kv = 8, s.head_dim = 128, s.n_ff = 3072;
+    s.n_ctx = 32768;
+    return s;
+  }
+  if (name == "4b") {
+    s.n_layer = 36, s.n_embd = 2560, s.n_head = 32, s.n_head_kv = 8, s.head_dim = 128, s.n_ff = 9728;
+    s.n_ctx = 32768;
+    return s;
+  }
+  if (name == "8b") {
+    s.n_layer = 36, s.n_embd = 4096, s.n_head = 32, s.n_head_kv = 8, s.head_dim = 128, s.n_ff = 12288;
     s.n_ctx = 32768;
     return s;
   }

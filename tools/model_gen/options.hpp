@@ -5,7 +5,7 @@
 #include <string>
 
 #include "model_spec.hpp"
-#include "quant_recipe.hpp"
+#include "convert/quant_recipe.hpp"
 
 namespace qembed::model_gen {
 
@@ -14,7 +14,7 @@ struct Options {
   std::string shape_name = "tiny";
   ModelShape shape;
   std::string format = "gguf";  //!< "gguf" or "hf"
-  TypeRequest type;
+  convert::QuantTarget type;
   int shards = 1;
   bool model_prefix = true;
   bool eos_flag = true;
