@@ -1,6 +1,7 @@
 // Micro-benchmark of matmul() and attention_tiled() on the Qwen3-Embedding-0.6B projection shapes, per weight type.
 // Usage: bench-kernels [n_threads=2] [n_tokens=256] [types=F32,F16,...] [attention T list=256,2048,8192] [compare]
-//   (QEMBED_SIMD caps the SIMD level; "compare" also times the one-query-at-a-time attention kernels)
+//   (QEMBED_SIMD caps the SIMD level; "compare" also times the one-query-at-a-time attention kernels;
+//   QEMBED_BENCH_NIBBLES=0 keeps 4-bit codes one per byte where the backend would pack two, to compare the forms)
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -83,7 +84,10 @@ int main(int argc, char** argv) {
       std::vector<float> x(n_tokens * sh.n_in), y(n_tokens * sh.n_out);
       for (auto& v : x) v = dist(rng);
       // Quantized types run as the CPU backend runs them: on their int8 copy where the level has the int8 path.
-      const auto packed = int8_packable(*type) && int8_path_at(simd_level()) ? pack_int8(w) : nullptr;
+      static const bool nibbles_allowed = std::getenv("QEMBED_BENCH_NIBBLES") == nullptr ||
+                                          std::string(std::getenv("QEMBED_BENCH_NIBBLES")) != "0";
+      const bool nibbles = nibbles_allowed && int8_nibbles_at(simd_level());
+      const auto packed = int8_packable(*type) && int8_path_at(simd_level()) ? pack_int8(w, nibbles) : nullptr;
       matmul(w, packed.get(), x.data(), n_tokens, y.data(), pool);  // warm-up
       const double flop = 2.0 * n_tokens * sh.n_in * sh.n_out;
       int reps = std::max(1, static_cast<int>(2e10 / flop / 10));

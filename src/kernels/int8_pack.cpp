@@ -130,7 +130,7 @@ bool int8_packable(GgmlType type) {
   }
 }
 
-Int8Weights int8_layout_for(const WeightMatrix& w) {
+Int8Weights int8_layout_for(const WeightMatrix& w, bool nibbles) {
   if (!int8_packable(w.type)) std::abort();  // callers check int8_packable first
   Int8Weights p;
   p.n_in = w.n_in;
@@ -146,9 +146,10 @@ Int8Weights int8_layout_for(const WeightMatrix& w) {
   // The code ranges: q + 128 for Q8_0, 6-bit for Q6_K, 5-bit for Q5_*, nibbles for Q4_*.
   const bool five_bit = w.type == GgmlType::Q5_0 || w.type == GgmlType::Q5_1 || w.type == GgmlType::Q5_K;
   p.max_code = w.type == GgmlType::Q8_0 ? 255 : w.type == GgmlType::Q6_K ? 63 : five_bit ? 31 : 15;
+  p.nibbles = nibbles && p.max_code == 15;
   p.n_groups = (w.n_out + Int8Weights::kGroupRows - 1) / Int8Weights::kGroupRows;
   p.n_blocks = w.n_in / p.blk;
-  p.record_bytes = static_cast<size_t>(p.blk * Int8Weights::kGroupRows) + 64 + (p.has_offset ? 64 : 0);
+  p.record_bytes = p.code_bytes() + 64 + (p.has_offset ? 64 : 0);
   return p;
 }
 
@@ -165,16 +166,16 @@ void pack_int8_rows(const WeightMatrix& w, int64_t o_begin, int64_t o_end, Int8W
     for (int64_t b = 0; b < out.n_blocks; ++b) {
       uint8_t* rec = out.record(g, b);
       const uint8_t* u = &rc.u[b * out.blk];
-      for (int k = 0; k < out.blk; ++k) rec[(k / 4) * (4 * G) + r * 4 + (k % 4)] = u[k];
-      float* s = reinterpret_cast<float*>(rec + out.blk * G);
+      for (int k = 0; k < out.blk; ++k) out.set_code(rec, k, r, u[k]);
+      float* s = out.scales(rec);
       s[r] = rc.s[b];
       if (out.has_offset) s[G + r] = rc.m[b];
     }
   }
 }
 
-std::unique_ptr<Int8Weights> pack_int8(const WeightMatrix& w) {
-  auto p = std::make_unique<Int8Weights>(int8_layout_for(w));
+std::unique_ptr<Int8Weights> pack_int8(const WeightMatrix& w, bool nibbles) {
+  auto p = std::make_unique<Int8Weights>(int8_layout_for(w, nibbles));
   p->allocate();
   pack_int8_rows(w, 0, w.n_out, *p);
   return p;

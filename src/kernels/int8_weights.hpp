@@ -16,6 +16,13 @@
 //                                      (the AVX2 kernel reads each 64 bytes as two ymm of 8 rows)
 //   s     [16] f32
 //   m     [16] f32                   — only when has_offset
+//
+// 4-bit codes may be kept two per byte (`nibbles`): the 64-byte slices 2p and 2p+1 of u share the bytes
+// [64p, 64p + 64), slice 2p in the low nibbles and 2p+1 in the high ones, so one load and a mask (or a shift and a
+// mask) give the same operand as before. A record of 32 values then takes 256 + 64 + 64 bytes instead of 512 + 128:
+// 0.75 bytes per weight for Q4_K / Q4_1 (0.625 for Q4_0) instead of 1.25, close to the file's 0.5625, which is what
+// lets the 4-bit files users pick for small machines stay small in memory. Only the AVX2 kernels and the scalar
+// oracle read this form; the backend asks for it where those kernels run (int8_nibbles_at).
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -34,6 +41,7 @@ struct Int8Weights {
   int zero_point = 0;       //!< z
   bool has_offset = false;  //!< records carry m
   int max_code = 255;       //!< largest code u: 255 (Q8_0), 63 (Q6_K), 31 (5-bit), 15 (4-bit); bounds AVX2 s16 sums
+  bool nibbles = false;     //!< 4-bit codes two per byte (see above)
   int64_t n_groups = 0;     //!< ceil(n_out / 16)
   int64_t n_blocks = 0;     //!< n_in / blk
   size_t record_bytes = 0;
@@ -44,6 +52,27 @@ struct Int8Weights {
   const uint8_t* record(int64_t g, int64_t b) const { return storage_.data() + offset(g, b); }
   uint8_t* record(int64_t g, int64_t b) { return storage_.data() + offset(g, b); }
   size_t bytes() const { return static_cast<size_t>(n_groups * n_blocks) * record_bytes; }
+  //! Bytes of a record's codes; the scales s (then m) follow them.
+  size_t code_bytes() const { return static_cast<size_t>(blk * kGroupRows) / (nibbles ? 2 : 1); }
+  //! Code u of value k (within the sub-block) of row r (within the group) in record `rec`.
+  int code(const uint8_t* rec, int k, int r) const {
+    const int slice = k / 4, pos = r * 4 + k % 4;
+    if (!nibbles) return rec[slice * 4 * kGroupRows + pos];
+    const uint8_t byte = rec[(slice / 2) * 4 * kGroupRows + pos];
+    return slice % 2 == 0 ? byte & 15 : byte >> 4;
+  }
+  //! Stores code u (< 16 when nibbles) of value k of row r; the other nibble of a shared byte is kept.
+  void set_code(uint8_t* rec, int k, int r, int u) const {
+    const int slice = k / 4, pos = r * 4 + k % 4;
+    if (!nibbles) {
+      rec[slice * 4 * kGroupRows + pos] = static_cast<uint8_t>(u);
+      return;
+    }
+    uint8_t& byte = rec[(slice / 2) * 4 * kGroupRows + pos];
+    byte = slice % 2 == 0 ? static_cast<uint8_t>((byte & 0xf0) | u) : static_cast<uint8_t>((byte & 0x0f) | u << 4);
+  }
+  const float* scales(const uint8_t* rec) const { return reinterpret_cast<const float*>(rec + code_bytes()); }
+  float* scales(uint8_t* rec) const { return reinterpret_cast<float*>(rec + code_bytes()); }
 
   //! Allocates (64-byte aligned, zero-filled) storage for the shape.
   void allocate() { storage_ = AlignedBuffer(bytes()); }
@@ -56,9 +85,10 @@ struct Int8Weights {
 bool int8_packable(GgmlType type);
 //! Repacks a quantized matrix (rows [o_begin, o_end) of group-aligned ranges may be packed concurrently by
 //! calling pack_int8_rows on a shared, allocated Int8Weights).
-Int8Weights int8_layout_for(const WeightMatrix& w);
+//! `nibbles`: keep 4-bit codes two per byte (ignored for wider codes).
+Int8Weights int8_layout_for(const WeightMatrix& w, bool nibbles = false);
 void pack_int8_rows(const WeightMatrix& w, int64_t o_begin, int64_t o_end, Int8Weights& out);
 //! Convenience: layout + allocate + pack every row.
-std::unique_ptr<Int8Weights> pack_int8(const WeightMatrix& w);
+std::unique_ptr<Int8Weights> pack_int8(const WeightMatrix& w, bool nibbles = false);
 
 }  // namespace qembed

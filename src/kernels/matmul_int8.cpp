@@ -54,13 +54,10 @@ void tile_scalar(const Int8Weights& w, int64_t g, const uint8_t* act, int mt, fl
       const int32_t zsum = reinterpret_cast<const int32_t*>(arec + int8_act_zsum_offset(w.blk))[t];
       const float dx = reinterpret_cast<const float*>(arec + int8_act_d_offset(w.blk))[t];
       const float dsum = reinterpret_cast<const float*>(arec + int8_act_dsum_offset(w.blk))[t];
-      const float* s = reinterpret_cast<const float*>(rec + w.blk * G);
+      const float* s = w.scales(rec);
       for (int r = 0; r < G; ++r) {
         int32_t dot = zsum;
-        for (int k = 0; k < w.blk; ++k) {
-          const int lane = (k / 4) * 4;
-          dot += static_cast<int32_t>(rec[lane * G + r * 4 + k % 4]) * q[lane * kT + t * 4 + k % 4];
-        }
+        for (int k = 0; k < w.blk; ++k) dot += w.code(rec, k, r) * q[(k / 4) * 4 * kT + t * 4 + k % 4];
         acc[r] += static_cast<float>(dot) * (s[r] * dx);
         if (w.has_offset) acc[r] += s[G + r] * dsum;
       }
@@ -94,6 +91,8 @@ void matmul_int8_ref(const Int8Weights& w, const float* x, int64_t n_tokens, flo
 
 void matmul_int8(const Int8Weights& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool, SimdLevel level) {
   level = simd_level_capped(level);
+  // Only the AVX2 kernels read codes kept two per byte; they run on every CPU that has the VNNI ones.
+  if (w.nibbles && level > SimdLevel::Avx2) level = SimdLevel::Avx2;
   const detail::Int8Kernels& kern = level >= SimdLevel::Avx512Vnni ? detail::int8_kernels_avx512vnni()
                                     : level >= SimdLevel::Avx2     ? detail::int8_kernels_avx2()
                                                                    : detail::int8_kernels_scalar();

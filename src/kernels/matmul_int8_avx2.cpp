@@ -72,12 +72,16 @@ inline __m256i lane_mask(int n) {
 // Tokens [t0, t0 + MT) of the tile x the 16 rows of group g. kSigned: Q8_0 (sign trick); otherwise kChunk
 // vpmaddubsw results are summed in s16 per vpmaddwd.
 // `act` points at the tile's records plus 4 * t0 bytes (the first token's slots), y at the first token's row.
-template <int MT, int BLK, bool kOffset, bool kSigned, int kChunk>
+// kNibbles: 4-bit codes two per byte (int8_weights.hpp): slice j is the low (j even) or high (j odd) nibbles of
+// the 64 bytes at 64 * (j / 2); the unrolled loop loads each pair once and masks or shifts it.
+template <int MT, int BLK, bool kOffset, bool kSigned, int kChunk, bool kNibbles = false>
 void tile_mt(const Int8Weights& w, int64_t g, const uint8_t* act, float* y, int64_t ldy, int n_valid) {
   static_assert((BLK / 4) % kChunk == 0);
   constexpr int64_t kActBytes = int8_act_record_bytes(BLK);
   const __m256i ones = _mm256_set1_epi16(1);
   const __m256i flip = _mm256_set1_epi8(static_cast<char>(0x80));
+  const __m256i low_nibbles = _mm256_set1_epi8(0x0f);
+  constexpr int kCodeBytes = BLK * kG / (kNibbles ? 2 : 1);
   __m256 facc[MT][2];
 #pragma GCC unroll 4
   for (int t = 0; t < MT; ++t) facc[t][0] = facc[t][1] = _mm256_setzero_ps();
@@ -95,8 +99,17 @@ void tile_mt(const Int8Weights& w, int64_t g, const uint8_t* act, float* y, int6
       __m256i sum16[MT][2];
 #pragma GCC unroll 8
       for (int j = c; j < c + kChunk; ++j) {
-        __m256i wv0 = _mm256_load_si256(reinterpret_cast<const __m256i*>(rec + 64 * j));
-        __m256i wv1 = _mm256_load_si256(reinterpret_cast<const __m256i*>(rec + 64 * j + 32));
+        const int at = kNibbles ? 64 * (j / 2) : 64 * j;
+        __m256i wv0 = _mm256_load_si256(reinterpret_cast<const __m256i*>(rec + at));
+        __m256i wv1 = _mm256_load_si256(reinterpret_cast<const __m256i*>(rec + at + 32));
+        if constexpr (kNibbles) {
+          if (j % 2 == 1) {
+            wv0 = _mm256_srli_epi16(wv0, 4);  // a 16-bit shift: the mask drops the bits of the neighbouring byte
+            wv1 = _mm256_srli_epi16(wv1, 4);
+          }
+          wv0 = _mm256_and_si256(wv0, low_nibbles);
+          wv1 = _mm256_and_si256(wv1, low_nibbles);
+        }
         __m256i wabs0 = wv0, wabs1 = wv1;
         if constexpr (kSigned) {
           wv0 = _mm256_xor_si256(wv0, flip);  // q = u - 128 as int8
@@ -117,7 +130,7 @@ void tile_mt(const Int8Weights& w, int64_t g, const uint8_t* act, float* y, int6
       for (int t = 0; t < MT; ++t)
         for (int h = 0; h < 2; ++h) acc[t][h] = _mm256_add_epi32(acc[t][h], _mm256_madd_epi16(sum16[t][h], ones));
     }
-    const auto* s = reinterpret_cast<const float*>(rec + BLK * kG);
+    const auto* s = reinterpret_cast<const float*>(rec + kCodeBytes);
 #pragma GCC unroll 4
     for (int t = 0; t < MT; ++t) {
       const __m256 vdx = _mm256_set1_ps(dx[t]);
@@ -149,11 +162,12 @@ void tile_mt(const Int8Weights& w, int64_t g, const uint8_t* act, float* y, int6
   }
 }
 
-template <int BLK, bool kOffset, bool kSigned, int kChunk>
+template <int BLK, bool kOffset, bool kSigned, int kChunk, bool kNibbles = false>
 void tile_kind(const Int8Weights& w, int64_t g, const uint8_t* act, int mt, float* y, int64_t ldy, int n_valid) {
   int t = 0;
-  for (; t + 2 <= mt; t += 2) tile_mt<2, BLK, kOffset, kSigned, kChunk>(w, g, act + 4 * t, y + t * ldy, ldy, n_valid);
-  if (t < mt) tile_mt<1, BLK, kOffset, kSigned, kChunk>(w, g, act + 4 * t, y + t * ldy, ldy, n_valid);
+  for (; t + 2 <= mt; t += 2)
+    tile_mt<2, BLK, kOffset, kSigned, kChunk, kNibbles>(w, g, act + 4 * t, y + t * ldy, ldy, n_valid);
+  if (t < mt) tile_mt<1, BLK, kOffset, kSigned, kChunk, kNibbles>(w, g, act + 4 * t, y + t * ldy, ldy, n_valid);
 }
 
 // The (blk, offset, code range) combinations int8_layout_for produces.
@@ -164,7 +178,11 @@ void tile(const Int8Weights& w, int64_t g, const uint8_t* act, int mt, float* y,
     return w.has_offset ? tile_kind<32, true, false, 4>(w, g, act, mt, y, ldy, n_valid)
                         : tile_kind<32, false, false, 4>(w, g, act, mt, y, ldy, n_valid);
   }
-  return w.has_offset ? tile_kind<32, true, false, 8>(w, g, act, mt, y, ldy, n_valid)  // nibbles
+  if (w.nibbles) {  // 4-bit codes two per byte
+    return w.has_offset ? tile_kind<32, true, false, 8, true>(w, g, act, mt, y, ldy, n_valid)
+                        : tile_kind<32, false, false, 8, true>(w, g, act, mt, y, ldy, n_valid);
+  }
+  return w.has_offset ? tile_kind<32, true, false, 8>(w, g, act, mt, y, ldy, n_valid)  // 4-bit codes, one per byte
                       : tile_kind<32, false, false, 8>(w, g, act, mt, y, ldy, n_valid);
 }
 

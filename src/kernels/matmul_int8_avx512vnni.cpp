@@ -113,6 +113,7 @@ void tile_blk(const Int8Weights& w, int64_t g, const uint8_t* act, int mt, float
   }
 }
 
+// Records with one code per byte only: matmul_int8 sends nibble-packed copies to the AVX2 kernels.
 void tile(const Int8Weights& w, int64_t g, const uint8_t* act, int mt, float* y, int64_t ldy, int n_valid) {
   if (w.blk == 16) {
     return w.has_offset ? tile_blk<16, true>(w, g, act, mt, y, ldy, n_valid)

@@ -10,6 +10,7 @@
 #include <memory>
 #include <random>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -48,8 +49,8 @@ float packed_value(const Int8Weights& p, int64_t o, int64_t k) {
   constexpr int G = Int8Weights::kGroupRows;
   const uint8_t* rec = p.record(o / G, k / p.blk);
   const int r = static_cast<int>(o % G), kk = static_cast<int>(k % p.blk);
-  const int u = rec[(kk / 4) * (4 * G) + r * 4 + kk % 4];
-  const float* s = reinterpret_cast<const float*>(rec + p.blk * G);
+  const int u = p.code(rec, kk, r);
+  const float* s = p.scales(rec);
   return s[r] * static_cast<float>(u - p.zero_point) + (p.has_offset ? s[G + r] : 0.0f);
 }
 
@@ -76,7 +77,8 @@ std::vector<double> rounding_bound(const WeightMatrix& w, int blk, const std::ve
   return out;
 }
 
-void check_type(GgmlType type, const std::vector<int64_t>& n_ins) {
+// `nibbles`: the copy keeps 4-bit codes two per byte (the CPU backend's form where the AVX2 kernels run).
+void check_type(GgmlType type, const std::vector<int64_t>& n_ins, bool nibbles = false) {
   const std::vector<int64_t> n_tokens_list{1, 2, 3, 7, 8, 9, 17, 64, 65, 130};
   const std::vector<int64_t> n_outs{1, 3, 17, 33, 100};
   ThreadPool pool1(1), pool2(2), pool3(3);
@@ -84,7 +86,8 @@ void check_type(GgmlType type, const std::vector<int64_t>& n_ins) {
   for (int64_t n_in : n_ins) {
     for (int64_t n_out : n_outs) {
       OwnedWeights ow = make_weights(type, n_out, n_in, seed++);
-      const auto packed = pack_int8(ow.w);
+      const auto packed = pack_int8(ow.w, nibbles);
+      ASSERT_EQ(packed->nibbles, nibbles);
       std::vector<float> row(static_cast<size_t>(n_in));
       for (int64_t o = 0; o < n_out; ++o) {
         dequantize_row_ref(type, ow.w.row(o), row.data(), n_in);
@@ -126,18 +129,38 @@ TEST(MatmulInt8, Q5_1) { check_type(GgmlType::Q5_1, {32, 288}); }
 TEST(MatmulInt8, Q4_K) { check_type(GgmlType::Q4_K, {256, 768}); }
 TEST(MatmulInt8, Q5_K) { check_type(GgmlType::Q5_K, {256, 768}); }
 TEST(MatmulInt8, Q6_K) { check_type(GgmlType::Q6_K, {256, 768}); }
+TEST(MatmulInt8, Q4_0Nibbles) { check_type(GgmlType::Q4_0, {32, 288}, true); }
+TEST(MatmulInt8, Q4_1Nibbles) { check_type(GgmlType::Q4_1, {32, 288}, true); }
+TEST(MatmulInt8, Q4_KNibbles) { check_type(GgmlType::Q4_K, {256, 768}, true); }
+
+// Two codes a byte only where codes have 4 bits, and the records shrink accordingly.
+TEST(MatmulInt8, NibblesOnlyFor4BitCodes) {
+  for (GgmlType t : {GgmlType::Q8_0, GgmlType::Q5_0, GgmlType::Q5_K, GgmlType::Q6_K}) {
+    WeightMatrix shape;
+    shape.type = t, shape.n_in = 256, shape.n_out = 32;
+    EXPECT_FALSE(int8_layout_for(shape, true).nibbles) << ggml_type_info(t).name;
+  }
+  WeightMatrix q4k;
+  q4k.type = GgmlType::Q4_K, q4k.n_in = 256, q4k.n_out = 32;
+  const Int8Weights bytes = int8_layout_for(q4k, false), nibbles = int8_layout_for(q4k, true);
+  EXPECT_TRUE(nibbles.nibbles);
+  EXPECT_EQ(bytes.record_bytes, 512u + 128u);
+  EXPECT_EQ(nibbles.record_bytes, 256u + 128u);  // 0.75 bytes per weight
+  EXPECT_EQ(nibbles.record_bytes % 64, 0u) << "records stay 64-byte aligned";
+}
 
 // An int8 copy of `type`'s layout with chosen codes: u uniform in [0, max_code] with both extremes (0 and max_code;
 // for Q8_0 the codes -128 and +127) in every sub-block of every row, s = 1 and m = +-1, so that with integer
 // activations whose sub-block maximum is 127 (scale d = 1) every product and partial sum is an integer below 2^24:
 // the float arithmetic of every kernel is then exact, and any difference from the exact sum is an integer error.
-std::unique_ptr<Int8Weights> exact_weights(GgmlType type, int64_t n_out, int64_t n_in, std::mt19937& rng) {
+std::unique_ptr<Int8Weights> exact_weights(GgmlType type, int64_t n_out, int64_t n_in, std::mt19937& rng,
+                                           bool nibbles) {
   constexpr int G = Int8Weights::kGroupRows;
   WeightMatrix shape;
   shape.type = type;
   shape.n_in = n_in;
   shape.n_out = n_out;
-  auto p = std::make_unique<Int8Weights>(int8_layout_for(shape));
+  auto p = std::make_unique<Int8Weights>(int8_layout_for(shape, nibbles));
   p->allocate();
   std::uniform_int_distribution<int> code(0, p->max_code);
   for (int64_t o = 0; o < n_out; ++o) {
@@ -148,9 +171,9 @@ std::unique_ptr<Int8Weights> exact_weights(GgmlType type, int64_t n_out, int64_t
         const int u = k == static_cast<int>(b % p->blk)         ? 0
                       : k == static_cast<int>((b + 5) % p->blk) ? p->max_code
                                                                 : code(rng);
-        rec[(k / 4) * (4 * G) + r * 4 + k % 4] = static_cast<uint8_t>(u);
+        p->set_code(rec, k, r, u);
       }
-      auto* s = reinterpret_cast<float*>(rec + p->blk * G);
+      float* s = p->scales(rec);
       s[r] = 1.0f;
       if (p->has_offset) s[G + r] = rng() % 2 ? 1.0f : -1.0f;
     }
@@ -189,11 +212,11 @@ std::vector<float> exact_products(const Int8Weights& p, const std::vector<float>
       for (int64_t b = 0; b < p.n_blocks; ++b) {
         const uint8_t* rec = p.record(o / G, b);
         const int r = static_cast<int>(o % G);
-        const float* s = reinterpret_cast<const float*>(rec + p.blk * G);
+        const float* s = p.scales(rec);
         int64_t dot = 0, xsum = 0;
         for (int k = 0; k < p.blk; ++k) {
           const auto xv = static_cast<int64_t>(x[static_cast<size_t>(t * p.n_in + b * p.blk + k)]);
-          dot += (rec[(k / 4) * (4 * G) + r * 4 + k % 4] - p.zero_point) * xv;
+          dot += (p.code(rec, k, r) - p.zero_point) * xv;
           xsum += xv;
         }
         acc += dot + (p.has_offset ? static_cast<int64_t>(s[G + r]) * xsum : 0);
@@ -205,19 +228,20 @@ std::vector<float> exact_products(const Int8Weights& p, const std::vector<float>
   return y;
 }
 
-class MatmulInt8Exact : public ::testing::TestWithParam<GgmlType> {};
+// (type, nibbles): 4-bit types are checked in both record forms.
+class MatmulInt8Exact : public ::testing::TestWithParam<std::tuple<GgmlType, bool>> {};
 
 // Bit-identical results at every int8 level: the integer sums of every kernel set are the oracle's, on group tails
 // (rows not a multiple of 16), token tails (not a multiple of 8 or of the AVX2 kernel's pairs) and one token.
 TEST_P(MatmulInt8Exact, IntegerSumsMatchTheOracleBitForBit) {
-  const GgmlType type = GetParam();
+  const auto [type, nibbles] = GetParam();
   const bool k_quant = type == GgmlType::Q4_K || type == GgmlType::Q5_K || type == GgmlType::Q6_K;
   const std::vector<int64_t> n_ins = k_quant ? std::vector<int64_t>{256, 512} : std::vector<int64_t>{32, 96, 256};
   std::mt19937 rng(static_cast<uint32_t>(type) + 1);
   ThreadPool pool(2);
   for (int64_t n_in : n_ins) {
     for (int64_t n_out : {1, 5, 16, 17, 40}) {
-      const auto p = exact_weights(type, n_out, n_in, rng);
+      const auto p = exact_weights(type, n_out, n_in, rng, nibbles);
       for (int64_t n_tokens : {1, 2, 3, 7, 8, 9, 13, 16, 33}) {
         const auto x = exact_activations(n_tokens, n_in, p->blk, rng);
         const std::vector<float> exact = exact_products(*p, x, n_tokens);
@@ -237,10 +261,15 @@ TEST_P(MatmulInt8Exact, IntegerSumsMatchTheOracleBitForBit) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Types, MatmulInt8Exact,
-                         ::testing::Values(GgmlType::Q8_0, GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q5_0,
-                                           GgmlType::Q5_1, GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K),
-                         [](const ::testing::TestParamInfo<GgmlType>& info) {
-                           return std::string(ggml_type_info(info.param).name);
+                         ::testing::Values(std::tuple{GgmlType::Q8_0, false}, std::tuple{GgmlType::Q4_0, false},
+                                           std::tuple{GgmlType::Q4_1, false}, std::tuple{GgmlType::Q5_0, false},
+                                           std::tuple{GgmlType::Q5_1, false}, std::tuple{GgmlType::Q4_K, false},
+                                           std::tuple{GgmlType::Q5_K, false}, std::tuple{GgmlType::Q6_K, false},
+                                           std::tuple{GgmlType::Q4_0, true}, std::tuple{GgmlType::Q4_1, true},
+                                           std::tuple{GgmlType::Q4_K, true}),
+                         [](const ::testing::TestParamInfo<std::tuple<GgmlType, bool>>& info) {
+                           return std::string(ggml_type_info(std::get<0>(info.param)).name) +
+                                  (std::get<1>(info.param) ? "Nibbles" : "");
                          });
 
 // Every quantizer writes the oracle's records byte for byte (codes, -z * sum, d, d * sum; zeros past the last
