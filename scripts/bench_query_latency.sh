@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # Per-query latency of short instructed queries ("Instruct: {task}\nQuery:{q}", 30 built-in queries of 3-15
-# words, one at a time, text to embedding) through llama.cpp and through `qembed serve` (prompt_name "query") on the 0.6B-shape benchmark model.
+# words, one at a time, text to embedding) through llama.cpp and through `qembed serve` (prompt_name "query") on the benchmark model of --shape (default 0.6b).
 #
-#   scripts/bench_query_latency.sh [--type Q8_0] [--threads 2]
+#   scripts/bench_query_latency.sh [--shape 0.6b|4b|8b] [--type Q8_0] [--threads 2]
 #
 # The model is cached under models/bench/ (see scripts/bench_common.sh). The formatted queries are written to
 # models/bench/queries.jsonl so another engine can time the same inputs. Prints llama.cpp's p50/p90/mean ms
 # and, last, a JSON summary line.
 set -euo pipefail
+# --shape is read before bench_common.sh, which names the models by it (BENCH_SHAPE).
+for ((i = 1; i <= $#; i++)); do
+  if [[ "${!i}" == --shape ]]; then j=$((i + 1)); export BENCH_SHAPE="${!j:-}"; fi
+done
 source "$(dirname "${BASH_SOURCE[0]}")/bench_common.sh"
 
 TYPE="Q8_0"
@@ -17,6 +21,7 @@ while [[ $# -gt 0 ]]; do
   case "$1" in
     --type) TYPE="$2"; shift 2 ;;
     --threads) THREADS="$2"; shift 2 ;;
+    --shape) shift 2 ;;  # read above
     -h|--help) usage; exit 0 ;;
     *) usage >&2; die "unknown argument '$1'" ;;
   esac
@@ -43,8 +48,8 @@ printf 'qembed serve %s, %s threads: p50 %s ms, p90 %s ms, mean %s ms (%s tokens
   "$TYPE" "$THREADS" "$(jq -r .p50_ms <<< "$qembed_json")" "$(jq -r .p90_ms <<< "$qembed_json")" \
   "$(jq -r .mean_ms <<< "$qembed_json")" "$(jq -r .mean_tokens <<< "$qembed_json")" "$ratio"
 
-jq -nc --arg type "$TYPE" --argjson threads "$THREADS" --argjson llama "$llama_json" --argjson qembed "$qembed_json" \
+jq -nc --arg shape "$BENCH_SHAPE" --arg type "$TYPE" --argjson threads "$THREADS" --argjson llama "$llama_json" --argjson qembed "$qembed_json" \
   --argjson ratio "$ratio" \
-  '{bench: "query_latency", shape: "0.6b", type: $type, threads: $threads,
+  '{bench: "query_latency", shape: $shape, type: $type, threads: $threads,
     llama: {p50_ms: $llama.p50_ms, p90_ms: $llama.p90_ms, mean_ms: $llama.mean_ms, queries: $llama.queries},
     qembed: $qembed, p50_ratio: $ratio}'

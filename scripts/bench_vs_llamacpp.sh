@@ -1,16 +1,21 @@
 #!/usr/bin/env bash
 # Document-embedding throughput, qembed vs llama.cpp, on the same files, inputs and thread count.
 #
-#   scripts/bench_vs_llamacpp.sh [--types "Q8_0 F16 Q4_K_M"] [--threads 2] [--docs 24]
+#   scripts/bench_vs_llamacpp.sh [--shape 0.6b|4b|8b] [--types "Q8_0 F16 Q4_K_M"] [--threads 2] [--docs 24]
 #
 # Models: the 0.6B shape with seeded random weights (qembed-make-model), quantized per type by llama.cpp's own
-# quantizer (llama-quantize-shim), cached under models/bench/. Inputs: --docs deterministic English paragraphs
+# quantizer (llama-quantize-shim), cached under models/bench/; --shape 4b or 8b: the seeds' larger models, made in
+# F16 and quantized by `qembed quantize` (scripts/bench_common.sh). Inputs: --docs deterministic English paragraphs
 # of ~220 tokens (tests/oracle/make_paragraphs.mjs). Each engine warms up on 2 docs, then embeds all of them;
 # model loading and tokenization are not timed. llama.cpp runs through node-llama-cpp, one document per
 # decode (it cannot batch embedding sequences); qembed runs `qembed bench`.
 # Prints one line per type and, last, a JSON summary. Needs build/qembed, build/qembed-make-model and
 # llama-quantize-shim (build/ or build-oracle/); set QEMBED_BUILD_DIR for another build folder.
 set -euo pipefail
+# --shape is read before bench_common.sh, which names the models by it (BENCH_SHAPE).
+for ((i = 1; i <= $#; i++)); do
+  if [[ "${!i}" == --shape ]]; then j=$((i + 1)); export BENCH_SHAPE="${!j:-}"; fi
+done
 source "$(dirname "${BASH_SOURCE[0]}")/bench_common.sh"
 
 TYPES="Q8_0 F16 Q4_K_M"
@@ -21,6 +26,7 @@ while [[ $# -gt 0 ]]; do
   case "$1" in
     --types) TYPES="$2"; shift 2 ;;
     --threads) THREADS="$2"; shift 2 ;;
+    --shape) shift 2 ;;  # read above
     --docs) DOCS="$2"; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) usage >&2; die "unknown argument '$1'" ;;
@@ -78,5 +84,5 @@ for type in $TYPES; do
     <<< "$RESULTS")"
 done
 
-jq -nc --argjson threads "$THREADS" --argjson docs "$DOCS" --argjson results "$RESULTS" \
-  '{bench: "docs_vs_llamacpp", shape: "0.6b", threads: $threads, docs: $docs, results: $results}'
+jq -nc --arg shape "$BENCH_SHAPE" --argjson threads "$THREADS" --argjson docs "$DOCS" --argjson results "$RESULTS" \
+  '{bench: "docs_vs_llamacpp", shape: $shape, threads: $threads, docs: $docs, results: $results}'
