@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Per-query latency of short instructed queries ("Instruct: {task}\nQuery:{q}", 30 built-in queries of 3-15
-# words, one at a time, text to embedding) through llama.cpp and through `qembed serve` (prompt_name "query") on the benchmark model of --shape (default 0.6b).
+# words, one at a time, text to embedding) through llama.cpp and through `qembed serve` (prompt_name "query") on
+# the benchmark model of --shape (default 0.6b).
 #
 #   scripts/bench_query_latency.sh [--shape 0.6b|4b|8b] [--type Q8_0] [--threads 2]
 #
 # The model is cached under models/bench/ (see scripts/bench_common.sh). The formatted queries are written to
-# models/bench/queries.jsonl so another engine can time the same inputs. Prints llama.cpp's p50/p90/mean ms
-# and, last, a JSON summary line.
+# models/bench/queries.jsonl so another engine can time the same inputs. Prints llama.cpp's p50/p90/mean ms,
+# qembed's, and qembed's p50 against the time to stream its repacked weights once at the read bandwidth measured
+# in the same run (build/bench-dot-rates), then, last, a JSON summary line.
 set -euo pipefail
 # --shape is read before bench_common.sh, which names the models by it (BENCH_SHAPE).
 for ((i = 1; i <= $#; i++)); do
@@ -16,7 +18,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/bench_common.sh"
 
 TYPE="Q8_0"
 THREADS=2
-usage() { sed -n '2,9p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,11p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --type) TYPE="$2"; shift 2 ;;
@@ -48,8 +50,17 @@ printf 'qembed serve %s, %s threads: p50 %s ms, p90 %s ms, mean %s ms (%s tokens
   "$TYPE" "$THREADS" "$(jq -r .p50_ms <<< "$qembed_json")" "$(jq -r .p90_ms <<< "$qembed_json")" \
   "$(jq -r .mean_ms <<< "$qembed_json")" "$(jq -r .mean_tokens <<< "$qembed_json")" "$ratio"
 
+# The floor for a few-token query: reading the weights qembed holds for its kernels once, at the read bandwidth
+# this machine shows now with the same threads (bench-dot-rates).
+repacked_bytes="$("$BUILD_DIR/qembed" info --model "$model" --threads "$THREADS" --json | jq -r .repacked_bytes)"
+bandwidth="$("$(find_tool bench-dot-rates)" "$THREADS" | awk '/^read bandwidth/ { print $3 }')"
+floor_ms="$(jq -n "$repacked_bytes / ($bandwidth * 1e9) * 1e3 * 10 | round / 10")"
+floor_ratio="$(jq -n "$(jq -r .p50_ms <<< "$qembed_json") / $floor_ms * 100 | round / 100")"
+printf 'weights %s MB at %s GB/s: streaming them once takes %s ms; qembed p50 / that floor: %s\n' \
+  "$(jq -n "$repacked_bytes / 1e6 | round")" "$bandwidth" "$floor_ms" "$floor_ratio"
+
 jq -nc --arg shape "$BENCH_SHAPE" --arg type "$TYPE" --argjson threads "$THREADS" --argjson llama "$llama_json" --argjson qembed "$qembed_json" \
-  --argjson ratio "$ratio" \
+  --argjson ratio "$ratio" --argjson floor "$floor_ms" --argjson floor_ratio "$floor_ratio" --argjson bw "$bandwidth" \
   '{bench: "query_latency", shape: $shape, type: $type, threads: $threads,
     llama: {p50_ms: $llama.p50_ms, p90_ms: $llama.p90_ms, mean_ms: $llama.mean_ms, queries: $llama.queries},
-    qembed: $qembed, p50_ratio: $ratio}'
+    qembed: $qembed, p50_ratio: $ratio, read_gb_per_s: $bw, weight_stream_ms: $floor, p50_over_stream: $floor_ratio}'
