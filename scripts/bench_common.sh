@@ -50,6 +50,7 @@ ensure_base_model() {
 # 0.6B shape, qembed quantize for the others).
 ensure_model() {
   local type="$1" out; out="$(bench_model_path "$type")"
+  [[ -s "$out" ]] && { echo "$out"; return 0; }  # the base model may have been deleted to save disk
   ensure_base_model
   if [[ ! -s "$out" && "$BENCH_SHAPE" != 0.6b ]]; then
     log "quantizing to $type with qembed quantize -> $out"

@@ -17,10 +17,13 @@ namespace {
 
 using quant_detail::load_block;
 
-// One row decoded into codes u[n_in] and per-sub-block s, m.
+// One row decoded into codes u[n_in] and per-sub-block s, m; for Q4_K also the integers sc, mn per sub-block and
+// d, -dmin per super-block they came from (s = d * sc, m = -dmin * mn).
 struct RowCodes {
   std::vector<uint8_t> u;
   std::vector<float> s, m;
+  std::vector<uint8_t> sc, mn;
+  std::vector<float> d, dmin_neg;
 };
 
 uint32_t load_qh32(const uint8_t* qh) {
@@ -60,6 +63,8 @@ void decode_k45(const uint8_t* row, int64_t n_in, RowCodes& rc) {
   for (int64_t i = 0; i < n_in / kQKK; ++i) {
     const auto b = load_block<Block>(row, i);
     const float d = f16_to_f32(b.d), dmin = f16_to_f32(b.dmin);
+    rc.d[i] = d;
+    rc.dmin_neg[i] = -dmin;
     for (int c = 0; c < 4; ++c) {
       for (int half = 0; half < 2; ++half) {
         const int j = 2 * c + half;
@@ -67,6 +72,8 @@ void decode_k45(const uint8_t* row, int64_t n_in, RowCodes& rc) {
         k_scale_min(b.scales, j, &sc, &mn);
         rc.s[i * 8 + j] = d * static_cast<float>(sc);
         rc.m[i * 8 + j] = -(dmin * static_cast<float>(mn));
+        rc.sc[i * 8 + j] = static_cast<uint8_t>(sc);
+        rc.mn[i * 8 + j] = static_cast<uint8_t>(mn);
         uint8_t* u = &rc.u[i * kQKK + 32 * j];
         for (int l = 0; l < 32; ++l) {
           int v = half ? (b.qs[32 * c + l] >> 4) : (b.qs[32 * c + l] & 15);
@@ -147,9 +154,11 @@ Int8Weights int8_layout_for(const WeightMatrix& w, bool nibbles) {
   const bool five_bit = w.type == GgmlType::Q5_0 || w.type == GgmlType::Q5_1 || w.type == GgmlType::Q5_K;
   p.max_code = w.type == GgmlType::Q8_0 ? 255 : w.type == GgmlType::Q6_K ? 63 : five_bit ? 31 : 15;
   p.nibbles = nibbles && p.max_code == 15;
+  p.k_scales = p.nibbles && w.type == GgmlType::Q4_K;
   p.n_groups = (w.n_out + Int8Weights::kGroupRows - 1) / Int8Weights::kGroupRows;
   p.n_blocks = w.n_in / p.blk;
-  p.record_bytes = p.code_bytes() + 64 + (p.has_offset ? 64 : 0);
+  // k_scales: sc[16] + mn[16] bytes, padded to keep records 64-byte aligned.
+  p.record_bytes = p.code_bytes() + (p.k_scales ? 64 : 64 + (p.has_offset ? 64 : 0));
   return p;
 }
 
@@ -159,6 +168,10 @@ void pack_int8_rows(const WeightMatrix& w, int64_t o_begin, int64_t o_end, Int8W
   rc.u.resize(static_cast<size_t>(w.n_in));
   rc.s.resize(static_cast<size_t>(out.n_blocks));
   rc.m.assign(static_cast<size_t>(out.n_blocks), 0.0f);
+  rc.sc.resize(static_cast<size_t>(out.n_blocks));
+  rc.mn.resize(static_cast<size_t>(out.n_blocks));
+  rc.d.resize(static_cast<size_t>(out.n_blocks / Int8Weights::kSuperBlocks + 1));
+  rc.dmin_neg.resize(rc.d.size());
   for (int64_t o = o_begin; o < o_end; ++o) {
     decode_row_codes(w, o, rc);
     const int64_t g = o / G;
@@ -167,6 +180,17 @@ void pack_int8_rows(const WeightMatrix& w, int64_t o_begin, int64_t o_end, Int8W
       uint8_t* rec = out.record(g, b);
       const uint8_t* u = &rc.u[b * out.blk];
       for (int k = 0; k < out.blk; ++k) out.set_code(rec, k, r, u[k]);
+      if (out.k_scales) {
+        uint8_t* sub = out.k_sub_scales(rec);
+        sub[r] = rc.sc[b];
+        sub[G + r] = rc.mn[b];
+        if (b % Int8Weights::kSuperBlocks == 0) {
+          float* dd = out.super_scales(g, b / Int8Weights::kSuperBlocks);
+          dd[r] = rc.d[b / Int8Weights::kSuperBlocks];
+          dd[G + r] = rc.dmin_neg[b / Int8Weights::kSuperBlocks];
+        }
+        continue;
+      }
       float* s = out.scales(rec);
       s[r] = rc.s[b];
       if (out.has_offset) s[G + r] = rc.m[b];

@@ -23,6 +23,12 @@
 // 0.75 bytes per weight for Q4_K / Q4_1 (0.625 for Q4_0) instead of 1.25, close to the file's 0.5625, which is what
 // lets the 4-bit files users pick for small machines stay small in memory. Only the AVX2 kernels and the scalar
 // oracle read this form; the backend asks for it where those kernels run (int8_nibbles_at).
+//
+// Q4_K in that form also keeps its scales as the file does (`k_scales`): s = d * sc and m = -dmin * mn with 6-bit
+// integers sc, mn per sub-block and floats d, dmin per 256-value super-block. A record then holds sc[16] and mn[16]
+// as bytes after the codes (256 + 32 + 32 padding bytes), and d[16], -dmin[16] of each (group, super-block) sit in
+// a table after all records. The kernel multiplies them back in f32 — the same product the reference dequantizer
+// forms, so the weights are still used exactly — and a Q4_K weight takes 0.66 bytes instead of 0.75.
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -42,6 +48,8 @@ struct Int8Weights {
   bool has_offset = false;  //!< records carry m
   int max_code = 255;       //!< largest code u: 255 (Q8_0), 63 (Q6_K), 31 (5-bit), 15 (4-bit); bounds AVX2 s16 sums
   bool nibbles = false;     //!< 4-bit codes two per byte (see above)
+  bool k_scales = false;    //!< Q4_K with nibbles: 8-bit sc/mn in the records, d/-dmin per super-block (see above)
+  static constexpr int kSuperBlocks = 8;  //!< sub-blocks of 32 per Q4_K super-block
   int64_t n_groups = 0;     //!< ceil(n_out / 16)
   int64_t n_blocks = 0;     //!< n_in / blk
   size_t record_bytes = 0;
@@ -51,7 +59,21 @@ struct Int8Weights {
   }
   const uint8_t* record(int64_t g, int64_t b) const { return storage_.data() + offset(g, b); }
   uint8_t* record(int64_t g, int64_t b) { return storage_.data() + offset(g, b); }
-  size_t bytes() const { return static_cast<size_t>(n_groups * n_blocks) * record_bytes; }
+  //! Records, then (k_scales) the super-block scale table.
+  size_t bytes() const { return records_bytes() + super_table_bytes(); }
+  size_t records_bytes() const { return static_cast<size_t>(n_groups * n_blocks) * record_bytes; }
+  size_t super_table_bytes() const {
+    return k_scales ? static_cast<size_t>(n_groups * (n_blocks / kSuperBlocks)) * 2 * kGroupRows * sizeof(float) : 0;
+  }
+  //! k_scales: d[16] then -dmin[16] of group g's rows in super-block j.
+  const float* super_scales(int64_t g, int64_t j) const {
+    return reinterpret_cast<const float*>(storage_.data() + records_bytes()) +
+           (static_cast<size_t>(g) * static_cast<size_t>(n_blocks / kSuperBlocks) + static_cast<size_t>(j)) * 2 *
+               kGroupRows;
+  }
+  float* super_scales(int64_t g, int64_t j) {
+    return const_cast<float*>(static_cast<const Int8Weights*>(this)->super_scales(g, j));
+  }
   //! Bytes of a record's codes; the scales s (then m) follow them.
   size_t code_bytes() const { return static_cast<size_t>(blk * kGroupRows) / (nibbles ? 2 : 1); }
   //! Code u of value k (within the sub-block) of row r (within the group) in record `rec`.
@@ -71,8 +93,24 @@ struct Int8Weights {
     uint8_t& byte = rec[(slice / 2) * 4 * kGroupRows + pos];
     byte = slice % 2 == 0 ? static_cast<uint8_t>((byte & 0xf0) | u) : static_cast<uint8_t>((byte & 0x0f) | u << 4);
   }
+  //! The float scales s[16] (then m[16]) after a record's codes; not with k_scales (see sub_block_scales).
   const float* scales(const uint8_t* rec) const { return reinterpret_cast<const float*>(rec + code_bytes()); }
   float* scales(uint8_t* rec) const { return reinterpret_cast<float*>(rec + code_bytes()); }
+  //! k_scales: sc[16] then mn[16] after a record's codes.
+  const uint8_t* k_sub_scales(const uint8_t* rec) const { return rec + code_bytes(); }
+  uint8_t* k_sub_scales(uint8_t* rec) const { return rec + code_bytes(); }
+  //! s and m of row r in record (g, b) as floats, in either form (m is 0 without an offset).
+  void sub_block_scales(int64_t g, int64_t b, int r, float* s, float* m) const {
+    const uint8_t* rec = record(g, b);
+    if (k_scales) {
+      const float* dd = super_scales(g, b / kSuperBlocks);
+      *s = dd[r] * static_cast<float>(k_sub_scales(rec)[r]);
+      *m = dd[kGroupRows + r] * static_cast<float>(k_sub_scales(rec)[kGroupRows + r]);
+      return;
+    }
+    *s = scales(rec)[r];
+    *m = has_offset ? scales(rec)[kGroupRows + r] : 0.0f;
+  }
 
   //! Allocates (64-byte aligned, zero-filled) storage for the shape.
   void allocate() { storage_ = AlignedBuffer(bytes()); }

@@ -54,12 +54,13 @@ void tile_scalar(const Int8Weights& w, int64_t g, const uint8_t* act, int mt, fl
       const int32_t zsum = reinterpret_cast<const int32_t*>(arec + int8_act_zsum_offset(w.blk))[t];
       const float dx = reinterpret_cast<const float*>(arec + int8_act_d_offset(w.blk))[t];
       const float dsum = reinterpret_cast<const float*>(arec + int8_act_dsum_offset(w.blk))[t];
-      const float* s = w.scales(rec);
       for (int r = 0; r < G; ++r) {
         int32_t dot = zsum;
         for (int k = 0; k < w.blk; ++k) dot += w.code(rec, k, r) * q[(k / 4) * 4 * kT + t * 4 + k % 4];
-        acc[r] += static_cast<float>(dot) * (s[r] * dx);
-        if (w.has_offset) acc[r] += s[G + r] * dsum;
+        float s, m;
+        w.sub_block_scales(g, b, r, &s, &m);
+        acc[r] += static_cast<float>(dot) * (s * dx);
+        if (w.has_offset) acc[r] += m * dsum;
       }
     }
     for (int r = 0; r < n_valid; ++r) y[t * ldy + r] = acc[r];

@@ -74,7 +74,8 @@ inline __m256i lane_mask(int n) {
 // `act` points at the tile's records plus 4 * t0 bytes (the first token's slots), y at the first token's row.
 // kNibbles: 4-bit codes two per byte (int8_weights.hpp): slice j is the low (j even) or high (j odd) nibbles of
 // the 64 bytes at 64 * (j / 2); the unrolled loop loads each pair once and masks or shifts it.
-template <int MT, int BLK, bool kOffset, bool kSigned, int kChunk, bool kNibbles = false>
+// kKScales (Q4_K with nibbles): s and m are rebuilt per record from its 8-bit sc/mn and the super-block's d/-dmin.
+template <int MT, int BLK, bool kOffset, bool kSigned, int kChunk, bool kNibbles = false, bool kKScales = false>
 void tile_mt(const Int8Weights& w, int64_t g, const uint8_t* act, float* y, int64_t ldy, int n_valid) {
   static_assert((BLK / 4) % kChunk == 0);
   constexpr int64_t kActBytes = int8_act_record_bytes(BLK);
@@ -130,20 +131,37 @@ void tile_mt(const Int8Weights& w, int64_t g, const uint8_t* act, float* y, int6
       for (int t = 0; t < MT; ++t)
         for (int h = 0; h < 2; ++h) acc[t][h] = _mm256_add_epi32(acc[t][h], _mm256_madd_epi16(sum16[t][h], ones));
     }
-    const auto* s = reinterpret_cast<const float*>(rec + kCodeBytes);
+    __m256 sv[2], mv[2];
+    if constexpr (kKScales) {
+      // The same f32 products d * sc and (-dmin) * mn as the reference dequantizer forms.
+      const float* dd = w.super_scales(g, b / Int8Weights::kSuperBlocks);
+      const uint8_t* sub = rec + kCodeBytes;
+      for (int h = 0; h < 2; ++h) {
+        const auto* sc = reinterpret_cast<const __m128i*>(sub + 8 * h);
+        const auto* mn = reinterpret_cast<const __m128i*>(sub + kG + 8 * h);
+        sv[h] = _mm256_mul_ps(_mm256_load_ps(dd + 8 * h), _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64(sc))));
+        mv[h] = _mm256_mul_ps(_mm256_load_ps(dd + kG + 8 * h),
+                              _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64(mn))));
+      }
+    } else {
+      const auto* s = reinterpret_cast<const float*>(rec + kCodeBytes);
+      for (int h = 0; h < 2; ++h) {
+        sv[h] = _mm256_load_ps(s + 8 * h);
+        if constexpr (kOffset) mv[h] = _mm256_load_ps(s + kG + 8 * h);
+      }
+    }
 #pragma GCC unroll 4
     for (int t = 0; t < MT; ++t) {
       const __m256 vdx = _mm256_set1_ps(dx[t]);
       for (int h = 0; h < 2; ++h) {
-        facc[t][h] =
-            _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc[t][h]), _mm256_mul_ps(_mm256_load_ps(s + 8 * h), vdx), facc[t][h]);
+        facc[t][h] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc[t][h]), _mm256_mul_ps(sv[h], vdx), facc[t][h]);
       }
     }
     if constexpr (kOffset) {
 #pragma GCC unroll 4
       for (int t = 0; t < MT; ++t) {
         const __m256 vds = _mm256_set1_ps(dsum[t]);
-        for (int h = 0; h < 2; ++h) facc[t][h] = _mm256_fmadd_ps(_mm256_load_ps(s + kG + 8 * h), vds, facc[t][h]);
+        for (int h = 0; h < 2; ++h) facc[t][h] = _mm256_fmadd_ps(mv[h], vds, facc[t][h]);
       }
     }
   }
@@ -162,12 +180,13 @@ void tile_mt(const Int8Weights& w, int64_t g, const uint8_t* act, float* y, int6
   }
 }
 
-template <int BLK, bool kOffset, bool kSigned, int kChunk, bool kNibbles = false>
+template <int BLK, bool kOffset, bool kSigned, int kChunk, bool kNibbles = false, bool kKScales = false>
 void tile_kind(const Int8Weights& w, int64_t g, const uint8_t* act, int mt, float* y, int64_t ldy, int n_valid) {
   int t = 0;
   for (; t + 2 <= mt; t += 2)
-    tile_mt<2, BLK, kOffset, kSigned, kChunk, kNibbles>(w, g, act + 4 * t, y + t * ldy, ldy, n_valid);
-  if (t < mt) tile_mt<1, BLK, kOffset, kSigned, kChunk, kNibbles>(w, g, act + 4 * t, y + t * ldy, ldy, n_valid);
+    tile_mt<2, BLK, kOffset, kSigned, kChunk, kNibbles, kKScales>(w, g, act + 4 * t, y + t * ldy, ldy, n_valid);
+  if (t < mt)
+    tile_mt<1, BLK, kOffset, kSigned, kChunk, kNibbles, kKScales>(w, g, act + 4 * t, y + t * ldy, ldy, n_valid);
 }
 
 // The (blk, offset, code range) combinations int8_layout_for produces.
@@ -178,6 +197,7 @@ void tile(const Int8Weights& w, int64_t g, const uint8_t* act, int mt, float* y,
     return w.has_offset ? tile_kind<32, true, false, 4>(w, g, act, mt, y, ldy, n_valid)
                         : tile_kind<32, false, false, 4>(w, g, act, mt, y, ldy, n_valid);
   }
+  if (w.k_scales) return tile_kind<32, true, false, 8, true, true>(w, g, act, mt, y, ldy, n_valid);  // Q4_K
   if (w.nibbles) {  // 4-bit codes two per byte
     return w.has_offset ? tile_kind<32, true, false, 8, true>(w, g, act, mt, y, ldy, n_valid)
                         : tile_kind<32, false, false, 8, true>(w, g, act, mt, y, ldy, n_valid);

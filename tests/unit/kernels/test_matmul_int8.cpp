@@ -50,8 +50,9 @@ float packed_value(const Int8Weights& p, int64_t o, int64_t k) {
   const uint8_t* rec = p.record(o / G, k / p.blk);
   const int r = static_cast<int>(o % G), kk = static_cast<int>(k % p.blk);
   const int u = p.code(rec, kk, r);
-  const float* s = p.scales(rec);
-  return s[r] * static_cast<float>(u - p.zero_point) + (p.has_offset ? s[G + r] : 0.0f);
+  float sc, m;
+  p.sub_block_scales(o / G, k / p.blk, r, &sc, &m);
+  return sc * static_cast<float>(u - p.zero_point) + m;
 }
 
 // Per output: sum over sub-blocks of (sum_k |w|) * d_x / 2, the most that rounding x to d_x * int8 can move the
@@ -145,8 +146,14 @@ TEST(MatmulInt8, NibblesOnlyFor4BitCodes) {
   const Int8Weights bytes = int8_layout_for(q4k, false), nibbles = int8_layout_for(q4k, true);
   EXPECT_TRUE(nibbles.nibbles);
   EXPECT_EQ(bytes.record_bytes, 512u + 128u);
-  EXPECT_EQ(nibbles.record_bytes, 256u + 128u);  // 0.75 bytes per weight
+  EXPECT_TRUE(nibbles.k_scales);
+  EXPECT_EQ(nibbles.record_bytes, 256u + 64u);  // codes, then sc and mn as bytes
+  EXPECT_EQ(nibbles.bytes(), 2u * 8u * 320u + 2u * 1u * 128u);  // + d and -dmin per (group, super-block)
   EXPECT_EQ(nibbles.record_bytes % 64, 0u) << "records stay 64-byte aligned";
+  WeightMatrix q4_1;
+  q4_1.type = GgmlType::Q4_1, q4_1.n_in = 256, q4_1.n_out = 32;
+  EXPECT_FALSE(int8_layout_for(q4_1, true).k_scales) << "only Q4_K has integer sub-block scales";
+  EXPECT_EQ(int8_layout_for(q4_1, true).record_bytes, 256u + 128u);
 }
 
 // An int8 copy of `type`'s layout with chosen codes: u uniform in [0, max_code] with both extremes (0 and max_code;
@@ -173,9 +180,19 @@ std::unique_ptr<Int8Weights> exact_weights(GgmlType type, int64_t n_out, int64_t
                                                                 : code(rng);
         p->set_code(rec, k, r, u);
       }
+      const float offset = rng() % 2 ? 1.0f : -1.0f;
+      if (p->k_scales) {
+        // s = d * sc = 1 and m = (-dmin) * mn = +-1, the sign drawn per super-block, the integers per sub-block.
+        float* dd = p->super_scales(o / G, b / Int8Weights::kSuperBlocks);
+        dd[r] = 1.0f;
+        if (b % Int8Weights::kSuperBlocks == 0) dd[G + r] = offset;
+        p->k_sub_scales(rec)[r] = 1;
+        p->k_sub_scales(rec)[G + r] = 1;
+        continue;
+      }
       float* s = p->scales(rec);
       s[r] = 1.0f;
-      if (p->has_offset) s[G + r] = rng() % 2 ? 1.0f : -1.0f;
+      if (p->has_offset) s[G + r] = offset;
     }
   }
   return p;
@@ -212,14 +229,15 @@ std::vector<float> exact_products(const Int8Weights& p, const std::vector<float>
       for (int64_t b = 0; b < p.n_blocks; ++b) {
         const uint8_t* rec = p.record(o / G, b);
         const int r = static_cast<int>(o % G);
-        const float* s = p.scales(rec);
+        float sc, m;
+        p.sub_block_scales(o / G, b, r, &sc, &m);
         int64_t dot = 0, xsum = 0;
         for (int k = 0; k < p.blk; ++k) {
           const auto xv = static_cast<int64_t>(x[static_cast<size_t>(t * p.n_in + b * p.blk + k)]);
           dot += (p.code(rec, k, r) - p.zero_point) * xv;
           xsum += xv;
         }
-        acc += dot + (p.has_offset ? static_cast<int64_t>(s[G + r]) * xsum : 0);
+        acc += static_cast<int64_t>(sc) * dot + static_cast<int64_t>(m) * xsum;
       }
       EXPECT_LT(std::abs(acc), int64_t{1} << 24) << "the test's sums must stay exact in float";
       y[static_cast<size_t>(t * p.n_out + o)] = static_cast<float>(acc);
