@@ -79,3 +79,18 @@ warn_if_busy() {
     log "warning: load average $load on $cores cores before the run; timings will be unreliable"
   fi
 }
+
+# cpu_level_json: the SIMD level qembed's kernels pick on this CPU (from /proc/cpuinfo, as cpuid reports it) and
+# whether it has AMX tiles, for the benchmarks' JSON summaries: ratios depend on both.
+cpu_level_json() {
+  local flags level=scalar
+  flags="$(grep -m1 '^flags' /proc/cpuinfo || true)"
+  [[ "$flags" == *" avx2 "* && "$flags" == *" fma "* ]] && level=avx2
+  [[ "$flags" == *" avx512f "* && "$flags" == *" avx512bw "* ]] && level=avx512
+  [[ "$level" == avx512 && "$flags" == *" avx512_vnni "* ]] && level=avx512vnni
+  local amx=false
+  [[ "$flags" == *" amx_tile "* ]] && amx=true
+  jq -nc --arg level "$level" --argjson amx "$amx" \
+    --arg cpu "$(grep -m1 '^model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')" \
+    '{cpu: $cpu, simd_level: $level, amx: $amx}'
+}

@@ -59,8 +59,8 @@ floor_ratio="$(jq -n "$(jq -r .p50_ms <<< "$qembed_json") / $floor_ms * 100 | ro
 printf 'weights %s MB at %s GB/s: streaming them once takes %s ms; qembed p50 / that floor: %s\n' \
   "$(jq -n "$repacked_bytes / 1e6 | round")" "$bandwidth" "$floor_ms" "$floor_ratio"
 
-jq -nc --arg shape "$BENCH_SHAPE" --arg type "$TYPE" --argjson threads "$THREADS" --argjson llama "$llama_json" --argjson qembed "$qembed_json" \
+jq -nc --argjson machine "$(cpu_level_json)" --arg shape "$BENCH_SHAPE" --arg type "$TYPE" --argjson threads "$THREADS" --argjson llama "$llama_json" --argjson qembed "$qembed_json" \
   --argjson ratio "$ratio" --argjson floor "$floor_ms" --argjson floor_ratio "$floor_ratio" --argjson bw "$bandwidth" \
-  '{bench: "query_latency", shape: $shape, type: $type, threads: $threads,
+  '{bench: "query_latency", machine: $machine, shape: $shape, type: $type, threads: $threads,
     llama: {p50_ms: $llama.p50_ms, p90_ms: $llama.p90_ms, mean_ms: $llama.mean_ms, queries: $llama.queries},
     qembed: $qembed, p50_ratio: $ratio, read_gb_per_s: $bw, weight_stream_ms: $floor, p50_over_stream: $floor_ratio}'

@@ -84,5 +84,5 @@ for type in $TYPES; do
     <<< "$RESULTS")"
 done
 
-jq -nc --arg shape "$BENCH_SHAPE" --argjson threads "$THREADS" --argjson docs "$DOCS" --argjson results "$RESULTS" \
-  '{bench: "docs_vs_llamacpp", shape: $shape, threads: $threads, docs: $docs, results: $results}'
+jq -nc --argjson machine "$(cpu_level_json)" --arg shape "$BENCH_SHAPE" --argjson threads "$THREADS" --argjson docs "$DOCS" --argjson results "$RESULTS" \
+  '{bench: "docs_vs_llamacpp", machine: $machine, shape: $shape, threads: $threads, docs: $docs, results: $results}'
