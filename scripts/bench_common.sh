@@ -13,6 +13,12 @@ BUILD_DIR="${QEMBED_BUILD_DIR:-$ROOT/build}"
 BENCH_DIR="${QEMBED_BENCH_DIR:-$ROOT/models/bench}"
 LIBLLAMA="${LIBLLAMA:-$ROOT/node_modules/@node-llama-cpp/linux-x64/bins/linux-x64/libllama.v0.5.0.so}"
 BENCH_SEED=42
+# A sourced file sees the sourcing script's arguments as "$@": its --shape (the scripts skip it when they parse
+# their flags) names the models before anything is generated.
+bench_args=("$@")
+for ((bench_i = 0; bench_i < ${#bench_args[@]}; bench_i++)); do
+  [[ "${bench_args[bench_i]}" == --shape ]] && BENCH_SHAPE="${bench_args[bench_i + 1]:-}"
+done
 BENCH_SHAPE="${BENCH_SHAPE:-0.6b}"
 case "$BENCH_SHAPE" in 0.6b|4b|8b) ;; *) echo "error: shape must be 0.6b, 4b or 8b, got '$BENCH_SHAPE'" >&2; exit 1 ;; esac
 # The 0.6B files are quantized by llama.cpp from F32; the larger ones by qembed from F16 (see above).

@@ -10,10 +10,6 @@
 # qembed's, and qembed's p50 against the time to stream its repacked weights once at the read bandwidth measured
 # in the same run (build/bench-dot-rates), then, last, a JSON summary line.
 set -euo pipefail
-# --shape is read before bench_common.sh, which names the models by it (BENCH_SHAPE).
-for ((i = 1; i <= $#; i++)); do
-  if [[ "${!i}" == --shape ]]; then j=$((i + 1)); export BENCH_SHAPE="${!j:-}"; fi
-done
 source "$(dirname "${BASH_SOURCE[0]}")/bench_common.sh"
 
 TYPE="Q8_0"
@@ -23,7 +19,7 @@ while [[ $# -gt 0 ]]; do
   case "$1" in
     --type) TYPE="$2"; shift 2 ;;
     --threads) THREADS="$2"; shift 2 ;;
-    --shape) shift 2 ;;  # read above
+    --shape) shift 2 ;;  # read by bench_common.sh
     -h|--help) usage; exit 0 ;;
     *) usage >&2; die "unknown argument '$1'" ;;
   esac

@@ -20,7 +20,7 @@ THREADS=2
 DOCS=50
 TOKENS=200
 QUERY="Which factors decide how quickly a city can recover after a major flood?"
-usage() { sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --types) TYPES="$2"; shift 2 ;;

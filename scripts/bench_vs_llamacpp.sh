@@ -12,10 +12,6 @@
 # Prints one line per type and, last, a JSON summary. Needs build/qembed, build/qembed-make-model and
 # llama-quantize-shim (build/ or build-oracle/); set QEMBED_BUILD_DIR for another build folder.
 set -euo pipefail
-# --shape is read before bench_common.sh, which names the models by it (BENCH_SHAPE).
-for ((i = 1; i <= $#; i++)); do
-  if [[ "${!i}" == --shape ]]; then j=$((i + 1)); export BENCH_SHAPE="${!j:-}"; fi
-done
 source "$(dirname "${BASH_SOURCE[0]}")/bench_common.sh"
 
 TYPES="Q8_0 F16 Q4_K_M"
@@ -26,7 +22,7 @@ while [[ $# -gt 0 ]]; do
   case "$1" in
     --types) TYPES="$2"; shift 2 ;;
     --threads) THREADS="$2"; shift 2 ;;
-    --shape) shift 2 ;;  # read above
+    --shape) shift 2 ;;  # read by bench_common.sh
     --docs) DOCS="$2"; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) usage >&2; die "unknown argument '$1'" ;;

@@ -8,9 +8,6 @@
 # languages, code, emoji, up to ~2,500 characters); the pooled vectors are compared by cosine with the CI
 # thresholds (F32/F16 0.99999, BF16/Q8_0 0.9995, 4-6-bit types 0.995). Exits 1 if any type misses its threshold.
 set -euo pipefail
-for ((i = 1; i <= $#; i++)); do
-  if [[ "${!i}" == --shape ]]; then j=$((i + 1)); export BENCH_SHAPE="${!j:-}"; fi
-done
 source "$(dirname "${BASH_SOURCE[0]}")/bench_common.sh"
 
 TYPES="Q4_K_M Q8_0"
@@ -20,7 +17,7 @@ while [[ $# -gt 0 ]]; do
   case "$1" in
     --types) TYPES="$2"; shift 2 ;;
     --threads) THREADS="$2"; shift 2 ;;
-    --shape) shift 2 ;;  # read above
+    --shape) shift 2 ;;  # read by bench_common.sh
     -h|--help) usage; exit 0 ;;
     *) usage >&2; die "unknown argument '$1'" ;;
   esac
