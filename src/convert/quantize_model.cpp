@@ -1,14 +1,13 @@
 #include "convert/quantize_model.hpp"
 
 #include <algorithm>
-#include <atomic>
 #include <cstdio>
 #include <filesystem>
-#include <thread>
 
 #include "common/error.hpp"
 #include "convert/model_source.hpp"
 #include "kernels/quant_blocks.hpp"
+#include "kernels/thread_pool.hpp"
 
 namespace qembed::convert {
 
@@ -28,19 +27,14 @@ void convert_rows(const SourceTensor& t, GgmlType type, uint8_t* dst, int64_t be
 }
 
 //! A tensor's output bytes; a tensor already in the output type is copied as it is (no second rounding).
-void fill_tensor(const SourceTensor& t, GgmlType type, uint8_t* dst, int n_threads) {
+void fill_tensor(const SourceTensor& t, GgmlType type, uint8_t* dst, ThreadPool& pool) {
   const int64_t rows = t.rows();
   if (t.type == type) {
     std::copy_n(t.data, ggml_row_bytes(type, t.ne[0]) * static_cast<size_t>(rows), dst);
     return;
   }
-  // Rows in equal slices, one per thread; each row is encoded alone, so the bytes do not depend on the split.
-  const int64_t n = std::clamp<int64_t>(rows / 16, 1, n_threads);
-  std::vector<std::thread> threads;
-  for (int64_t i = 1; i < n; ++i)
-    threads.emplace_back(convert_rows, std::cref(t), type, dst, rows * i / n, rows * (i + 1) / n);
-  convert_rows(t, type, dst, 0, rows / n);
-  for (auto& th : threads) th.join();
+  // Each row is encoded alone, so the bytes do not depend on how the rows are split across threads.
+  pool.parallel_for(rows, [&](int64_t begin, int64_t end, int) { convert_rows(t, type, dst, begin, end); });
 }
 
 }  // namespace
@@ -78,14 +72,16 @@ QuantizeReport quantize_model(const QuantizeOptions& o, const QuantizeProgress& 
 
   GgufWriter w;
   src.write_metadata(w, {src.default_name, o.target.file_type, quantized});
-  auto done = std::make_shared<std::atomic<uint64_t>>(0);
+  // Fills run one at a time (on the writer's helper thread), so one pool and one running count serve them all.
+  ThreadPool pool(std::max(1, o.n_threads));
+  uint64_t done = 0;
   for (size_t i = 0; i < src.tensors.size(); ++i) {
     const SourceTensor* t = &src.tensors[i];
     const GgmlType type = types[i];
-    w.add_tensor(t->gguf_name, type, t->ne, [t, type, &o, &progress, done, total_values](uint8_t* dst) {
-      fill_tensor(*t, type, dst, std::max(1, o.n_threads));
-      const uint64_t now = done->fetch_add(static_cast<uint64_t>(t->ne[0] * t->rows())) + t->ne[0] * t->rows();
-      if (progress) progress(now, total_values);
+    w.add_tensor(t->gguf_name, type, t->ne, [t, type, &pool, &progress, &done, total_values](uint8_t* dst) {
+      fill_tensor(*t, type, dst, pool);
+      done += static_cast<uint64_t>(t->ne[0] * t->rows());
+      if (progress) progress(done, total_values);
     });
   }
   // Written beside the target and renamed: an interrupted run never leaves a truncated file that looks complete.

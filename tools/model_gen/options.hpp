@@ -4,8 +4,8 @@
 #include <optional>
 #include <string>
 
-#include "model_spec.hpp"
 #include "convert/quant_recipe.hpp"
+#include "model_spec.hpp"
 
 namespace qembed::model_gen {
 

@@ -1,12 +1,11 @@
 #pragma once
 // Produces a tensor's bytes in its target type: rows are generated and encoded in parallel (each row has its own
 // generator, so the bytes do not depend on the thread count).
-#include <algorithm>
-#include <thread>
 #include <vector>
 
 #include "formats/ggml_types.hpp"
 #include "kernels/quant_blocks.hpp"
+#include "kernels/thread_pool.hpp"
 #include "model_spec.hpp"
 #include "weight_rng.hpp"
 
@@ -21,7 +20,7 @@ inline const Init& row_init(const TensorSpec& t, int64_t row) {
   return t.init;
 }
 
-inline void fill_tensor(uint64_t seed, const TensorSpec& t, GgmlType type, uint8_t* dst, int n_threads) {
+inline void fill_tensor(uint64_t seed, const TensorSpec& t, GgmlType type, uint8_t* dst, ThreadPool& pool) {
   const uint64_t name_hash = fnv1a(t.seed_name.empty() ? t.gguf_name : t.seed_name);
   const size_t row_bytes = ggml_row_bytes(type, t.cols);
   auto work = [&](int64_t row_begin, int64_t row_end) {
@@ -32,11 +31,7 @@ inline void fill_tensor(uint64_t seed, const TensorSpec& t, GgmlType type, uint8
       quantize_row_ref(type, row.data(), dst + static_cast<size_t>(r) * row_bytes, t.cols);
     }
   };
-  const int64_t n = std::max<int64_t>(1, std::min<int64_t>(n_threads, t.rows / 16));
-  std::vector<std::thread> threads;
-  for (int64_t i = 1; i < n; ++i) threads.emplace_back(work, t.rows * i / n, t.rows * (i + 1) / n);
-  work(0, t.rows / n);
-  for (auto& th : threads) th.join();
+  pool.parallel_for(t.rows, [&](int64_t begin, int64_t end, int) { work(begin, end); });
 }
 
 }  // namespace qembed::model_gen

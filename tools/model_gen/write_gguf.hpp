@@ -35,6 +35,7 @@ inline void write_gguf_model(const Options& o, const VocabData& vocab) {
   auto specs = std::make_shared<std::vector<TensorSpec>>(qwen3_tensors(s, o.rerank));
   std::erase_if(*specs, [](const TensorSpec& t) { return !t.in_gguf; });
   auto progress = std::make_shared<Progress>(specs->size());
+  auto pool = std::make_shared<ThreadPool>(o.n_threads);  // fills run one at a time: they share it
   for (const TensorSpec& t : *specs) {
     const convert::TensorTypeChoice choice =
         convert::choose_tensor_type(o.type, t.gguf_name, t.is_vector ? 1 : 2, t.cols, s.n_layer);
@@ -42,8 +43,8 @@ inline void write_gguf_model(const Options& o, const VocabData& vocab) {
     const GgmlType type = choice.type;
     std::vector<int64_t> ne = t.is_vector ? std::vector<int64_t>{t.cols} : std::vector<int64_t>{t.cols, t.rows};
     const TensorSpec* tp = &t;
-    w.add_tensor(t.gguf_name, type, ne, [&o, tp, type, progress](uint8_t* dst) {
-      fill_tensor(o.seed, *tp, type, dst, o.n_threads);
+    w.add_tensor(t.gguf_name, type, ne, [&o, tp, type, progress, pool](uint8_t* dst) {
+      fill_tensor(o.seed, *tp, type, dst, *pool);
       progress->step(tp->gguf_name, ggml_type_info(type).name);
     });
   }

@@ -69,6 +69,7 @@ inline void write_hf_model(const Options& o) {
   auto specs = std::make_shared<std::vector<TensorSpec>>(qwen3_tensors(o.shape, o.rerank));
   std::erase_if(*specs, [](const TensorSpec& t) { return !t.in_hf; });
   auto progress = std::make_shared<Progress>(specs->size());
+  auto pool = std::make_shared<ThreadPool>(o.n_threads);  // fills run one at a time: they share it
 
   // Contiguous runs of tensors, cut when a shard passes total / shards bytes; a shard advances by one at a time
   // and never starves the later ones (token_embd alone may be most of the bytes), so no shard is empty.
@@ -86,8 +87,8 @@ inline void write_hf_model(const Options& o) {
     const TensorSpec* tp = &t;
     const GgmlType type = o.type.base;
     shards[shard].push_back(
-        {(t.hf_top_level ? "" : prefix) + t.hf_name, dtype, shape, [&o, tp, type, progress](uint8_t* dst) {
-           fill_tensor(o.seed, *tp, type, dst, o.n_threads);
+        {(t.hf_top_level ? "" : prefix) + t.hf_name, dtype, shape, [&o, tp, type, progress, pool](uint8_t* dst) {
+           fill_tensor(o.seed, *tp, type, dst, *pool);
            progress->step(tp->hf_name, ggml_type_info(type).name);  // prefix-free name
          }});
   }
