@@ -92,8 +92,6 @@ void matmul_int8_ref(const Int8Weights& w, const float* x, int64_t n_tokens, flo
 
 void matmul_int8(const Int8Weights& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool, SimdLevel level) {
   level = simd_level_capped(level);
-  // Only the AVX2 kernels read codes kept two per byte; they run on every CPU that has the VNNI ones.
-  if (w.nibbles && level > SimdLevel::Avx2) level = SimdLevel::Avx2;
   const detail::Int8Kernels& kern = level >= SimdLevel::Avx512Vnni ? detail::int8_kernels_avx512vnni()
                                     : level >= SimdLevel::Avx2     ? detail::int8_kernels_avx2()
                                                                    : detail::int8_kernels_scalar();

@@ -78,7 +78,7 @@ std::vector<double> rounding_bound(const WeightMatrix& w, int blk, const std::ve
   return out;
 }
 
-// `nibbles`: the copy keeps 4-bit codes two per byte (the CPU backend's form where the AVX2 kernels run).
+// `nibbles`: the copy keeps 4-bit codes two per byte (the CPU backend's form at every int8 level).
 void check_type(GgmlType type, const std::vector<int64_t>& n_ins, bool nibbles = false) {
   const std::vector<int64_t> n_tokens_list{1, 2, 3, 7, 8, 9, 17, 64, 65, 130};
   const std::vector<int64_t> n_outs{1, 3, 17, 33, 100};
