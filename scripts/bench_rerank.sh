@@ -64,5 +64,7 @@ for type in $TYPES; do
     --argjson d "$delta" '. + [{type: $type, llama_docs_per_s: $l, qembed_docs_per_s: $q, ratio: $r, max_score_delta: $d}]' \
     <<< "$RESULTS")"
 done
-jq -nc --argjson threads "$THREADS" --argjson docs "$DOCS" --argjson tokens "$TOKENS" --argjson results "$RESULTS" \
-  '{bench: "rerank_vs_llamacpp", shape: "0.6b", threads: $threads, documents: $docs, doc_tokens: $tokens, results: $results}'
+jq -nc --argjson machine "$(cpu_level_json)" --argjson threads "$THREADS" --argjson docs "$DOCS" --argjson tokens "$TOKENS" \
+  --argjson results "$RESULTS" \
+  '{bench: "rerank_vs_llamacpp", machine: $machine, shape: "0.6b", threads: $threads, documents: $docs, doc_tokens: $tokens,
+    results: $results}'

@@ -1,16 +1,14 @@
-// qembed embed: JSONL texts in, JSONL vectors out, in input order. Inputs are read in token-budget groups, each
-// group one request to the embedding service; the next group is read and tokenized while the previous one
-// computes, and at most two groups are in flight, so memory stays bounded whatever the input size.
+// qembed embed: JSONL texts in, JSONL vectors out, in input order, streamed in token-budget groups
+// (cli/line_groups.hpp), so memory stays bounded whatever the input size.
 #include <unistd.h>
 
 #include <cstdio>
-#include <deque>
-#include <future>
 
 #include "cli/args.hpp"
 #include "cli/commands.hpp"
 #include "cli/input_prep.hpp"
 #include "cli/jsonl.hpp"
+#include "cli/line_groups.hpp"
 #include "cli/progress.hpp"
 #include "common/error.hpp"
 #include "common/log.hpp"
@@ -37,13 +35,8 @@ std::vector<FlagSpec> embed_flags() {
   return f;
 }
 
-//! One group of input lines submitted to the service.
-struct Group {
-  int64_t first_index = 0;
-  std::vector<nlohmann::json> objs;  // the input objects, for their carried fields
-  int64_t n_tokens = 0;
-  std::future<service::EmbedResult> result;
-};
+//! Nothing is kept per line beyond its object.
+struct NoExtra {};
 
 }  // namespace
 
@@ -67,56 +60,25 @@ int cmd_embed(int argc, char** argv) {
   LineWriter writer(args.get_or("output", "-"));
   Progress progress(args.has("progress") || isatty(2), total_lines);
 
-  std::deque<Group> in_flight;
-  int64_t next_index = 0, docs_done = 0, tokens_done = 0;
-  auto write_oldest = [&] {
-    Group& g = in_flight.front();
-    const service::EmbedResult r = g.result.get();
-    for (size_t j = 0; j < g.objs.size(); ++j) {
-      writer.write_line(
-          embedding_line(g.first_index + static_cast<int64_t>(j), g.objs[j], r.vectors[j], r.n_tokens[j]));
-    }
-    docs_done += static_cast<int64_t>(g.objs.size());
-    tokens_done += g.n_tokens;
-    progress.update(docs_done, tokens_done);
-    in_flight.pop_front();
-  };
-  for (;;) {
-    // Read lines until the group holds about one batch of tokens (counted once tokenized).
-    Group g;
-    g.first_index = next_index;
-    service::EmbedInputs inputs;
-    inputs.first_index = next_index;
-    std::optional<service::EncodedRequest> req;
-    try {
-      while (g.n_tokens < options.max_batch_tokens) {
-        std::optional<nlohmann::json> obj = reader.next();
-        if (!obj) break;
-        inputs.texts.assign(1, JsonlReader::text_of(*obj));
-        inputs.first_index = next_index + static_cast<int64_t>(g.objs.size());
-        service::EncodedRequest one = svc->encode(inputs, params);
-        if (!req) {
-          req = std::move(one);
-          req->first_index = g.first_index;
-        } else {
-          req->seqs.push_back(std::move(one.seqs[0]));
-          req->n_tokens += one.n_tokens;
+  int64_t docs_done = 0, tokens_done = 0;
+  service::EmbedInputs inputs;
+  run_line_groups<NoExtra>(
+      reader, writer, *svc, options.max_batch_tokens,
+      [&](const nlohmann::json& obj, int64_t index, NoExtra&) {
+        inputs.texts.assign(1, JsonlReader::text_of(obj));
+        inputs.first_index = index;
+        return svc->encode(inputs, params);
+      },
+      [](service::EncodedRequest&) {},
+      [&](const LineGroup<NoExtra>& g, service::EmbedResult r) {
+        for (size_t j = 0; j < g.objs.size(); ++j) {
+          writer.write_line(
+              embedding_line(g.first_index + static_cast<int64_t>(j), g.objs[j], r.vectors[j], r.n_tokens[j]));
         }
-        g.n_tokens = req->n_tokens;
-        g.objs.push_back(std::move(*obj));
-      }
-    } catch (const Error&) {
-      while (!in_flight.empty()) write_oldest();  // what came before the bad line is written first
-      writer.flush();
-      throw;
-    }
-    if (g.objs.empty()) break;
-    next_index += static_cast<int64_t>(g.objs.size());
-    g.result = submit_group(*svc, std::move(*req));
-    in_flight.push_back(std::move(g));
-    if (in_flight.size() > 1) write_oldest();
-  }
-  while (!in_flight.empty()) write_oldest();
+        docs_done += static_cast<int64_t>(g.objs.size());
+        tokens_done += g.n_tokens;
+        progress.update(docs_done, tokens_done);
+      });
   writer.flush();
   progress.finish();
   if (!svc->prompt_text(params).empty()) {

@@ -1,20 +1,18 @@
 // qembed rerank: one query, JSONL documents in, a relevance score per document out (Qwen3-Reranker). Documents are
-// read in token-budget groups, each group one rerank request (the query's prompt tokens are computed once and
-// reused through the prefix cache by every group), at most two groups in flight, so memory stays bounded by the
-// scores however many documents come in.
+// streamed in token-budget groups (cli/line_groups.hpp), each group one rerank request (the query's prompt tokens
+// are computed once and reused through the prefix cache by every group), so memory stays bounded by the scores
+// however many documents come in.
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <deque>
-#include <future>
-#include <numeric>
 
 #include "cli/args.hpp"
 #include "cli/commands.hpp"
 #include "cli/input_prep.hpp"
 #include "cli/jsonl.hpp"
+#include "cli/line_groups.hpp"
 #include "cli/progress.hpp"
 #include "common/error.hpp"
 #include "common/log.hpp"
@@ -44,12 +42,10 @@ std::vector<FlagSpec> rerank_flags() {
   return f;
 }
 
-struct Group {
-  int64_t first_index = 0;
-  std::vector<nlohmann::json> objs;  // the documents' objects, for their carried fields
-  std::vector<bool> truncated;
-  std::vector<std::vector<int32_t>> tokens;  // with --tokens only
-  std::future<service::EmbedResult> result;
+//! What a document keeps beside its object until its group is scored.
+struct DocExtra {
+  bool truncated = false;
+  std::vector<int32_t> tokens;  // with --tokens only
 };
 
 //! A scored document kept until the end when the output is sorted.
@@ -103,69 +99,40 @@ int cmd_rerank(int argc, char** argv) {
   Progress progress(args.has("progress") || isatty(2), total_lines);
 
   const auto t0 = std::chrono::steady_clock::now();  // after the load: what a document costs, not the model file
-  std::deque<Group> in_flight;
   std::vector<Scored> kept;  // sorted output: every document's line until the end
-  int64_t next_index = 0, docs_done = 0, tokens_done = 0;
-  auto write_oldest = [&] {
-    Group& g = in_flight.front();
-    service::RerankResult r = service::EmbeddingService::rerank_result(g.result.get(), g.truncated);
-    for (size_t j = 0; j < g.objs.size(); ++j) {
-      const int64_t index = g.first_index + static_cast<int64_t>(j);
-      std::string line = score_line(index, g.objs[j], r.scores[j], r.n_tokens[j], r.truncated[j],
-                                    g.tokens.empty() ? nullptr : &g.tokens[j]);
-      if (sorted) {
-        kept.push_back({index, std::move(line), r.scores[j].score});
-      } else {
-        writer.write_line(line);
-      }
-    }
-    docs_done += static_cast<int64_t>(g.objs.size());
-    tokens_done += r.total_tokens;
-    progress.update(docs_done, tokens_done);
-    in_flight.pop_front();
-  };
-  for (;;) {
-    // Documents until the group holds about one batch of tokens.
-    Group g;
-    g.first_index = next_index;
-    std::vector<std::string> texts;
-    std::optional<service::RerankRequest> req;
-    try {
-      int64_t tokens = 0;
-      while (tokens < options.max_batch_tokens) {
-        std::optional<nlohmann::json> obj = reader.next();
-        if (!obj) break;
-        params.first_index = next_index + static_cast<int64_t>(g.objs.size());
-        service::RerankRequest one = svc->encode_rerank(query, {JsonlReader::text_of(*obj)}, params);
-        tokens += one.encoded.n_tokens;
-        if (!req) {
-          req = std::move(one);
-          req->encoded.first_index = g.first_index;
-        } else {
-          req->encoded.seqs.push_back(std::move(one.encoded.seqs[0]));
-          req->encoded.n_tokens += one.encoded.n_tokens;
-          req->truncated.push_back(one.truncated[0]);
+  int64_t docs_done = 0, tokens_done = 0;
+  const bool with_tokens = args.has("tokens");
+  run_line_groups<DocExtra>(
+      reader, writer, *svc, options.max_batch_tokens,
+      [&](const nlohmann::json& obj, int64_t index, DocExtra& extra) {
+        params.first_index = index;
+        service::RerankRequest one = svc->encode_rerank(query, {JsonlReader::text_of(obj)}, params);
+        extra.truncated = one.truncated[0];
+        if (with_tokens) extra.tokens = one.encoded.seqs[0];
+        return std::move(one.encoded);
+      },
+      [&](service::EncodedRequest& req) {
+        // Documents encoded one at a time share no prompt ids yet: the group's common prefix is the query's prompt.
+        if (req.seqs.size() > 1 && options.prefix_cache_bytes > 0) req.prompt_ids = service::common_prefix(req.seqs);
+      },
+      [&](const LineGroup<DocExtra>& g, service::EmbedResult result) {
+        std::vector<bool> truncated;
+        for (const DocExtra& e : g.extras) truncated.push_back(e.truncated);
+        service::RerankResult r = service::EmbeddingService::rerank_result(std::move(result), truncated);
+        for (size_t j = 0; j < g.objs.size(); ++j) {
+          const int64_t index = g.first_index + static_cast<int64_t>(j);
+          std::string line = score_line(index, g.objs[j], r.scores[j], r.n_tokens[j], r.truncated[j],
+                                        with_tokens ? &g.extras[j].tokens : nullptr);
+          if (sorted) {
+            kept.push_back({index, std::move(line), r.scores[j].score});
+          } else {
+            writer.write_line(line);
+          }
         }
-        g.objs.push_back(std::move(*obj));
-      }
-    } catch (const Error&) {
-      while (!in_flight.empty()) write_oldest();  // what came before the bad line is written first
-      writer.flush();
-      throw;
-    }
-    if (g.objs.empty()) break;
-    next_index += static_cast<int64_t>(g.objs.size());
-    // Documents encoded one at a time share no prompt ids yet: the group's common prefix is the query's prompt.
-    if (req->encoded.seqs.size() > 1 && options.prefix_cache_bytes > 0) {
-      req->encoded.prompt_ids = service::common_prefix(req->encoded.seqs);
-    }
-    g.truncated = req->truncated;
-    if (args.has("tokens")) g.tokens = req->encoded.seqs;
-    g.result = submit_group(*svc, std::move(req->encoded));
-    in_flight.push_back(std::move(g));
-    if (in_flight.size() > 1) write_oldest();
-  }
-  while (!in_flight.empty()) write_oldest();
+        docs_done += static_cast<int64_t>(g.objs.size());
+        tokens_done += r.total_tokens;
+        progress.update(docs_done, tokens_done);
+      });
   if (sorted) {
     // Best first; equal scores keep input order.
     std::stable_sort(kept.begin(), kept.end(), [](const Scored& a, const Scored& b) { return a.score > b.score; });

@@ -86,6 +86,16 @@ test("malformed JSONL, missing or non-string text, empty text, invalid UTF-8", (
   assertCleanError(assert, qembed(["embed", "--model", m], invalid), /:1: invalid JSON.*UTF-8|UTF-8/);
 });
 
+test("a bad line mid-stream: every line before it is written first, then the error", () => {
+  // ~70 tokens a line against a batch of 64: each line is its own group, so five groups come before the bad line.
+  const long = (i) => ({ text: Array.from({ length: 60 }, (_, w) => `w${i}x${w}`).join(" ") });
+  const r = qembed(["embed", "--model", tinyGguf(), "--max-batch-tokens", "64"],
+    jsonl([0, 1, 2, 3, 4].map(long).concat([{ text: "" }])));
+  assertCleanError(assert, r, /input 5 is an empty string/);
+  const lines = r.stdout.trim().split("\n").map((l) => JSON.parse(l));
+  assert.deepEqual(lines.map((o) => o.index), [0, 1, 2, 3, 4]);
+});
+
 test("bad flags name the flag", () => {
   const m = tinyGguf();
   assertCleanError(assert, qembed(["embed", "--model", m, "--bogus"], ""), /unknown flag --bogus/);

@@ -110,6 +110,12 @@ test("errors: empty query or document, wrong model role, no documents", () => {
   const embedWithReranker = qembed(["embed", "--model", gguf()], jsonl([{ text: "x" }]));
   assert.equal(embedWithReranker.status, 1);
   assert.match(embedWithReranker.stderr, /is a reranker/);
+  // Mid-stream: with one document per group (the template alone is ~60 tokens), the five before the bad one are
+  // scored and written first.
+  const midway = rerank(gguf(), [...DOCS, ""], ["--max-batch-tokens", "64"]);
+  assert.equal(midway.status, 1);
+  assert.match(midway.stderr, /document 5 is an empty string/);
+  assert.deepEqual(parseJsonl(midway.stdout).map((r) => r.id), ["d0", "d1", "d2", "d3", "d4"]);
   const none = rerank(gguf(), []);
   assert.equal(none.status, 0, none.stderr);
   assert.equal(none.stdout, "");
