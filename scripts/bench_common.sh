@@ -86,14 +86,18 @@ warn_if_busy() {
   fi
 }
 
-# cpu_level_json: the SIMD level qembed's kernels pick on this CPU (from /proc/cpuinfo, as cpuid reports it) and
-# whether it has AMX tiles, for the benchmarks' JSON summaries: ratios depend on both.
+# cpu_level_json: the SIMD level qembed's kernels run at (what this CPU offers, from /proc/cpuinfo as cpuid reports
+# it, capped by QEMBED_SIMD as qembed caps it) and whether the CPU has AMX tiles, for the benchmarks' JSON summaries:
+# ratios depend on both.
 cpu_level_json() {
   local flags level=scalar
   flags="$(grep -m1 '^flags' /proc/cpuinfo || true)"
   [[ "$flags" == *" avx2 "* && "$flags" == *" fma "* ]] && level=avx2
   [[ "$flags" == *" avx512f "* && "$flags" == *" avx512bw "* ]] && level=avx512
   [[ "$level" == avx512 && "$flags" == *" avx512_vnni "* ]] && level=avx512vnni
+  local -A rank=([scalar]=0 [avx2]=1 [avx512]=2 [avx512vnni]=3)
+  local cap="${QEMBED_SIMD:-}"
+  [[ -n "$cap" && -n "${rank[$cap]:-}" && "${rank[$cap]}" -lt "${rank[$level]}" ]] && level="$cap"
   local amx=false
   [[ "$flags" == *" amx_tile "* ]] && amx=true
   jq -nc --arg level "$level" --argjson amx "$amx" \
