@@ -1,6 +1,10 @@
 // Panel matmul driver. Work is split across threads by panels of nr output rows, so each thread decodes only its
 // own weights. Per thread: for each token block (L2-sized) and K-block, each panel is decoded once into a k-major
 // f32 scratch and multiplied with every token tile of the block.
+// Every token count takes this one path, and the micro-kernels accumulate each output as one FMA chain over k in
+// order, whatever the tile holds: a text's vector must not depend on how many others share its batch or chunk. (A
+// matrix-vector shortcut for up to 4 tokens, summed in another order, once broke that at AVX-512: the last chunk of
+// a batch changed a score in the 9th digit depending on its company.)
 #include "kernels/matmul.hpp"
 
 #include <algorithm>
@@ -80,7 +84,7 @@ constexpr int64_t kTokenBlock = 256;
 }  // namespace
 
 const MatmulKernels& matmul_kernels_scalar() {
-  static const MatmulKernels k{16, kScalarMr, pack_panel_scalar, tile_scalar, nullptr};
+  static const MatmulKernels k{16, kScalarMr, pack_panel_scalar, tile_scalar};
   return k;
 }
 
@@ -109,16 +113,6 @@ void matmul(const WeightMatrix& w, const Int8Weights* packed, const float* x, in
   const int64_t n_in = w.n_in, n_out = w.n_out;
   if (n_in == 0) {
     std::fill(y, y + n_tokens * n_out, 0.0f);
-    return;
-  }
-  if (kern.rows_dot != nullptr && n_tokens <= detail::kMatvecMaxTokens) {
-    // Few tokens: memory-bound on the weights; stream each row once, no packing. Split rows in blocks of 16.
-    const int64_t n_blocks = (n_out + 15) / 16;
-    pool.parallel_for(n_blocks, [&](int64_t b, int64_t e, int) {
-      thread_local std::vector<float> scratch;
-      if (scratch.size() < static_cast<size_t>(detail::kMatmulKc)) scratch.resize(detail::kMatmulKc);
-      kern.rows_dot(w, b * 16, std::min(n_out, e * 16), x, n_tokens, y, scratch.data());
-    });
     return;
   }
   const int64_t n_panels = (n_out + nr - 1) / nr;

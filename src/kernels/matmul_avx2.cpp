@@ -122,7 +122,7 @@ void tile(const float* packed, int64_t kc, const float* x, int mt, float* y, int
 }  // namespace
 
 const MatmulKernels& matmul_kernels_avx2() {
-  static const MatmulKernels k{kNr, kMr, pack_panel, tile, nullptr};
+  static const MatmulKernels k{kNr, kMr, pack_panel, tile};
   return k;
 }
 

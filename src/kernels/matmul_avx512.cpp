@@ -250,40 +250,10 @@ void tile(const float* packed, int64_t kc, const float* x, int mt, float* y, int
   }
 }
 
-// Matrix-vector path: each row's K-blocks are decoded once (in place for F32) and dotted with every token.
-void rows_dot(const WeightMatrix& w, int64_t o_begin, int64_t o_end, const float* x, int64_t n_tokens, float* y,
-              float* scratch) {
-  const int64_t n_in = w.n_in, n_out = w.n_out;
-  for (int64_t o = o_begin; o < o_end; ++o) {
-    __m512 acc[kMatvecMaxTokens][2];
-    for (int t = 0; t < kMatvecMaxTokens; ++t) acc[t][0] = acc[t][1] = _mm512_setzero_ps();
-    for (int64_t k0 = 0; k0 < n_in; k0 += kMatmulKc) {
-      const int64_t kc = n_in - k0 < kMatmulKc ? n_in - k0 : kMatmulKc;
-      const float* wv = row_values(w, o, k0, kc, scratch);
-      int64_t k = 0;
-      for (; k + 32 <= kc; k += 32) {
-        const __m512 w0 = _mm512_loadu_ps(wv + k), w1 = _mm512_loadu_ps(wv + k + 16);
-        for (int64_t t = 0; t < n_tokens; ++t) {
-          const float* xt = x + t * n_in + k0 + k;
-          acc[t][0] = _mm512_fmadd_ps(w0, _mm512_loadu_ps(xt), acc[t][0]);
-          acc[t][1] = _mm512_fmadd_ps(w1, _mm512_loadu_ps(xt + 16), acc[t][1]);
-        }
-      }
-      for (; k < kc; k += 16) {
-        const __mmask16 m = tail_mask(kc - k);
-        const __m512 w0 = _mm512_maskz_loadu_ps(m, wv + k);
-        for (int64_t t = 0; t < n_tokens; ++t)
-          acc[t][0] = _mm512_fmadd_ps(w0, _mm512_maskz_loadu_ps(m, x + t * n_in + k0 + k), acc[t][0]);
-      }
-    }
-    for (int64_t t = 0; t < n_tokens; ++t) y[t * n_out + o] = _mm512_reduce_add_ps(_mm512_add_ps(acc[t][0], acc[t][1]));
-  }
-}
-
 }  // namespace
 
 const MatmulKernels& matmul_kernels_avx512() {
-  static const MatmulKernels k{kNr, kMr, pack_panel, tile, rows_dot};
+  static const MatmulKernels k{kNr, kMr, pack_panel, tile};
   return k;
 }
 

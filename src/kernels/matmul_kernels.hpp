@@ -22,14 +22,7 @@ struct MatmulKernels {
   //! for t < mt (1 <= mt <= mr), j < n_valid (<= nr). xpack: a token tile packed k-major, (kc, mr).
   void (*tile)(const float* packed, int64_t kc, const float* xpack, int mt, float* y, int64_t ldy, int n_valid,
                bool accumulate);
-  //! Optional matrix-vector path for a few tokens (no packing): y[t*n_out + o] for o in [o_begin, o_end),
-  //! t < n_tokens (<= kMatvecMaxTokens). scratch holds at least kMatmulKc floats. nullptr: use the panel path.
-  void (*rows_dot)(const WeightMatrix& w, int64_t o_begin, int64_t o_end, const float* x, int64_t n_tokens,
-                   float* y, float* scratch);
 };
-
-//! Token counts up to this use rows_dot when the kernel set has one.
-constexpr int64_t kMatvecMaxTokens = 4;
 
 const MatmulKernels& matmul_kernels_scalar();
 const MatmulKernels& matmul_kernels_avx2();

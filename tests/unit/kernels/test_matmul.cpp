@@ -8,7 +8,9 @@
 
 #include "formats/ggml_types.hpp"
 #include "kernels/cpu_features.hpp"
+#include "kernels/int8_weights.hpp"
 #include "kernels/matmul.hpp"
+#include "kernels/matmul_int8.hpp"
 #include "kernels/quant_blocks.hpp"
 #include "matmul_test_support.hpp"
 
@@ -85,6 +87,36 @@ TEST(Matmul, LargeTokenCountCrossesTokenBlocks) {
   ThreadPool pool(2);
   matmul(ow.w, x.data(), n_tokens, y.data(), pool);
   EXPECT_LT(max_rel_error(y, ref, abs_products(ow.w, x, n_tokens)), 1e-6);
+}
+
+// A token's output never depends on how many tokens share the call (a batch, or the chunk of one the forward pass
+// runs): bit for bit, at every level, on the f32 path and the int8 copies, with 1 or 2 threads. The service's batch
+// invariance rests on this.
+TEST(Matmul, EachTokensOutputIsTheSameInAnyBatch) {
+  const int64_t n_in = 512, n_out = 40, max_tokens = 33;
+  const auto x = random_vector(static_cast<size_t>(max_tokens * n_in), 21);
+  ThreadPool pool1(1), pool2(2);
+  uint32_t seed = 30;
+  for (GgmlType type : {GgmlType::F32, GgmlType::F16, GgmlType::BF16, GgmlType::Q8_0, GgmlType::Q4_K,
+                        GgmlType::Q6_K}) {
+    OwnedWeights ow = make_weights(type, n_out, n_in, seed++);
+    for (SimdLevel level : simd_levels_available()) {
+      const auto packed = int8_packable(type) && int8_path_at(level) ? pack_int8(ow.w, int8_nibbles_at(level))
+                                                                     : nullptr;
+      std::vector<float> all(static_cast<size_t>(max_tokens * n_out));
+      matmul(ow.w, packed.get(), x.data(), max_tokens, all.data(), pool2, level);
+      for (int64_t n_tokens = 1; n_tokens <= max_tokens; ++n_tokens) {
+        for (ThreadPool* pool : {&pool1, &pool2}) {
+          std::vector<float> y(static_cast<size_t>(n_tokens * n_out));
+          matmul(ow.w, packed.get(), x.data(), n_tokens, y.data(), *pool, level);
+          for (size_t i = 0; i < y.size(); ++i) {
+            ASSERT_EQ(y[i], all[i]) << ggml_type_info(type).name << " level=" << simd_level_name(level)
+                                    << " threads=" << pool->size() << " token " << i / n_out << " of " << n_tokens;
+          }
+        }
+      }
+    }
+  }
 }
 
 }  // namespace
