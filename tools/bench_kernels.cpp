@@ -86,8 +86,8 @@ int main(int argc, char** argv) {
       // Quantized types run as the CPU backend runs them: on their int8 copy where the level has the int8 path.
       static const bool nibbles_allowed = std::getenv("QEMBED_BENCH_NIBBLES") == nullptr ||
                                           std::string(std::getenv("QEMBED_BENCH_NIBBLES")) != "0";
-      const bool nibbles = nibbles_allowed && int8_nibbles_at(simd_level());
-      const auto packed = int8_packable(*type) && int8_path_at(simd_level()) ? pack_int8(w, nibbles) : nullptr;
+      const auto packed =
+          int8_packable(*type) && int8_path_at(simd_level()) ? pack_int8(w, nibbles_allowed) : nullptr;
       matmul(w, packed.get(), x.data(), n_tokens, y.data(), pool);  // warm-up
       const double flop = 2.0 * n_tokens * sh.n_in * sh.n_out;
       int reps = std::max(1, static_cast<int>(2e10 / flop / 10));

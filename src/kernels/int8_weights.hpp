@@ -22,7 +22,7 @@
 // mask) give the same operand as before. A record of 32 values then takes 256 + 64 + 64 bytes instead of 512 + 128:
 // 0.75 bytes per weight for Q4_K / Q4_1 (0.625 for Q4_0) instead of 1.25, close to the file's 0.5625, which is what
 // lets the 4-bit files users pick for small machines stay small in memory. Every kernel set (AVX2, AVX-512 VNNI)
-// and the scalar oracle read this form; the backend asks for it wherever the int8 path runs (int8_nibbles_at).
+// and the scalar oracle read this form; the CPU backend keeps every int8 copy in it.
 //
 // Q4_K in that form also keeps its scales as the file does (`k_scales`): s = d * sc and m = -dmin * mn with 6-bit
 // integers sc, mn per sub-block and floats d, dmin per 256-value super-block. A record then holds sc[16] and mn[16]

@@ -17,9 +17,6 @@ void matmul_int8_ref(const Int8Weights& w, const float* x, int64_t n_tokens, flo
 //! Whether quantized weights with an int8 copy take the int8 path at `level` (the one place the rule lives: matmul()
 //! dispatches on it and the CPU backend repacks exactly when it holds).
 inline bool int8_path_at(SimdLevel level) { return level >= SimdLevel::Avx2; }
-//! Whether the CPU backend keeps 4-bit codes two per byte at `level`: wherever the int8 path runs (every int8 kernel
-//! set and the scalar oracle read both forms).
-inline bool int8_nibbles_at(SimdLevel level) { return int8_path_at(level); }
 //! The kernels of `level` (capped at the hardware's): AVX-512 VNNI at avx512vnni, AVX2 at avx2 and avx512, the scalar
 //! oracle's below. Matches matmul_int8_ref to float rounding (the integer sums are identical).
 void matmul_int8(const Int8Weights& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool, SimdLevel level);

@@ -6,6 +6,7 @@
 // slice and a shift and a mask for the odd one, and then shared by the tile's up to 8 tokens: two cheap ops against
 // 16 vpdpbusd, for half the weight bytes streamed. Q4_K's k_scales are multiplied back per record (d * sc,
 // -dmin * mn in f32, the products the reference dequantizer forms).
+// GCC 12 flags _mm512_undefined_* inside its own intrinsics headers as maybe-uninitialized (a false positive).
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
 

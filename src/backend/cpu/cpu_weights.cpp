@@ -43,7 +43,8 @@ CpuWeights::CpuWeights(const Model& model, SimdLevel level) : level_(level) {
   if (todo.empty()) return;
   packed_.resize(todo.size());
   for (size_t i = 0; i < todo.size(); ++i) {
-    packed_[i] = std::make_unique<Int8Weights>(int8_layout_for(*todo[i]->w, int8_nibbles_at(level_)));
+    // 4-bit codes two per byte: every int8 kernel set reads that form (int8_weights.hpp).
+    packed_[i] = std::make_unique<Int8Weights>(int8_layout_for(*todo[i]->w, /*nibbles=*/true));
     packed_[i]->allocate();
   }
   // Work items of 64 rows (4 groups) so threads share even one large matrix.

@@ -101,8 +101,7 @@ TEST(Matmul, EachTokensOutputIsTheSameInAnyBatch) {
                         GgmlType::Q6_K}) {
     OwnedWeights ow = make_weights(type, n_out, n_in, seed++);
     for (SimdLevel level : simd_levels_available()) {
-      const auto packed = int8_packable(type) && int8_path_at(level) ? pack_int8(ow.w, int8_nibbles_at(level))
-                                                                     : nullptr;
+      const auto packed = int8_packable(type) && int8_path_at(level) ? pack_int8(ow.w, /*nibbles=*/true) : nullptr;
       std::vector<float> all(static_cast<size_t>(max_tokens * n_out));
       matmul(ow.w, packed.get(), x.data(), max_tokens, all.data(), pool2, level);
       for (int64_t n_tokens = 1; n_tokens <= max_tokens; ++n_tokens) {
